@@ -1,0 +1,115 @@
+"""Drawing networks: the DAG, the factor graph, and the pixel ordering of an image.
+
+What to draw is decided as plain data in :mod:`pgm_ar.draw.spec` (no graphviz
+there); :mod:`pgm_ar.draw.render` turns it into graphviz and writes files.
+
+>>> import os, tempfile
+>>> from pgm_ar import BayesNet, Bernoulli
+>>> net = BayesNet([Bernoulli("a"), Bernoulli("b")], [("a", "b")])
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     path = draw(net, os.path.join(tmp, "net.gv"), kind="factor")
+...     path.read_text().count(" -- ")  # p(a) -- a, a -- p(b), p(b) -- b
+3
+"""
+from __future__ import annotations
+
+import os
+import pathlib
+from enum import Enum
+from typing import TYPE_CHECKING, Iterable, Optional, Union
+
+from ..errors import PgmArError
+from ..variables import Image
+# Bound after the submodule import, so ``pgm_ar.draw.render`` is the function, not the module.
+from .render import render, to_graphviz
+from .spec import (MAX_GRID_PIXELS, Edge, EdgeRole, GraphSpec, ImageMode, Node, NodeRole,
+                   dag_spec, factor_graph, factor_graph_spec, ordering_grid_spec,
+                   visiting_steps)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..network import BayesNet
+
+__all__ = ["draw", "DrawKind", "factor_graph", "dag_spec", "factor_graph_spec",
+           "ordering_grid_spec", "to_graphviz", "render", "GraphSpec", "Node", "Edge",
+           "NodeRole", "EdgeRole", "ImageMode", "visiting_steps", "MAX_GRID_PIXELS"]
+
+
+class DrawKind(str, Enum):
+    """What :func:`draw` draws."""
+
+    DAG = "dag"
+    FACTOR = "factor"
+    GRID = "grid"
+
+
+def _kind(kind: Union[str, DrawKind]) -> DrawKind:
+    try:
+        return DrawKind(kind.lower() if isinstance(kind, str) else kind)
+    except ValueError:
+        raise PgmArError(
+            f"unknown drawing kind {kind!r}: use one of {[k.value for k in DrawKind]}"
+        ) from None
+
+
+def _grid_image(net: "BayesNet", variable: Optional[str]) -> Image:
+    if variable is not None:
+        var = net.variable(variable)
+        if not isinstance(var, Image):
+            raise PgmArError(f"variable {variable!r} is not an Image; only images have a "
+                             "pixel ordering to draw")
+        return var
+    images = [v for v in net.variables if isinstance(v, Image)]
+    if not images:
+        raise PgmArError(f"network {net.name!r} has no Image variable, so there is no pixel "
+                         "ordering to draw; use kind='dag' or kind='factor'")
+    if len(images) > 1:
+        raise PgmArError(f"network {net.name!r} has several images "
+                         f"{[v.name for v in images]}; choose one with variable=NAME")
+    return images[0]
+
+
+def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKind] = "dag",
+         image_mode: Union[str, ImageMode] = "auto", *, variable: Optional[str] = None,
+         observed: Iterable[str] = (), rankdir: str = "TB", show_path: bool = True,
+         fmt: Optional[str] = None) -> pathlib.Path:
+    """Draw ``net`` to ``path`` (``.svg``, ``.png``, ``.pdf``, or DOT source ``.gv``/``.dot``).
+
+    Parameters
+    ----------
+    net
+        The network.
+    path
+        Output file; its suffix picks the format unless ``fmt`` is given.  It is
+        written atomically.
+    kind
+        ``"dag"`` (variables and parent -> child arrows), ``"factor"`` (the
+        bipartite factor graph) or ``"grid"`` (the visiting order of an image's
+        pixels: the net's single Image, or the one named by ``variable``).
+    image_mode
+        For ``"dag"``/``"factor"``: draw images as one ``"node"``, as a ``"grid"``
+        of visiting steps (images of at most 16x16 pixels), or ``"auto"``.
+    variable
+        The image for ``kind="grid"``.
+    observed
+        Variables to shade as observed.
+    rankdir
+        ``"TB"`` or ``"LR"``: the direction of the layout.
+    show_path
+        For ``kind="grid"``: join consecutive steps with arrows.
+    fmt
+        Overrides the suffix of ``path``.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    which = _kind(kind)
+    if which is DrawKind.GRID:
+        spec = ordering_grid_spec(_grid_image(net, variable), show_path=show_path)
+    else:
+        if variable is not None:
+            raise PgmArError("variable= only applies to kind='grid'")
+        builder = dag_spec if which is DrawKind.DAG else factor_graph_spec
+        spec = builder(net, image_mode=image_mode, observed=observed, rankdir=rankdir)
+    return render(spec, path, fmt)

@@ -1,0 +1,395 @@
+"""Tabular data: a pandas DataFrame or a dict of columns -> encoded tensors, and back.
+
+A discrete column may hold state names (strings), state indices (integers), booleans (for
+two-state variables), or floats that are whole numbers; ``NaN`` / ``None`` / an empty CSV cell
+means *missing*.  A real (Gaussian) column holds numbers (or numeric strings).  An image
+column is an array of shape ``(N, C, H, W)`` (or ``(N, C*H*W)``).  The data is checked and
+converted once; every problem is a :class:`~pgm_ar.errors.DataError` that names the column, the
+first bad row (0-based position) and its value.
+
+Encoded, a discrete column is a ``LongTensor[N]`` of state indices with ``-1`` where the value
+is missing; a real column is a ``float64`` tensor; a variable absent from the data is
+*latent* (all rows missing).
+
+>>> import pandas as pd
+>>> from pgm_ar import BayesNet, Bernoulli, Categorical
+>>> net = BayesNet([Categorical("w", ["sun", "rain"]), Bernoulli("wet")], [("w", "wet")])
+>>> enc = encode(net, pd.DataFrame({"w": ["rain", "sun", None], "wet": [1, 0, 1]}))
+>>> enc.values["w"].tolist(), enc.n, enc.has_missing
+([1, 0, -1], 3, True)
+>>> decode(net, enc.values)["w"].tolist()
+['rain', 'sun', nan]
+>>> encode(net, {"w": ["hail"]})
+Traceback (most recent call last):
+...
+pgm_ar.errors.DataError: column 'w', row 0, value 'hail': unknown state; the states of 'w' are ['sun', 'rain']
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+
+import numpy as np
+import torch
+
+from .errors import DataError, PgmArError
+from .network import BayesNet
+from .variables import Gaussian, Image, Variable
+
+#: the encoded value of a missing discrete entry
+MISSING = -1
+
+DataLike = Union["Any", Mapping[str, Any]]  # a pandas DataFrame or {column: values}
+
+
+@dataclass
+class EncodedData:
+    """Checked, encoded columns.
+
+    Attributes
+    ----------
+    values
+        ``{name: tensor}`` for every variable present in the data.
+    latent
+        Discrete variables absent from the data (missing in every row).
+    n
+        Number of rows.
+    """
+
+    values: Dict[str, torch.Tensor]
+    n: int
+    latent: Tuple[str, ...] = ()
+    _missing: Optional[Tuple[str, ...]] = field(default=None, repr=False)
+
+    @property
+    def missing_columns(self) -> Tuple[str, ...]:
+        """Discrete columns with at least one missing entry."""
+        if self._missing is None:
+            self._missing = tuple(k for k, v in self.values.items()
+                                  if not v.dtype.is_floating_point and v.dim() == 1
+                                  and bool((v < 0).any()))
+        return self._missing
+
+    @property
+    def has_missing(self) -> bool:
+        """Whether some discrete value must be marginalised (a latent or missing entry)."""
+        return bool(self.latent) or bool(self.missing_columns)
+
+    def rows(self, index: torch.Tensor) -> "EncodedData":
+        """The rows at ``index`` (a slice or an index tensor)."""
+        vals = {k: v[index] for k, v in self.values.items()}
+        n = int(torch.arange(self.n)[index].numel())
+        return EncodedData(vals, n, self.latent)
+
+    def to(self, device: Union[str, torch.device]) -> "EncodedData":
+        return EncodedData({k: v.to(device) for k, v in self.values.items()}, self.n, self.latent,
+                           self._missing)
+
+
+def _close(name: str, known) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=3)
+    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _first(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask)[0])
+
+
+def _py(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _as_array(col: Any, name: str) -> np.ndarray:
+    if isinstance(col, torch.Tensor):
+        return col.detach().cpu().numpy()
+    try:
+        import pandas as pd
+
+        if isinstance(col, (pd.Series, pd.Index)):
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                return col.astype(object).to_numpy()
+            if col.dtype.kind in "iufb":
+                return col.to_numpy()
+            # nullable dtypes (Int64, boolean, string): NA becomes None in an object array
+            return col.to_numpy(dtype=object, na_value=None)
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    try:
+        arr = np.asarray(col)
+    except (TypeError, ValueError):
+        raise DataError("values are not an array", column=name) from None
+    if arr.dtype.kind in "OSU" and arr.ndim == 1:
+        arr = arr.astype(object)
+    return arr
+
+
+def _encode_discrete(var: Variable, col: Any) -> torch.Tensor:
+    name, card, states = var.name, int(var.cardinality), var.states  # type: ignore[arg-type]
+    arr = _as_array(col, name)
+    if arr.ndim != 1:
+        raise DataError(f"expected a 1-D column, got shape {arr.shape}", column=name)
+    kind = arr.dtype.kind
+    if kind == "b":
+        if card != 2:
+            raise DataError(f"boolean values for a variable with {card} states", column=name,
+                            row=0 if len(arr) else None)
+        return torch.from_numpy(arr.astype(np.int64))
+    if kind in "iu":
+        out = arr.astype(np.int64)
+    elif kind == "f":
+        miss = np.isnan(arr)
+        bad = ~miss & (arr != np.round(arr))
+        if bad.any():
+            r = _first(bad)
+            raise DataError("not a whole number: discrete values are state names or indices",
+                            column=name, row=r, value=float(arr[r]))
+        out = np.where(miss, MISSING, arr).astype(np.int64)
+        ok = ~miss
+        if ok.any() and (out[ok].min() < 0 or out[ok].max() >= card):
+            r = _first(ok & ((out < 0) | (out >= card)))
+            raise DataError(f"state index out of range 0..{card - 1}", column=name, row=r,
+                            value=int(out[r]))
+        return torch.from_numpy(out)
+    elif kind == "O":
+        mapping: Dict[Any, int] = {}
+        out = np.empty(len(arr), dtype=np.int64)
+        for i, x in enumerate(arr):  # one dict look-up per row; new values are checked once
+            try:
+                out[i] = mapping[x]
+                continue
+            except (KeyError, TypeError):
+                pass
+            code = _state_code(var, x, i)
+            try:
+                mapping[x] = code
+            except TypeError:
+                pass
+            out[i] = code
+        return torch.from_numpy(out)
+    else:
+        raise DataError(f"unsupported dtype {arr.dtype} for a discrete variable", column=name)
+    if len(out) and (out.min() < 0 or out.max() >= card):
+        r = _first((out < 0) | (out >= card))
+        raise DataError(f"state index out of range 0..{card - 1}", column=name, row=r,
+                        value=int(out[r]))
+    return torch.from_numpy(out)
+
+
+def _state_code(var: Variable, x: Any, row: int) -> int:
+    states = var.states
+    card = len(states)  # type: ignore[arg-type]
+    if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
+        return MISSING
+    try:
+        import pandas as pd
+
+        if x is pd.NA or x is pd.NaT:
+            return MISSING
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(x, str):
+        if x in states:  # type: ignore[operator]
+            return states.index(x)  # type: ignore[union-attr]
+        stripped = x.strip()
+        if stripped in states:  # type: ignore[operator]
+            return states.index(stripped)  # type: ignore[union-attr]
+        raise DataError(f"unknown state; the states of {var.name!r} are {list(states)}"
+                        + _close(x, states), column=var.name, row=row, value=x)
+    if isinstance(x, (bool, np.bool_)):
+        if card != 2:
+            raise DataError(f"boolean value for a variable with {card} states", column=var.name,
+                            row=row, value=bool(x))
+        return int(x)
+    if isinstance(x, (int, np.integer)) or (isinstance(x, (float, np.floating)) and float(x).is_integer()):
+        k = int(x)
+        if 0 <= k < card:
+            return k
+        raise DataError(f"state index out of range 0..{card - 1}", column=var.name, row=row,
+                        value=_py(x))
+    raise DataError(f"not a state of {var.name!r} (states: {list(states)})", column=var.name,
+                    row=row, value=_py(x))
+
+
+def _encode_real(var: Variable, col: Any) -> torch.Tensor:
+    arr = _as_array(col, var.name)
+    if arr.ndim != 1:
+        raise DataError(f"expected a 1-D column, got shape {arr.shape}", column=var.name)
+    if arr.dtype.kind in "iufb":
+        out = arr.astype(np.float64)
+    elif arr.dtype.kind == "O":
+        import pandas as pd
+
+        out = pd.to_numeric(pd.Series(arr), errors="coerce").to_numpy(dtype=np.float64)
+        given = np.array([not (x is None or (isinstance(x, float) and np.isnan(x))
+                               or (isinstance(x, str) and not x.strip())) for x in arr], dtype=bool)
+        bad = given & np.isnan(out)
+        if bad.any():
+            r = _first(bad)
+            raise DataError(f"not a number; {var.name!r} is a real variable", column=var.name,
+                            row=r, value=_py(arr[r]))
+    else:
+        raise DataError(f"unsupported dtype {arr.dtype} for a real variable", column=var.name)
+    miss = np.isnan(out)
+    if miss.any():
+        r = _first(miss)
+        raise DataError("missing value in a real column (only discrete values may be missing)",
+                        column=var.name, row=r)
+    if np.isinf(out).any():
+        r = _first(np.isinf(out))
+        raise DataError("infinite value", column=var.name, row=r, value=float(out[r]))
+    return torch.from_numpy(out)
+
+
+def _encode_image(var: Image, col: Any) -> torch.Tensor:
+    if isinstance(col, torch.Tensor):
+        x = col.detach()
+    else:
+        arr = _as_array(col, var.name)
+        if arr.dtype == object:
+            try:
+                arr = np.stack([np.asarray(a) for a in arr])
+            except (ValueError, TypeError):
+                raise DataError("image rows have different shapes", column=var.name) from None
+        x = torch.from_numpy(np.ascontiguousarray(arr))
+    if x.dim() < 1 or (len(x) and x[0].numel() != var.num_pixels):
+        raise DataError(f"each row must have {var.num_pixels} values (shape {var.shape}), "
+                        f"got shape {tuple(x.shape[1:])}", column=var.name)
+    x = x.reshape((x.shape[0],) + tuple(var.shape))
+    if var.levels is None:
+        x = x.double()
+        if not torch.isfinite(x).all():
+            r = int(torch.nonzero(~torch.isfinite(x).reshape(len(x), -1).all(1))[0])
+            raise DataError("non-finite pixel value", column=var.name, row=r)
+        return x
+    if x.dtype.is_floating_point:
+        flat = x.reshape(len(x), -1)
+        bad = (flat != torch.round(flat)).any(1)
+        if bad.any():
+            r = int(torch.nonzero(bad)[0])
+            raise DataError("pixel values must be whole numbers", column=var.name, row=r)
+    x = x.long()
+    flat = x.reshape(len(x), -1)
+    bad = ((flat < 0) | (flat >= var.levels)).any(1)
+    if bad.any():
+        r = int(torch.nonzero(bad)[0])
+        raise DataError(f"pixel values must lie in 0..{var.levels - 1}", column=var.name, row=r)
+    return x
+
+
+def _columns(data: DataLike) -> Dict[str, Any]:
+    try:
+        import pandas as pd
+
+        if isinstance(data, pd.DataFrame):
+            if data.columns.duplicated().any():
+                dup = data.columns[data.columns.duplicated()][0]
+                raise DataError("duplicate column", column=str(dup))
+            return {str(c): data[c] for c in data.columns}
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(data, EncodedData):
+        return dict(data.values)
+    if not isinstance(data, Mapping):
+        raise DataError(f"data must be a pandas DataFrame or a mapping from variable name to "
+                        f"values, got {type(data).__name__}")
+    return {str(k): v for k, v in data.items()}
+
+
+def encode(net: BayesNet, data: DataLike, *, allow_latent: bool = True) -> EncodedData:
+    """Check and encode ``data`` for ``net``.
+
+    Parameters
+    ----------
+    data
+        A DataFrame or ``{name: values}``; an :class:`EncodedData` is returned unchanged.
+    allow_latent
+        Whether a discrete variable may be absent (then it is latent); absent real and image
+        variables are always an error.
+
+    Raises
+    ------
+    DataError
+        For an unknown column, an unknown state, a value of the wrong type, a row-count
+        mismatch, a missing real value, or an absent column that may not be latent.
+    """
+    if isinstance(data, EncodedData):
+        return data
+    cols = _columns(data)
+    for key in cols:
+        if key not in net:
+            raise DataError("unknown column; it is not a variable of the network"
+                            + _close(key, net.names), column=key)
+    values: Dict[str, torch.Tensor] = {}
+    n: Optional[int] = None
+    first_col = None
+    latent = []
+    for var in net.variables:
+        if var.name not in cols:
+            if var.is_discrete and var.num_pixels == 1 and allow_latent:
+                latent.append(var.name)
+                continue
+            raise DataError("missing column: real and image variables must be observed"
+                            if allow_latent else "missing column", column=var.name)
+        col = cols[var.name]
+        if isinstance(var, Image):
+            x = _encode_image(var, col)
+        elif var.is_discrete:
+            x = _encode_discrete(var, col)
+        elif isinstance(var, Gaussian):
+            x = _encode_real(var, col)
+        else:  # pragma: no cover - every kind is handled above
+            raise PgmArError(f"variable {var.name!r} of kind {var.kind} cannot be encoded")
+        if n is None:
+            n, first_col = int(x.shape[0]), var.name
+        elif x.shape[0] != n:
+            raise DataError(f"has {x.shape[0]} rows but column {first_col!r} has {n}",
+                            column=var.name)
+        values[var.name] = x
+    if n is None:
+        raise DataError("the data has none of the network's variables")
+    return EncodedData(values, n, tuple(latent))
+
+
+def decode(net: BayesNet, values: Mapping[str, torch.Tensor]):
+    """Encoded columns -> a DataFrame: state names for discrete variables (a pandas categorical
+    column in the declared state order, ``NaN`` where missing), floats for real ones, one
+    tensor per row for images."""
+    import pandas as pd
+
+    out: Dict[str, Any] = {}
+    for var in net.variables:
+        if var.name not in values:
+            continue
+        x = values[var.name].detach().cpu()
+        if isinstance(var, Image):
+            out[var.name] = list(x)
+        elif var.is_discrete:
+            # a categorical column keeps the declared state order; code -1 is missing (NaN)
+            out[var.name] = pd.Categorical.from_codes(x.long().numpy(), categories=list(var.states))
+        else:
+            out[var.name] = x.double().numpy()
+    return pd.DataFrame(out)
+
+
+def parse_evidence(net: BayesNet, evidence: Optional[Mapping[str, Any]]) -> Dict[str, Any]:
+    """``{name: state name or index}`` -> ``{name: index}`` (real variables: ``float``).
+
+    >>> from pgm_ar import BayesNet, Categorical
+    >>> parse_evidence(BayesNet([Categorical("w", ["sun", "rain"])]), {"w": "rain"})
+    {'w': 1}
+    """
+    out: Dict[str, Any] = {}
+    for name, value in (evidence or {}).items():
+        var = net.variable(name)
+        if isinstance(var, Image):
+            raise PgmArError(f"evidence on image variable {name!r} is not supported here")
+        if var.is_discrete:
+            out[name] = var.state_index(value)
+        else:
+            try:
+                out[name] = float(value)
+            except (TypeError, ValueError):
+                raise PgmArError(f"evidence for real variable {name!r} must be a number, "
+                                 f"got {value!r}") from None
+    return out
