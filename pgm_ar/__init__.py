@@ -34,7 +34,7 @@ _EXPORTS = {
     # drawing and files
     "draw": "draw", "factor_graph": "draw",
     "read_bif": "io.bif", "write_bif": "io.bif", "load_spec": "io.spec", "save_spec": "io.spec",
-    "load_network": "io",
+    "load_network": "io", "load_any": "io", "Spec": "io.spec",
     # models
     "compile": "compile", "CompiledModel": "compile",
     "Tabular": "conditionals", "Logistic": "conditionals", "MLP": "conditionals",

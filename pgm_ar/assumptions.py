@@ -150,8 +150,6 @@ def from_independencies(variables: Iterable[Variable], statements: Iterable[Stat
 
 def check_statements(net: BayesNet, statements: Iterable[StatementLike]) -> List[Tuple[Statement, bool]]:
     """Each statement with whether the network's DAG implies it (d-separation)."""
-    out = []
-    for s in statements:
-        st = as_statement(s, net.names)
-        out.append((st, net.is_independent(st.xs, st.ys, st.given)))
-    return out
+    from .independence import implied
+
+    return implied(net, statements)

@@ -19,7 +19,7 @@ the conditional on every parent configuration).
 >>> model = compile(net)
 >>> rows = pd.DataFrame({"rain": [0, 0, 0, 1], "wet": [0, 0, 1, 1]})
 >>> history = model.fit(rows)                      # counts: all tabular, fully observed
->>> model.query("rain", evidence={"wet": "1"})
+>>> {state: round(p, 4) for state, p in model.query("rain", evidence={"wet": "1"}).items()}
 {'0': 0.5, '1': 0.5}
 >>> [round(x, 4) for x in model.log_prob(rows).tolist()]
 [-0.6931, -0.6931, -1.3863, -1.3863]
@@ -31,6 +31,7 @@ import math
 import os
 import sys
 import tempfile
+import types
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -349,9 +350,9 @@ class CompiledModel(PyroModule):
                     missing = obs < 0
                     if bool(missing.any()):
                         x = pyro.sample(name, d)
-                        ok = torch.where(x == obs, 0.0, _IMPOSSIBLE)
-                        pyro.factor(f"{name}__observed",
-                                    torch.where(missing, torch.zeros_like(ok), ok))
+                        zero = torch.zeros((), dtype=self.dtype, device=obs.device)
+                        ok = torch.where(x == obs, zero, zero + _IMPOSSIBLE)
+                        pyro.factor(f"{name}__observed", torch.where(missing, zero, ok))
                         drawn[name] = x
                         continue
                 elif var.is_discrete:
@@ -477,8 +478,8 @@ class CompiledModel(PyroModule):
 
     def fit(self, data: Data, method: Union[str, FitMethod] = "auto", *,
             epochs: int = 100, batch_size: int = 1024, lr: float = 0.01,
-            device: Union[str, torch.device] = "auto", seed: Optional[int] = 0,
-            progress: bool = True) -> List[float]:
+            lr_decay: float = 1.0, device: Union[str, torch.device] = "auto",
+            seed: Optional[int] = 0, progress: bool = True) -> List[float]:
         """Fit the conditionals to ``data`` (maximum likelihood, or MAP with priors).
 
         Parameters
@@ -493,6 +494,9 @@ class CompiledModel(PyroModule):
             complete, else SVI.
         epochs, batch_size, lr
             SVI passes over the data, rows per mini-batch, Adam's learning rate.
+        lr_decay
+            The learning rate is multiplied by this after every epoch (1: constant); a decay
+            lets mini-batch SVI settle on the optimum instead of hovering around it.
         device
             ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``; the model stays there.
         seed
@@ -522,23 +526,29 @@ class CompiledModel(PyroModule):
                 raise DataError("missing values: the closed-form fit needs complete data; use "
                                 "method='svi' (it marginalises them)", column=col)
             return self._fit_closed_form(enc.to(self.device))
-        return self._fit_svi(enc, epochs=epochs, batch_size=batch_size, lr=lr,
+        return self._fit_svi(enc, epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
                              device=resolve_device(device), seed=seed, progress=progress)
 
     def _fit_closed_form(self, enc: EncodedData) -> List[float]:
+        total: Optional[float] = 0.0
         for i, name in enumerate(self.net.names):
             node = self.nodes[i]
-            node.fit_closed_form({p: enc.values[p] for p in self._parents[name]},
-                                 enc.values[name])
+            ll = node.fit_closed_form({p: enc.values[p] for p in self._parents[name]},
+                                      enc.values[name])
+            total = None if (ll is None or total is None) else total + ll
             self.fitted[i] = True
-        loss = -float(self.log_prob(enc).mean()) - float(self.log_prior()) / enc.n
-        return [loss]
+        if total is None:
+            total = float(self.log_prob(enc).sum())
+        return [-total / enc.n - float(self.log_prior().detach()) / enc.n]
 
     def _fit_svi(self, enc: EncodedData, *, epochs: int, batch_size: int, lr: float,
-                 device: torch.device, seed: Optional[int], progress: bool) -> List[float]:
-        if int(epochs) < 1 or int(batch_size) < 1 or not (float(lr) > 0):
-            raise PgmArError(f"epochs and batch_size must be >= 1 and lr > 0, got "
-                             f"epochs={epochs}, batch_size={batch_size}, lr={lr}")
+                 lr_decay: float, device: torch.device, seed: Optional[int],
+                 progress: bool) -> List[float]:
+        if int(epochs) < 1 or int(batch_size) < 1 or not (float(lr) > 0) \
+                or not (0 < float(lr_decay) <= 1):
+            raise PgmArError(f"epochs and batch_size must be >= 1, lr > 0 and 0 < lr_decay <= 1, "
+                             f"got epochs={epochs}, batch_size={batch_size}, lr={lr}, "
+                             f"lr_decay={lr_decay}")
         self.to(device)
         enc = enc.to(device)
         enumerate_ = enc.has_missing
@@ -549,7 +559,11 @@ class CompiledModel(PyroModule):
             if seed is not None:
                 torch.manual_seed(int(seed))
             for i, node in enumerate(self.nodes):
-                if not bool(self.fitted[i]):
+                if bool(self.fitted[i]):
+                    continue
+                if isinstance(node, TabularConditional) and not enumerate_:
+                    node.set_probs(torch.full(tuple(node.logits.shape), 1.0 / node.card))
+                else:  # random tables: with latent variables a uniform start is a saddle point
                     node.reset_parameters()
         gen = torch.Generator()
         if seed is not None:
@@ -564,6 +578,7 @@ class CompiledModel(PyroModule):
             program = self.model
         params = [p for p in self.parameters() if p.requires_grad]
         opt = torch.optim.Adam(params, lr=float(lr))
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=float(lr_decay))
         n, bs = enc.n, min(int(batch_size), enc.n)
         history: List[float] = []
         bar = None
@@ -587,6 +602,7 @@ class CompiledModel(PyroModule):
                     loss.backward()
                     opt.step()
                     total += float(nll.detach())
+                sched.step()
                 epoch_loss = total / n - float(self.log_prior().detach()) / n
                 if not math.isfinite(epoch_loss):
                     raise PgmArError(f"the loss became {epoch_loss} at epoch {epoch + 1}; "
@@ -833,3 +849,14 @@ class CompiledModel(PyroModule):
 def load(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> CompiledModel:
     """Load a model written by :meth:`CompiledModel.save`."""
     return CompiledModel.load(path, device)
+
+
+class _CallableModule(types.ModuleType):
+    """Lets ``pgm_ar.compile(net)`` work even after ``import pgm_ar.compile`` has bound the
+    package attribute ``compile`` to this module rather than to the function."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> CompiledModel:
+        return compile(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

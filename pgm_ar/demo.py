@@ -28,6 +28,8 @@ def run_demo(out_dir: Path, draw_images: bool = True) -> List[Path]:
     """Print the walk-through and write its drawings into ``out_dir``; return the files."""
     t0 = time.perf_counter()
     written: List[Path] = []
+    if draw_images:
+        out_dir.mkdir(parents=True, exist_ok=True)
 
     def draw(net, name: str, **kw) -> None:
         if not draw_images:
@@ -64,7 +66,7 @@ def run_demo(out_dir: Path, draw_images: bool = True) -> List[Path]:
     dice = [Categorical("die1", 6), Categorical("die2", 6)]
     print("Two 6-sided dice: the joint table has 6^2 - 1 =",
           compare_parameter_counts(dice).row("full joint").count, "free parameters;")
-    print("independent dice need 5 + 5 =", independent(dice).count_parameters().total, ".")
+    print(f"independent dice need 5 + 5 = {independent(dice).count_parameters().total}.")
     print("  " + str(independent(dice, name="dice").factorization()))
 
     for n in (10, 784):
@@ -82,8 +84,13 @@ def run_demo(out_dir: Path, draw_images: bool = True) -> List[Path]:
             draw(chain_rule(xs, name="chain10"), "chain10")
     full784 = compare_parameter_counts(bernoullis(784)).row("full joint").count
     print()
-    print(f"2^784 - 1 = {readable(full784)} exactly {len(str(full784))} digits; "
-          "Markov keeps 1567 of them.")
+    print(f"The full table of a 28x28 binary image, exactly ({len(str(full784))} digits, "
+          f"about {readable(full784)}):")
+    digits = str(full784)
+    for start in range(0, len(digits), 79):
+        print("  " + digits[start:start + 79])
+    print("The Markov chain needs 1567 numbers; the neural conditionals of pgm_ar keep the full "
+          "chain rule with shared weights (see docs/autoregressive.md).")
 
     _h("4. An image variable and its pixel ordering")
     img = Image("digit", shape=(1, 8, 8), ordering="snake")

@@ -92,6 +92,12 @@ def _close(name: str, known) -> str:
     return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
+def _tensor(arr: np.ndarray) -> torch.Tensor:
+    """A tensor owning a writable, contiguous copy where needed (pandas may hand out read-only
+    views)."""
+    return torch.from_numpy(np.require(arr, requirements=["C", "W"]))
+
+
 def _first(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
@@ -126,6 +132,14 @@ def _as_array(col: Any, name: str) -> np.ndarray:
 
 def _encode_discrete(var: Variable, col: Any) -> torch.Tensor:
     name, card, states = var.name, int(var.cardinality), var.states  # type: ignore[arg-type]
+    try:
+        import pandas as pd
+
+        if isinstance(col, pd.Series) and isinstance(col.dtype, pd.CategoricalDtype):
+            return _tensor(_lookup(var, col.cat.codes.to_numpy().astype(np.int64),
+                                   list(col.cat.categories)))
+    except ImportError:  # pragma: no cover
+        pass
     arr = _as_array(col, name)
     if arr.ndim != 1:
         raise DataError(f"expected a 1-D column, got shape {arr.shape}", column=name)
@@ -134,7 +148,7 @@ def _encode_discrete(var: Variable, col: Any) -> torch.Tensor:
         if card != 2:
             raise DataError(f"boolean values for a variable with {card} states", column=name,
                             row=0 if len(arr) else None)
-        return torch.from_numpy(arr.astype(np.int64))
+        return _tensor(arr.astype(np.int64))
     if kind in "iu":
         out = arr.astype(np.int64)
     elif kind == "f":
@@ -150,33 +164,38 @@ def _encode_discrete(var: Variable, col: Any) -> torch.Tensor:
             r = _first(ok & ((out < 0) | (out >= card)))
             raise DataError(f"state index out of range 0..{card - 1}", column=name, row=r,
                             value=int(out[r]))
-        return torch.from_numpy(out)
+        return _tensor(out)
     elif kind == "O":
-        mapping: Dict[Any, int] = {}
-        out = np.empty(len(arr), dtype=np.int64)
-        for i, x in enumerate(arr):  # one dict look-up per row; new values are checked once
-            try:
-                out[i] = mapping[x]
-                continue
-            except (KeyError, TypeError):
-                pass
-            code = _state_code(var, x, i)
-            try:
-                mapping[x] = code
-            except TypeError:
-                pass
-            out[i] = code
-        return torch.from_numpy(out)
+        import pandas as pd
+
+        # one look-up per distinct value, then a vectorised gather (no loop over rows)
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        return _tensor(_lookup(var, codes, list(uniques)))
     else:
         raise DataError(f"unsupported dtype {arr.dtype} for a discrete variable", column=name)
     if len(out) and (out.min() < 0 or out.max() >= card):
         r = _first((out < 0) | (out >= card))
         raise DataError(f"state index out of range 0..{card - 1}", column=name, row=r,
                         value=int(out[r]))
-    return torch.from_numpy(out)
+    return _tensor(out)
 
 
-def _state_code(var: Variable, x: Any, row: int) -> int:
+def _lookup(var: Variable, codes: np.ndarray, uniques: list) -> np.ndarray:
+    """State indices of ``uniques[codes]`` (``codes == -1``: missing); a bad value's error names
+    the first row where it occurs."""
+    lut = np.empty(len(uniques) + 1, dtype=np.int64)
+    lut[-1] = MISSING
+    for j, u in enumerate(uniques):
+        code = _state_code(var, u)
+        if isinstance(code, str):  # the reason it is not a state: name the first row with it
+            row = int(np.flatnonzero(codes == j)[0])
+            raise DataError(code, column=var.name, row=row, value=_py(u))
+        lut[j] = code
+    return lut[codes]
+
+
+def _state_code(var: Variable, x: Any) -> Union[int, str]:
+    """The state index of one value (``MISSING`` for NaN / None), or why it is not a state."""
     states = var.states
     card = len(states)  # type: ignore[arg-type]
     if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
@@ -194,21 +213,18 @@ def _state_code(var: Variable, x: Any, row: int) -> int:
         stripped = x.strip()
         if stripped in states:  # type: ignore[operator]
             return states.index(stripped)  # type: ignore[union-attr]
-        raise DataError(f"unknown state; the states of {var.name!r} are {list(states)}"
-                        + _close(x, states), column=var.name, row=row, value=x)
+        return f"unknown state; the states of {var.name!r} are {list(states)}" + _close(x, states)
     if isinstance(x, (bool, np.bool_)):
         if card != 2:
-            raise DataError(f"boolean value for a variable with {card} states", column=var.name,
-                            row=row, value=bool(x))
+            return f"boolean value for a variable with {card} states"
         return int(x)
-    if isinstance(x, (int, np.integer)) or (isinstance(x, (float, np.floating)) and float(x).is_integer()):
+    if isinstance(x, (int, np.integer)) or (isinstance(x, (float, np.floating))
+                                            and float(x).is_integer()):
         k = int(x)
         if 0 <= k < card:
             return k
-        raise DataError(f"state index out of range 0..{card - 1}", column=var.name, row=row,
-                        value=_py(x))
-    raise DataError(f"not a state of {var.name!r} (states: {list(states)})", column=var.name,
-                    row=row, value=_py(x))
+        return f"state index out of range 0..{card - 1}"
+    return f"not a state of {var.name!r} (states: {list(states)})"
 
 
 def _encode_real(var: Variable, col: Any) -> torch.Tensor:
@@ -238,7 +254,7 @@ def _encode_real(var: Variable, col: Any) -> torch.Tensor:
     if np.isinf(out).any():
         r = _first(np.isinf(out))
         raise DataError("infinite value", column=var.name, row=r, value=float(out[r]))
-    return torch.from_numpy(out)
+    return _tensor(out)
 
 
 def _encode_image(var: Image, col: Any) -> torch.Tensor:
@@ -251,7 +267,7 @@ def _encode_image(var: Image, col: Any) -> torch.Tensor:
                 arr = np.stack([np.asarray(a) for a in arr])
             except (ValueError, TypeError):
                 raise DataError("image rows have different shapes", column=var.name) from None
-        x = torch.from_numpy(np.ascontiguousarray(arr))
+        x = _tensor(arr)
     if x.dim() < 1 or (len(x) and x[0].numel() != var.num_pixels):
         raise DataError(f"each row must have {var.num_pixels} values (shape {var.shape}), "
                         f"got shape {tuple(x.shape[1:])}", column=var.name)

@@ -118,13 +118,19 @@ def random_queries(net: BayesNet, count: int, seed: int, max_given: int = 3, max
         yield picked[:a], picked[a:a + b], picked[a + b:]
 
 
-@pytest.fixture(params=["python", "vector"])
+@pytest.fixture(params=["python", "vector", "hybrid"])
 def route(request, monkeypatch):
-    """Run a test once with each d-separation route (small nets use Python by default)."""
-    if request.param == "vector":
-        monkeypatch.setattr(independence, "VECTOR_MIN_SIZE", 0)
-    else:
+    """Run a test with each d-separation route: plain Python (what small nets use),
+    the vectorized search alone, and the big-net default (Python with a budget, then
+    vectorized)."""
+    if request.param == "python":
         monkeypatch.setattr(independence, "VECTOR_MIN_SIZE", 10 ** 12)
+    else:
+        monkeypatch.setattr(independence, "VECTOR_MIN_SIZE", 0)
+    if request.param == "vector":
+        monkeypatch.setattr(independence, "PYTHON_BUDGET", 1)
+    elif request.param == "hybrid":
+        monkeypatch.setattr(independence, "PYTHON_BUDGET", 8)  # small nets: make both parts run
     return request.param
 
 

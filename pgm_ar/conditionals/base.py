@@ -59,8 +59,12 @@ class Conditional(nn.Module):
     closed_form: ClassVar[bool] = False
 
     def fit_closed_form(self, parent_values: Mapping[str, torch.Tensor],
-                        values: torch.Tensor) -> None:
-        """Set the parameters to the exact optimum on complete data (counts, least squares)."""
+                        values: torch.Tensor) -> Optional[float]:
+        """Set the parameters to the exact optimum on complete data (counts, least squares).
+
+        Returns the total log-likelihood of ``values`` under the fitted conditional when it
+        comes for free with the fit (else ``None``).
+        """
         raise PgmArError(f"{type(self).__name__} of {self.variable.name!r} has no closed-form fit")
 
     def reset_parameters(self) -> None:

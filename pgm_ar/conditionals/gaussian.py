@@ -74,7 +74,7 @@ class LinearGaussianConditional(Conditional):
         return dist.Normal(loc, scale)
 
     def fit_closed_form(self, parent_values: Mapping[str, torch.Tensor],
-                        values: torch.Tensor) -> None:
+                        values: torch.Tensor) -> float:
         y = values.detach().double().reshape(-1).cpu()
         n = y.shape[0]
         if n == 0:
@@ -93,6 +93,9 @@ class LinearGaussianConditional(Conditional):
             self.weight.copy_(coef[:-1].to(self.weight))
             self.bias.copy_(coef[-1].to(self.bias))
             self.log_scale.fill_(math.log(sigma))
+        # sum of Normal log-densities at the fit: -n/2 (log(2 pi sigma^2)) - RSS / (2 sigma^2)
+        rss = float(torch.sum(resid ** 2))
+        return -0.5 * n * math.log(2 * math.pi * sigma ** 2) - rss / (2 * sigma ** 2)
 
 
 class MLPGaussianConditional(Conditional):
