@@ -21,7 +21,7 @@ _EXPORTS = {
     # errors
     "PgmArError": "errors", "CycleError": "errors", "UnknownVariableError": "errors",
     "DuplicateVariableError": "errors", "StatementError": "errors", "SpecError": "errors",
-    "DataError": "errors", "GraphvizMissingError": "errors",
+    "DataError": "errors", "InferenceTooLargeError": "errors", "GraphvizMissingError": "errors",
     # declaring
     "Variable": "variables", "Bernoulli": "variables", "Categorical": "variables",
     "Gaussian": "variables", "Image": "variables", "bernoullis": "variables",
@@ -36,7 +36,8 @@ _EXPORTS = {
     "read_bif": "io.bif", "write_bif": "io.bif", "load_spec": "io.spec", "save_spec": "io.spec",
     "load_network": "io", "load_any": "io", "Spec": "io.spec",
     # models
-    "compile": "compile", "CompiledModel": "compile",
+    "compile": "compiler", "CompiledModel": "compiler", "load_model": "compiler",
+    "register_family": "conditionals.base",
     "Tabular": "conditionals", "Logistic": "conditionals", "MLP": "conditionals",
     "LinearGaussian": "conditionals", "MLPGaussian": "conditionals",
 }

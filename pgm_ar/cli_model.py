@@ -14,7 +14,7 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from .errors import DataError, PgmArError
 
@@ -58,13 +58,13 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    from .compile import _atomic_write_bytes
+    from .compiler import _atomic_write_bytes
 
     _atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _load_run(run_dir: str):
-    from .compile import CompiledModel
+    from .compiler import CompiledModel
 
     d = Path(run_dir)
     if not d.is_dir():
@@ -79,7 +79,7 @@ def _load_run(run_dir: str):
 # commands
 # --------------------------------------------------------------------------- #
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .compile import compile
+    from .compiler import compile
     from .io import load_any
 
     out = Path(args.out)

@@ -29,16 +29,14 @@ of the 60,000 training images (:func:`train_valid_split`).
 True
 >>> images, labels = load_embedded_digits()
 >>> tuple(images.shape), images.dtype, sorted(set(images.unique().tolist())), labels[:5].tolist()
-((3000, 1, 14, 14), torch.float32, [0.0, 1.0], [5, 0, 6, 1, 5])
+((3000, 1, 14, 14), torch.float32, [0.0, 1.0], [5, 0, 8, 2, 8])
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
 import http.client
-import io
 import os
-import tempfile
 import zlib
 from enum import Enum
 from pathlib import Path
@@ -51,6 +49,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .errors import DataError, PgmArError
+from .io.atomic import atomic_write_bytes
 
 __all__ = [
     "MNIST_FILES", "MNIST_SHA256", "MNIST_MIRRORS", "MIRROR_ENV", "Binarization",
@@ -229,23 +228,6 @@ def _fetch(url: str, timeout: float) -> bytes:
     return data
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, fsync it, then ``os.replace``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def download_mnist(data_dir: PathLike, splits: Sequence[str] = ("train", "test"), *,
                    mirrors: Optional[Sequence[str]] = None, timeout: float = 60.0) -> Dict[str, Path]:
     """Fetch the MNIST files of ``splits`` that ``data_dir`` lacks, verified by checksum.
@@ -299,7 +281,7 @@ def download_mnist(data_dir: PathLike, splits: Sequence[str] = ("train", "test")
                     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
                     failures.append(f"{url}: {reason}")
                     continue
-                _atomic_write_bytes(target, raw)
+                atomic_write_bytes(target, raw)
                 out[name] = target
                 break
             else:

@@ -88,6 +88,10 @@ class DataError(PgmArError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class InferenceTooLargeError(PgmArError):
+    """Exact inference would build a factor too large to hold; approximate instead."""
+
+
 class GraphvizMissingError(PgmArError):
     """Rendering needs graphviz's ``dot`` program, which is not installed."""
 

@@ -47,7 +47,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from .errors import DataError, PgmArError, UnknownVariableError
+from .errors import DataError, PgmArError, UnknownVariableError, InferenceTooLargeError
 from .network import BayesNet
 
 Tables = Mapping[str, torch.Tensor]
@@ -535,7 +535,7 @@ def _make_plan(st: _Structure, nodes: Sequence[int], evidence_vars,
         size = _size(st, local)
         width = max(width, size)
         if size > MAX_FACTOR_SIZE:
-            raise PgmArError(
+            raise InferenceTooLargeError(
                 f"exact inference would build a factor of {size} entries while eliminating "
                 f"{st.names[var]!r} (limit {MAX_FACTOR_SIZE}): the network is too densely "
                 "connected for variable elimination; use likelihood_weighting instead")

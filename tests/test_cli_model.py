@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pgm_ar.cli import main
-from pgm_ar.compile import CompiledModel, compile
+from pgm_ar.compiler import CompiledModel, compile
 from pgm_ar.io import read_bif
 
 

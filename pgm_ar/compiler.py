@@ -31,7 +31,6 @@ import math
 import os
 import sys
 import tempfile
-import types
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -50,7 +49,7 @@ from .conditionals import Family, LinearGaussian, Logistic, Tabular, family_from
 from .conditionals.base import Conditional
 from .conditionals.tabular import MAX_TABLE_SIZE, TabularConditional
 from .cpd import TabularCPD
-from .errors import DataError, PgmArError, UnknownVariableError
+from .errors import DataError, PgmArError, UnknownVariableError, InferenceTooLargeError
 from .network import BayesNet
 from .tabular_data import EncodedData, decode, encode, parse_evidence
 from .variables import Bernoulli, Categorical, Gaussian, Image, Kind, Variable
@@ -592,9 +591,7 @@ class CompiledModel(PyroModule):
                 total = 0.0
                 for start in range(0, n, bs):
                     batch = enc.rows(perm[start:start + bs])
-                    with warnings.catch_warnings():
-                        warnings.filterwarnings("ignore", message=".*was not registered.*")
-                        nll = elbo.differentiable_loss(program, _empty_guide, batch.values)
+                    nll = elbo.differentiable_loss(program, _empty_guide, batch.values)
                     prior = self.log_prior()
                     # per-row objective: the prior is spread over the mini-batches of an epoch
                     loss = nll / batch.n - prior / n
@@ -685,9 +682,7 @@ class CompiledModel(PyroModule):
                 try:
                     vals = inference.posterior_sample(self.net, tables, n, ev, generator=gen)
                     method = "exact"
-                except PgmArError as exc:
-                    if "too densely" not in str(exc):
-                        raise
+                except InferenceTooLargeError:
                     vals, ess = self._weighted_resample(n, ev, gen, num_proposals, tables)
                     method = "likelihood_weighting"
         else:
@@ -846,17 +841,6 @@ class CompiledModel(PyroModule):
         return model.to(resolve_device(device))
 
 
-def load(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> CompiledModel:
+def load_model(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> CompiledModel:
     """Load a model written by :meth:`CompiledModel.save`."""
     return CompiledModel.load(path, device)
-
-
-class _CallableModule(types.ModuleType):
-    """Lets ``pgm_ar.compile(net)`` work even after ``import pgm_ar.compile`` has bound the
-    package attribute ``compile`` to this module rather than to the function."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> CompiledModel:
-        return compile(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
