@@ -117,7 +117,7 @@ class Binarization(str, Enum):
 
 
 # --------------------------------------------------------------------------- IDX files
-def _decompress(path: Path, raw: bytes) -> bytes:
+def _decompress(path: Any, raw: bytes) -> bytes:
     """The IDX bytes of a file's content: gunzipped when it is gzip (magic 1f 8b), else as is."""
     if raw[:2] != b"\x1f\x8b":
         return raw
@@ -130,7 +130,7 @@ def _decompress(path: Path, raw: bytes) -> bytes:
         raise DataError(f"{path}: corrupt gzip file ({exc}); delete it and download it again") from None
 
 
-def _parse_idx(path: Path, data: bytes) -> np.ndarray:
+def _parse_idx(path: Any, data: bytes) -> np.ndarray:
     """Parse IDX bytes: 2 zero bytes, a type code, the rank, the sizes (big-endian int32), data."""
     if len(data) < 4:
         raise DataError(f"{path}: not an IDX file (only {len(data)} bytes)")
@@ -181,7 +181,7 @@ def read_idx(path: PathLike) -> np.ndarray:
     return _parse_idx(path, _decompress(path, raw))
 
 
-def _check_mnist_file(path: Path, name: str, raw: bytes, verify: bool) -> np.ndarray:
+def _check_mnist_file(path: Any, name: str, raw: bytes, verify: bool) -> np.ndarray:
     """Parse one MNIST file's bytes and check its shape and (when ``verify``) its checksum."""
     content = _decompress(path, raw)
     array = _parse_idx(path, content)
@@ -222,9 +222,17 @@ def _mirror_list(mirrors: Optional[Sequence[str]]) -> Tuple[str, ...]:
 def _fetch(url: str, timeout: float) -> bytes:
     request = urllib.request.Request(url, headers={"User-Agent": "pgm_ar"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
+        declared = response.headers.get("Content-Length")
+        length = int(declared) if declared and declared.isdigit() else None
+        if length is not None and length > _MAX_DOWNLOAD_BYTES:
+            raise DataError(f"{url}: {length} bytes announced; not an MNIST file")
+        # read(amt) returns short data silently when the server hangs up early, so the
+        # length is checked against the announced one below
         data = response.read(_MAX_DOWNLOAD_BYTES + 1)
     if len(data) > _MAX_DOWNLOAD_BYTES:
         raise DataError(f"{url}: more than {_MAX_DOWNLOAD_BYTES} bytes; not an MNIST file")
+    if length is not None and len(data) != length:
+        raise DataError(f"{url}: incomplete download: {len(data)} of {length} bytes arrived")
     return data
 
 
@@ -275,11 +283,17 @@ def download_mnist(data_dir: PathLike, splits: Sequence[str] = ("train", "test")
                 url = base + name
                 try:
                     raw = _fetch(url, timeout)
-                    _check_mnist_file(Path(url), name, raw, verify=True)
-                except (OSError, http.client.HTTPException, DataError, ValueError) as exc:
-                    # URLError and HTTPError are OSErrors; IncompleteRead is an HTTPException
+                    _check_mnist_file(url, name, raw, verify=True)
+                except DataError as exc:  # names the URL already
+                    failures.append(str(exc))
+                    continue
+                except urllib.error.HTTPError as exc:
+                    failures.append(f"{url}: HTTP {exc.code} {exc.reason}")
+                    continue
+                except (OSError, http.client.HTTPException, ValueError) as exc:
+                    # URLError (refused, DNS, timeout) is an OSError; IncompleteRead an HTTPException
                     reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                    failures.append(f"{url}: {reason}")
+                    failures.append(f"{url}: {type(exc).__name__}: {reason}")
                     continue
                 atomic_write_bytes(target, raw)
                 out[name] = target
