@@ -98,20 +98,7 @@ def encode_context(parents: Sequence[Variable], values: Mapping[str, torch.Tenso
     Discrete parents are one-hot encoded, real parents enter as themselves and images
     as their flattened pixels.  Returns ``None`` when there are no parents.
     """
-    if not parents:
-        return None
-    parts = []
-    for v in parents:
-        if v.name not in values:
-            raise PgmArError(f"missing value for parent {v.name!r}")
-        x = values[v.name]
-        if isinstance(v, Image):
-            parts.append(x.reshape(x.shape[0], -1).to(dtype))
-        elif v.is_discrete:
-            parts.append(torch.nn.functional.one_hot(x.long(), int(v.cardinality)).to(dtype))
-        else:
-            parts.append(x.reshape(-1, 1).to(dtype))
-    return torch.cat(parts, dim=-1)
+    return encode_parents(parents, values, dtype)
 
 
 def encode_parents(parents: Sequence[Variable], values: Mapping[str, torch.Tensor],

@@ -31,7 +31,6 @@ import os
 import pathlib
 import shutil
 import sys
-import tempfile
 from typing import Dict, Optional, Union
 
 import graphviz
@@ -215,29 +214,15 @@ def output_format(path: Union[str, os.PathLike], fmt: Optional[str] = None) -> s
     return key
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _atomic_write(path: pathlib.Path, data: bytes) -> None:
+    # Unlike a checkpoint, a picture path with a missing folder is more likely a typo than a
+    # request to create folders: say so instead of creating them.
     directory = path.parent if str(path.parent) else pathlib.Path(".")
     if not directory.is_dir():
         raise PgmArError(f"cannot write {str(path)!r}: folder {str(directory)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # mkstemp makes the file private (0600); give it the mode a plain open() would
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    from ..io.atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, data)
 
 
 def _last_line(stderr: object) -> str:
