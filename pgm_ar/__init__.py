@@ -43,6 +43,9 @@ _EXPORTS = {
     "register_family": "conditionals.base",
     "Tabular": "conditionals", "Logistic": "conditionals", "MLP": "conditionals",
     "LinearGaussian": "conditionals", "MLPGaussian": "conditionals",
+    "NADE": "conditionals.nade", "MADE": "conditionals.made", "RNADE": "conditionals.rnade",
+    "FVSBN": "conditionals.fvsbn", "ARk": "conditionals.ark",
+    "save_grid": "imaging", "save_class_grid": "imaging",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -41,6 +41,39 @@ def cmd_factorize(args: argparse.Namespace) -> int:
     return 0
 
 
+#: family names whose parameter count is the tabular one (no module to build)
+_TABLE_FAMILIES = frozenset({"tabular", "table"})
+
+
+def _names_other_families(spec) -> bool:
+    """Whether the spec's conditionals name a family other than tables (torch-free check)."""
+    for opts in (getattr(spec, "conditionals", None) or {}).values():
+        name = opts if isinstance(opts, str) else opts.get("family")
+        if str(name).strip().lower() not in _TABLE_FAMILIES:
+            return True
+    return False
+
+
+def _count_rows(counts, compiled) -> str:
+    from .counting import readable
+
+    def fam(spec) -> str:  # the family and its size options: nade(hidden=64)
+        opts = [f"{k}={v}" for k, v in spec.items() if k in ("hidden", "components", "k",
+                                                            "num_masks")]
+        return spec.get("family", "?") + (f"({', '.join(opts)})" if opts else "")
+
+    fams = {n: fam(f) for n, f in compiled["families"].items()}
+    rows = [("variable", "tabular", "family", "module parameters")]
+    for name, tab in counts.per_variable.items():
+        rows.append((name, readable(tab) if tab is not None else "-", fams[name],
+                     f"{compiled['per_variable'][name]:,}"))
+    rows.append(("total", readable(counts.total) if counts.total is not None else "-", "",
+                 f"{compiled['total']:,}"))
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join(f"{r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:<{w[2]}}  {r[3]:>{w[3]}}".rstrip()
+                     for r in rows)
+
+
 def cmd_count(args: argparse.Namespace) -> int:
     from .counting import compare_parameter_counts, count_parameters
 
@@ -48,14 +81,28 @@ def cmd_count(args: argparse.Namespace) -> int:
     net = spec.network
     counts = count_parameters(net)
     table = compare_parameter_counts(net.variables, net=net)
+    compiled = None
+    if _names_other_families(spec):  # only then import torch and build the modules
+        from .cli_model import compiled_counts
+
+        try:
+            compiled = compiled_counts(spec)
+        except PgmArError as exc:
+            raise PgmArError(f"{args.spec}: {exc}") from None
     if args.json:
         out = counts.to_dict()
         out["comparison"] = table.to_dict()
+        if compiled is not None:
+            out["compiled"] = compiled
         _print_json(out)
         return 0
     print(f"Free parameters of {net.name!r} with tabular conditionals:")
     print(counts)
     print()
+    if compiled is not None:
+        print("With the spec's conditionals (trainable parameters of the compiled modules):")
+        print(_count_rows(counts, compiled))
+        print()
     print(f"The same {table.n_scalars} scalar variables under other assumptions:")
     print(table)
     return 0

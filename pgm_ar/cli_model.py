@@ -6,20 +6,39 @@ copy of the spec file, and ``fit_log.json`` (data, method, settings, loss per ep
 
 Data files are CSV with a header naming the variables; discrete values are state names (or
 indices), an empty cell is a missing value.
+
+Image networks (one binary ``Image``, optionally with a 10-state label) take ``--data-dir``
+instead: an MNIST directory (the IDX gzip files; 50,000 training digits re-binarized every
+epoch, the last 10,000 of the training file as validation binarized once with seed
+:data:`VALID_SEED`, the test set binarized once with seed :data:`TEST_SEED`) or the word
+``embedded`` for the 14 x 14 digits shipped with the package (2,500 training, 500
+validation; ``evaluate`` scores the validation part).  Their run directory also holds
+``checkpoints/checkpoint.pt`` (``--resume`` continues from it), ``train_log.csv`` /
+``train_log.json`` and ``curves.png``; ``sample`` writes a picture grid.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import shutil
+import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .errors import DataError, PgmArError
 
 MODEL_FILE = "model.pt"
 FIT_LOG = "fit_log.json"
+CHECKPOINT_DIR = "checkpoints"
+TRAIN_LOG = "train_log"
+CURVES = "curves.png"
+#: ``--data-dir`` value naming the 14 x 14 digits shipped with the package
+EMBEDDED = "embedded"
+#: fixed binarization seeds of the MNIST validation and test images
+VALID_SEED, TEST_SEED = 1, 0
+#: training defaults of image networks (the training loop)
+IMAGE_EPOCHS, IMAGE_BATCH, IMAGE_LR = 20, 100, 0.005
 
 
 def _print_json(obj: Any) -> None:
@@ -76,6 +95,255 @@ def _load_run(run_dir: str):
 
 
 # --------------------------------------------------------------------------- #
+# image networks: data directories
+# --------------------------------------------------------------------------- #
+def image_layout(net, where: str = "the network") -> Tuple[str, Optional[str]]:
+    """``(image, label or None)`` of a network that ``--data-dir`` can feed: one binary
+    ``Image`` and at most one other variable, a discrete one with 10 states (the digit)."""
+    from .variables import Image
+
+    images = [v for v in net.variables if isinstance(v, Image)]
+    if len(images) != 1:
+        raise PgmArError(f"{where}: --data-dir needs a network with exactly one image variable, "
+                         f"found {len(images)}")
+    img = images[0]
+    if img.levels != 2:
+        raise PgmArError(f"{where}: image {img.name!r} has levels {img.levels}; the digits of "
+                         "--data-dir are binarized, so declare 'levels: 2'")
+    others = [v for v in net.variables if v is not img]
+    ok = len(others) == 0 or (len(others) == 1 and others[0].is_discrete
+                              and others[0].num_pixels == 1 and others[0].cardinality == 10)
+    if not ok:
+        raise PgmArError(f"{where}: with --data-dir the network is the image {img.name!r} and "
+                         "optionally one label variable with 10 states (the digit); found "
+                         f"{[v.name for v in others]}")
+    return img.name, (others[0].name if others else None)
+
+
+def _data_shape(data_dir: str) -> Tuple[Tuple[int, int, int], str]:
+    if data_dir == EMBEDDED:
+        return (1, 14, 14), "the embedded digits"
+    return (1, 28, 28), f"the MNIST digits in {data_dir}"
+
+
+def _check_image_shape(net, image: str, data_dir: str, where: str) -> None:
+    shape, what = _data_shape(data_dir)
+    have = tuple(net.variable(image).shape)
+    if have != shape:
+        hint = " (e.g. examples/specs/digit14_nade.yaml)" if data_dir == EMBEDDED else ""
+        raise PgmArError(f"{where}: image {image!r} has shape {list(have)} but {what} have shape "
+                         f"{list(shape)}; use a spec with shape {list(shape)}{hint}")
+
+
+def _mnist_dir(data_dir: str) -> Path:
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise PgmArError(f"{data_dir}: no such MNIST directory (give the directory holding the "
+                         f"four IDX .gz files, or '{EMBEDDED}' for the shipped 14x14 digits)")
+    return d
+
+
+def _columns(image: str, label: Optional[str], x, y) -> Dict[str, Any]:
+    out = {image: x}
+    if label is not None:
+        out[label] = y
+    return out
+
+
+def load_image_splits(net, data_dir: str, max_train: Optional[int] = None,
+                      where: str = "the network") -> Tuple[Dict[str, Any], Dict[str, Any],
+                                                          Any, Dict[str, Any]]:
+    """``(train, valid, transform, info)`` for ``--data-dir``: column dicts for
+    :meth:`CompiledModel.fit`, the training transform (dynamic binarization for MNIST) and a
+    description for the log."""
+    from .datasets import (DynamicBinarization, binarize, load_embedded_digits, load_mnist,
+                           train_valid_split)
+
+    image, label = image_layout(net, where)
+    _check_image_shape(net, image, data_dir, where)
+    if data_dir == EMBEDDED:
+        (xtr, ytr), (xva, yva) = load_embedded_digits("train"), load_embedded_digits("valid")
+        transform = None
+        info = {"data": "embedded 14x14 digits", "binarization": "stochastic, fixed (shipped)"}
+    else:
+        images, labels = load_mnist(_mnist_dir(data_dir), "train")
+        (xtr, ytr), (xva, yva) = train_valid_split(images, labels, 10_000)
+        xva = binarize(xva, seed=VALID_SEED)
+        transform = DynamicBinarization(key=image)
+        info = {"data": f"MNIST {data_dir}",
+                "binarization": f"training: dynamic (re-drawn every epoch); validation: "
+                                f"stochastic, seed {VALID_SEED}"}
+    if max_train is not None:
+        if max_train < 1:
+            raise PgmArError(f"--max-train must be >= 1, got {max_train}")
+        xtr, ytr = xtr[:max_train], ytr[:max_train]
+    info.update({"train": int(len(xtr)), "valid": int(len(xva))})
+    return (_columns(image, label, xtr, ytr), _columns(image, label, xva, yva), transform, info)
+
+
+def load_image_test(net, data_dir: str, where: str = "the model") -> Tuple[Dict[str, Any], str]:
+    """The evaluation set of ``--data-dir``: the MNIST test set binarized with seed
+    :data:`TEST_SEED`, or the validation part of the embedded digits."""
+    from .datasets import binarized_mnist_test, load_embedded_digits
+
+    image, label = image_layout(net, where)
+    _check_image_shape(net, image, data_dir, where)
+    if data_dir == EMBEDDED:
+        x, y = load_embedded_digits("valid")
+        what = "embedded digits, validation part (500)"
+    else:
+        x, y = binarized_mnist_test(_mnist_dir(data_dir), seed=TEST_SEED)
+        what = f"MNIST test set, stochastic binarization with seed {TEST_SEED}"
+    return _columns(image, label, x, y), what
+
+
+def _check_run_dir(out: Path, force: bool, resume: bool = False) -> None:
+    if out.exists() and not out.is_dir():
+        raise PgmArError(f"{out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not force and not resume:
+        raise PgmArError(f"{out}: run directory already exists and is not empty; "
+                         "use --force to overwrite it" + (" or --resume to continue it"
+                                                          if (out / CHECKPOINT_DIR).is_dir()
+                                                          else ""))
+
+
+def _fit_images(args: argparse.Namespace, spec, model) -> int:
+    out = Path(args.out)
+    _check_run_dir(out, args.force, args.resume)
+    if args.method not in ("auto", "train"):
+        raise PgmArError(f"--method {args.method}: image networks are fitted by the training "
+                         "loop (--method train)")
+    train, valid, transform, info = load_image_splits(spec.network, args.data_dir,
+                                                      args.max_train, where=str(args.spec))
+    settings = {"epochs": args.epochs if args.epochs is not None else IMAGE_EPOCHS,
+                "batch_size": args.batch_size if args.batch_size is not None else IMAGE_BATCH,
+                "lr": args.lr if args.lr is not None else IMAGE_LR,
+                "device": args.device, "early_stopping_patience": args.patience}
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        history = model.fit(train, method="train", val=valid, seed=args.seed,
+                            progress=not args.no_progress, checkpoint_dir=out / CHECKPOINT_DIR,
+                            resume=args.resume, transform=transform,
+                            log_path=out / TRAIN_LOG, **settings)
+    except KeyboardInterrupt:
+        if (out / CHECKPOINT_DIR / "checkpoint.pt").exists():
+            print(f"pgm-ar: the last finished epoch is saved in {out / CHECKPOINT_DIR}; the same "
+                  "command with --resume continues from it", file=sys.stderr)
+        raise
+    seconds = time.perf_counter() - t0
+    model.to("cpu")
+    model.save(out / MODEL_FILE)
+    spec_src = Path(args.spec)
+    spec_copy = out / spec_src.name
+    if spec_src.resolve() != spec_copy.resolve():
+        shutil.copyfile(spec_src, spec_copy)
+    history.plot(out / CURVES, title=f"{spec.network.name}: NLL per epoch")
+    params = model.num_parameters()
+    log = {
+        "spec": str(spec_src), "spec_copy": spec_copy.name, "data_dir": str(args.data_dir),
+        **info, "method": "train", "seed": args.seed, "resumed": bool(args.resume),
+        "settings": settings, "device": history.device,
+        "families": {n: f.to_spec() for n, f in model.families.items()},
+        "parameters": params, "epochs_run": len(history.epoch),
+        "best_epoch": history.best_epoch, "best_val_nll": history.best_val_nll,
+        "stopped_early": history.stopped_early, "final_train_nll":
+            history.train_nll[-1] if history.train_nll else None,
+        "seconds": round(seconds, 3),
+    }
+    _atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
+    total = sum(params.values())
+    best = "" if history.best_val_nll is None else \
+        f"; best validation NLL {history.best_val_nll:.3f} nats (epoch {history.best_epoch})"
+    print(f"fitted {spec.network.name!r} ({total:,} parameters: "
+          + ", ".join(f"{k} {v:,}" for k, v in params.items())
+          + f") on {info['train']} images ({info['data']}) in {seconds:.1f} s on "
+          f"{history.device}{best}")
+    print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}, {out / (TRAIN_LOG + '.csv')}, "
+          f"{out / CURVES}, {out / CHECKPOINT_DIR}/")
+    return 0
+
+
+def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500) -> Dict[str, Any]:
+    """Test NLL of an image model: ``nll_nats`` of the images (label summed out, comparable to
+    unconditional models), ``bits_per_dim`` of it, and with a label the joint NLL."""
+    import math
+
+    image, label = image_layout(model.net)
+    d = int(model.net.variable(image).num_pixels)
+    marginal = model.log_prob({image: data[image]}, batch_size=batch_size)
+    res: Dict[str, Any] = {"n": int(marginal.shape[0]), "nll_nats": float(-marginal.mean()),
+                           "bits_per_dim": float(-marginal.mean()) / (d * math.log(2))}
+    if label is not None:
+        joint = model.log_prob(dict(data), batch_size=batch_size)
+        res["nll_joint_nats"] = float(-joint.mean())
+    return res
+
+
+def _evaluate_images(args: argparse.Namespace, model) -> int:
+    from .compiler import resolve_device
+
+    data, what = load_image_test(model.net, args.data_dir, where=str(args.run_dir))
+    model.to(resolve_device(args.device))
+    t0 = time.perf_counter()
+    res = evaluate_images(model, data, batch_size=args.batch_size)
+    res.update({"data": what, "seconds": round(time.perf_counter() - t0, 3)})
+    if args.json:
+        _print_json(res)
+        return 0
+    print(f"{what}: {res['n']} images")
+    print(f"test NLL: {res['nll_nats']:.4f} nats per image ({res['bits_per_dim']:.5f} bits/dim)"
+          + (", label summed out" if "nll_joint_nats" in res else ""))
+    if "nll_joint_nats" in res:
+        print(f"joint NLL of image and label: {res['nll_joint_nats']:.4f} nats")
+    return 0
+
+
+def _sample_images(args: argparse.Namespace, model) -> int:
+    from .imaging import save_class_grid, save_grid
+
+    out = Path(args.output)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise PgmArError(f"{out}: the network has image variables; write the samples as a "
+                         "picture (.png, .svg or .pdf)")
+    if out.exists() and not args.force:
+        raise PgmArError(f"{out}: already exists; use --force to overwrite it")
+    if args.n < 1:
+        raise PgmArError(f"-n must be >= 1, got {args.n}")
+    image = model._image_name()
+    label = model.label_name(image)
+    evidence: Dict[str, Any] = parse_evidence_args(args.evidence)
+    if args.label is not None:
+        if label is None:
+            raise PgmArError(f"--label: image {image!r} has no label parent; use --evidence")
+        evidence[label] = args.label
+    if label is not None and not evidence:
+        per = args.per_class if args.per_class is not None else max(1, args.n // 10)
+        save_class_grid(model, out, per_class=per, seed=args.seed, label=label)
+        k = int(model.net.variable(label).cardinality)
+        print(f"wrote {out}: {per} samples per {label} ({per * k} images, one row per state)")
+        return 0
+    samples = model.sample(args.n, evidence=evidence or None, seed=args.seed, as_tensors=True)
+    given = ", ".join(f"{k}={v}" for k, v in evidence.items())
+    save_grid(samples[image], out, nrow=args.nrow, title=f"{image} | {given}" if given else None)
+    print(f"wrote {out}: {args.n} samples of {image!r}" + (f" given {given}" if given else ""))
+    return 0
+
+
+def compiled_counts(spec) -> Dict[str, Any]:
+    """Trainable parameters of the spec's compiled conditionals (``num_parameters()``)."""
+    from .compiler import compile
+
+    try:
+        model = compile(spec.network, spec.conditionals or None)
+    except PgmArError as exc:
+        raise PgmArError(f"conditionals: {exc}") from None
+    per = model.num_parameters()
+    return {"families": {n: f.to_spec() for n, f in model.families.items()},
+            "per_variable": per, "total": sum(per.values())}
+
+
+# --------------------------------------------------------------------------- #
 # commands
 # --------------------------------------------------------------------------- #
 def cmd_fit(args: argparse.Namespace) -> int:
@@ -83,16 +351,22 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from .io import load_any
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise PgmArError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise PgmArError(f"{out}: run directory already exists and is not empty; "
-                         "use --force to overwrite it")
+    if args.data_dir is None:
+        for flag, given in (("--resume", args.resume), ("--patience", args.patience),
+                            ("--max-train", args.max_train)):
+            if given:
+                raise PgmArError(f"{flag} is for image networks fitted from --data-dir")
+        _check_run_dir(out, args.force)
     spec = load_any(args.spec)
     try:
         model = compile(spec.network, getattr(spec, "conditionals", None) or None)
     except PgmArError as exc:
         raise PgmArError(f"{args.spec}: conditionals: {exc}") from None
+    if args.data_dir is not None:
+        return _fit_images(args, spec, model)
+    if model.has_images:
+        raise PgmArError(f"{args.spec}: the network has image variables; give --data-dir (an "
+                         f"MNIST directory or '{EMBEDDED}') instead of --data")
     data = read_csv(args.data)
     kwargs: Dict[str, Any] = {"method": args.method, "seed": args.seed, "device": args.device,
                               "progress": not args.no_progress}
@@ -131,6 +405,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_run(args.run_dir)
+    if args.data_dir is not None:
+        return _evaluate_images(args, model)
+    if model.has_images:
+        raise PgmArError(f"{args.run_dir}: the model has image variables; give --data-dir (an "
+                         f"MNIST directory or '{EMBEDDED}') instead of --data")
     data = read_csv(args.data)
     try:
         lp = model.log_prob(data)
@@ -154,8 +433,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
     model = _load_run(args.run_dir)
     if any(isinstance(v, Image) for v in model.net.variables):
-        raise PgmArError("the network has image variables; sample them from Python "
-                         "(CompiledModel.sample) rather than to CSV")
+        return _sample_images(args, model)
+    if args.label is not None:
+        raise PgmArError("--label is for image models; use --evidence name=state")
     out = Path(args.output)
     if out.exists() and not args.force:
         raise PgmArError(f"{out}: already exists; use --force to overwrite it")
@@ -201,32 +481,61 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     """Add ``fit``, ``evaluate``, ``sample`` and ``query`` to the ``pgm-ar`` parser."""
     spec_help = "a YAML/JSON spec or a BIF file (.bif, .bif.gz)"
 
-    p = subparsers.add_parser("fit", help="fit a network's conditionals to a CSV of rows")
+    data_dir_help = (f"image networks: an MNIST directory (IDX .gz files) or '{EMBEDDED}' "
+                     "for the shipped 14x14 digits")
+    p = subparsers.add_parser("fit", help="fit a network's conditionals to a CSV of rows or to "
+                                          "digit images")
     p.add_argument("spec", help=spec_help)
-    p.add_argument("--data", required=True, help="CSV with one column per variable")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="CSV with one column per variable")
+    src.add_argument("--data-dir", help=data_dir_help)
     p.add_argument("--out", required=True, help="run directory to create")
-    p.add_argument("--method", choices=["auto", "counts", "svi"], default="auto",
-                   help="closed form (counts), SVI, or auto (counts when possible)")
-    p.add_argument("--epochs", type=int, help="SVI passes over the data (default 100)")
-    p.add_argument("--batch-size", type=int, help="SVI rows per step (default 1024)")
-    p.add_argument("--lr", type=float, help="SVI Adam learning rate (default 0.01)")
+    p.add_argument("--method", choices=["auto", "counts", "svi", "train"], default="auto",
+                   help="closed form (counts), SVI, the training loop (train), or auto "
+                        "(train for images, else counts when possible)")
+    p.add_argument("--epochs", type=int,
+                   help=f"passes over the data (default 100 for SVI, {IMAGE_EPOCHS} for images)")
+    p.add_argument("--batch-size", type=int,
+                   help=f"rows per step (default 1024 for SVI, {IMAGE_BATCH} for images)")
+    p.add_argument("--lr", type=float,
+                   help=f"Adam learning rate (default 0.01 for SVI, {IMAGE_LR} for images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    p.add_argument("--resume", action="store_true",
+                   help="images: continue the run in --out from its last checkpoint")
+    p.add_argument("--patience", type=int, default=None,
+                   help="images: stop after this many epochs without a better validation NLL")
+    p.add_argument("--max-train", type=int, default=None, metavar="N",
+                   help="images: train on the first N training digits only (quick runs)")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fit)
 
-    p = subparsers.add_parser("evaluate", help="log-likelihood of CSV rows under a fitted model")
+    p = subparsers.add_parser("evaluate", help="log-likelihood of CSV rows (or test NLL of "
+                                               "digit images) under a fitted model")
     p.add_argument("run_dir", help="a run directory made by 'pgm-ar fit'")
-    p.add_argument("--data", required=True, help="CSV with one column per variable")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", help="CSV with one column per variable")
+    src.add_argument("--data-dir", help=data_dir_help + " (scores the test set, or the "
+                                                        "validation part of the embedded digits)")
+    p.add_argument("--device", default="auto", help="images: auto, cpu or cuda")
+    p.add_argument("--batch-size", type=int, default=500, help="images per pass (default 500)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_evaluate)
 
-    p = subparsers.add_parser("sample", help="draw rows from a fitted model (given evidence)")
+    p = subparsers.add_parser("sample", help="draw rows from a fitted model (given evidence), "
+                                             "or a picture grid of images")
     p.add_argument("run_dir", help="a run directory made by 'pgm-ar fit'")
-    p.add_argument("-n", type=int, required=True, help="number of rows")
-    p.add_argument("-o", "--output", required=True, help="CSV file to write")
+    p.add_argument("-n", type=int, required=True,
+                   help="number of rows (images: with per-label rows, about n/10 per label)")
+    p.add_argument("-o", "--output", required=True,
+                   help="CSV file to write (images: a .png, .svg or .pdf grid)")
     p.add_argument("--evidence", nargs="+", metavar="NAME=STATE", help="condition on these")
+    p.add_argument("--label", default=None,
+                   help="images: sample this state of the image's label (same as --evidence)")
+    p.add_argument("--per-class", type=int, default=None,
+                   help="images: samples per label row when no evidence is given")
+    p.add_argument("--nrow", type=int, default=None, help="images: images per grid row")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
     p.set_defaults(func=cmd_sample)

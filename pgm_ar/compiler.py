@@ -34,7 +34,7 @@ import tempfile
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pyro
@@ -51,8 +51,12 @@ from .conditionals.tabular import MAX_TABLE_SIZE, TabularConditional
 from .cpd import TabularCPD
 from .errors import DataError, PgmArError, UnknownVariableError, InferenceTooLargeError
 from .network import BayesNet
-from .tabular_data import EncodedData, decode, encode, parse_evidence
+from .tabular_data import (EncodedData, _columns, _encode_discrete, _encode_real, decode,
+                           encode, parse_evidence)
 from .variables import Bernoulli, Categorical, Gaussian, Image, Kind, Variable
+
+if TYPE_CHECKING:  # the training loop is imported when it is used
+    from .training import History
 
 Data = Union["Any", Mapping[str, Any], EncodedData]
 
@@ -60,16 +64,24 @@ Data = Union["Any", Mapping[str, Any], EncodedData]
 _IMPOSSIBLE = -1e30
 #: the most entries an exact marginalisation over missing values may hold per chunk of rows
 _ENUM_BUDGET = 2 ** 24
+#: with image variables: the most pixel values (rows x enumerated states x pixels) per chunk
+_IMAGE_ENUM_BUDGET = 2 ** 22
+#: rows scored per pass by log_prob / features when the network has images
+_IMAGE_BATCH = 1024
 #: file format tag of :meth:`CompiledModel.save`
 FORMAT = "pgm_ar.model/1"
 
 
 class FitMethod(str, Enum):
-    """How :meth:`CompiledModel.fit` fits: closed form, stochastic variational inference, or auto."""
+    """How :meth:`CompiledModel.fit` fits: closed form, stochastic variational inference, the
+    shared training loop, or auto."""
 
     AUTO = "auto"
     COUNTS = "counts"
     SVI = "svi"
+    #: minibatch maximum likelihood in :func:`pgm_ar.training.fit` (device, AMP, validation,
+    #: early stopping, checkpoints, resume, logs): the default for networks with images
+    TRAIN = "train"
 
 
 class ImputeMode(str, Enum):
@@ -86,6 +98,10 @@ def _enum(cls, value, what: str):
 
 def _scalar_discrete(v: Variable) -> bool:
     return v.is_discrete and v.num_pixels == 1
+
+
+def _discrete_image(v: Variable) -> bool:
+    return isinstance(v, Image) and v.levels is not None
 
 
 # --------------------------------------------------------------------------- #
@@ -106,13 +122,20 @@ def _kind_key(key: Any) -> Optional[Kind]:
 
 def default_family(net: BayesNet, name: str) -> Family:
     """Tabular for discrete nodes with discrete parents, logistic for discrete nodes with real
-    parents, linear-Gaussian for real nodes; images have no default."""
+    parents, linear-Gaussian for real nodes.
+
+    Images have no default: the family and its size (NADE's hidden units, MADE's layers) set
+    the model's cost and quality, so they are asked for explicitly, and the error says how.
+    """
     var = net.variable(name)
     parents = [net.variable(p) for p in net.parents(name)]
     if isinstance(var, Image):
+        example = "{'family': 'rnade', 'hidden': 100}" if var.levels is None else \
+            "{'family': 'nade', 'hidden': 500}"
         raise PgmArError(
-            f"image variable {var.name!r} needs a neural autoregressive family, e.g. "
-            f"conditionals={{{var.name!r}: 'nade'}}")
+            f"image variable {var.name!r} needs a neural autoregressive family (nade, made, "
+            f"fvsbn, ark; rnade for real pixels), e.g. conditionals={{{var.name!r}: {example}}} "
+            "or, in a spec, 'conditionals:' with that mapping")
     if isinstance(var, Gaussian):
         return LinearGaussian()
     if all(_scalar_discrete(p) for p in parents) and Tabular().supports(var, parents) is None:
@@ -247,6 +270,11 @@ def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
     return dev
 
 
+def _loop_log_prob(model: "CompiledModel", batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """``log_prob_fn`` of :func:`pgm_ar.training.fit`: the differentiable batch log-likelihood."""
+    return model._batch_log_prob(batch)
+
+
 def _empty_guide(*args: Any, **kwargs: Any) -> None:
     """The guide of maximum-likelihood fitting: no latent continuous sites to approximate."""
 
@@ -287,6 +315,8 @@ class CompiledModel(PyroModule):
                 self.fitted[self._index[name]] = True
         self.all_discrete = all(_scalar_discrete(v) for v in net.variables)
         self.all_tabular = all(isinstance(m, TabularConditional) for m in mods)
+        self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
+                                                  if isinstance(v, Image))
 
     # ------------------------------------------------------------------ basics
     def conditional(self, name: str) -> Conditional:
@@ -302,6 +332,66 @@ class CompiledModel(PyroModule):
     @property
     def dtype(self) -> torch.dtype:
         return torch.float64 if self.exact else torch.float32
+
+    @property
+    def has_images(self) -> bool:
+        """Whether the network has an :class:`~pgm_ar.variables.Image` variable."""
+        return bool(self.image_names)
+
+    @property
+    def num_image_values(self) -> int:
+        """Pixel values of all image variables together (the ``dims`` of bits per dimension)."""
+        return sum(int(self.net.variable(n).num_pixels) for n in self.image_names)
+
+    def _image_name(self, variable: Optional[str] = None) -> str:
+        if variable is not None:
+            if not isinstance(self.net.variable(variable), Image):
+                raise PgmArError(f"variable {variable!r} is not an image")
+            return variable
+        if len(self.image_names) != 1:
+            raise PgmArError("the network has no image variable" if not self.image_names else
+                             f"the network has several image variables {list(self.image_names)}; "
+                             "name one with variable=...")
+        return self.image_names[0]
+
+    def label_name(self, variable: Optional[str] = None) -> Optional[str]:
+        """The image's label: its only discrete scalar parent (``None`` if it has none or
+        several)."""
+        name = self._image_name(variable)
+        cands = [p for p in self._parents[name] if _scalar_discrete(self.net.variable(p))]
+        return cands[0] if len(cands) == 1 else None
+
+    def image_data(self, images: Any, labels: Any = None,
+                   variable: Optional[str] = None) -> Dict[str, torch.Tensor]:
+        """``{image: images, label: labels}``: data in the form :meth:`fit`, :meth:`log_prob` etc.
+        take, from an ``(images, labels)`` pair.
+
+        ``images`` is ``[N, C, H, W]`` (any array); ``labels`` (optional) go to the image's
+        only discrete parent, or else to the network's only other variable.
+        """
+        name = self._image_name(variable)
+        out = {name: images if torch.is_tensor(images) else torch.as_tensor(np.asarray(images))}
+        if labels is not None:
+            label = self.label_name(name)
+            if label is None:
+                others = [v.name for v in self.net.variables if v.name != name]
+                if len(others) != 1:
+                    raise PgmArError(f"cannot tell which variable the labels are for: image "
+                                     f"{name!r} has no single discrete parent and the network "
+                                     f"has {len(others)} other variables; pass a dict instead")
+                label = others[0]
+            out[label] = labels if torch.is_tensor(labels) else \
+                torch.as_tensor(np.asarray(labels))
+        return out
+
+    def _as_mapping(self, data: Any) -> Any:
+        """``(images, labels)`` and bare image arrays -> ``{name: values}``; others unchanged."""
+        if isinstance(data, (torch.Tensor, np.ndarray)) and self.has_images:
+            return self.image_data(data)
+        if isinstance(data, (tuple, list)) and len(data) == 2 and self.has_images and \
+                all(isinstance(v, (torch.Tensor, np.ndarray)) for v in data):
+            return self.image_data(*data)
+        return data
 
     def num_parameters(self) -> Dict[str, int]:
         """Trainable parameters per variable (free parameters for tables)."""
@@ -404,14 +494,18 @@ class CompiledModel(PyroModule):
 
     # ------------------------------------------------------------------ scoring
     def _encode(self, data: Data) -> EncodedData:
-        return encode(self.net, data).to(self.device)
+        return encode(self.net, self._as_mapping(data)).to(self.device)
 
-    def log_prob(self, data: Data, batch_size: int = 65536) -> torch.Tensor:
+    def log_prob(self, data: Data, batch_size: Optional[int] = None) -> torch.Tensor:
         """Per-row log-likelihood in nats, ``float64[N]`` (on the CPU).
 
-        Complete rows are scored in one vectorised pass per node.  Missing discrete values
-        (and latent variables) are marginalised exactly by Pyro's enumeration.
+        Complete rows are scored in one vectorised pass per node (``batch_size`` rows at a
+        time: default 65536, or 1024 when the network has images).  Missing discrete values
+        (and latent variables) are marginalised exactly by Pyro's enumeration: for
+        ``label -> digit``, ``log_prob({"digit": x})`` is ``log sum_y p(y) p(x | y)``.
         """
+        if batch_size is None:
+            batch_size = _IMAGE_BATCH if self.has_images else 65536
         enc = self._encode(data)
         with torch.no_grad():
             if enc.has_missing:
@@ -442,13 +536,20 @@ class CompiledModel(PyroModule):
             width *= int(self.net.variable(name).cardinality)  # type: ignore[arg-type]
         return width
 
+    def _enum_chunk(self, width: int) -> int:
+        """Rows per enumeration pass for ``width`` enumerated joint states per row."""
+        chunk = max(1, _ENUM_BUDGET // width)
+        if self.has_images:  # every enumerated state runs the image model on every row
+            chunk = max(1, min(chunk, _IMAGE_ENUM_BUDGET // (width * self.num_image_values)))
+        return chunk
+
     def _log_prob_enum(self, enc: EncodedData) -> torch.Tensor:
         width = self._enum_width(enc)
         if width > _ENUM_BUDGET:
             raise PgmArError(
                 f"marginalising the missing values exactly would enumerate {width} joint "
                 f"states per row (limit {_ENUM_BUDGET}): too many latent or missing variables")
-        chunk = max(1, _ENUM_BUDGET // width)
+        chunk = self._enum_chunk(width)
         parts = []
         for start in range(0, enc.n, chunk):
             part = enc.rows(slice(start, start + chunk))
@@ -476,40 +577,84 @@ class CompiledModel(PyroModule):
         return total
 
     def fit(self, data: Data, method: Union[str, FitMethod] = "auto", *,
-            epochs: int = 100, batch_size: int = 1024, lr: float = 0.01,
-            lr_decay: float = 1.0, device: Union[str, torch.device] = "auto",
-            seed: Optional[int] = 0, progress: bool = True) -> List[float]:
+            epochs: Optional[int] = None, batch_size: Optional[int] = None,
+            lr: Optional[float] = None, lr_decay: float = 1.0,
+            device: Union[str, torch.device] = "auto", seed: Optional[int] = 0,
+            progress: bool = True, val: Optional[Data] = None,
+            checkpoint_dir: Optional[Union[str, Path]] = None, resume: bool = False,
+            transform: Optional[Any] = None, early_stopping_patience: Optional[int] = None,
+            log_path: Optional[Union[str, Path]] = None, lr_schedule: Optional[str] = "cosine",
+            amp: bool = True, max_grad_norm: Optional[float] = None
+            ) -> Union[List[float], "History"]:
         """Fit the conditionals to ``data`` (maximum likelihood, or MAP with priors).
 
         Parameters
         ----------
+        data
+            A DataFrame or ``{name: values}``; for image networks ``{"digit":
+            FloatTensor[N, C, H, W], "label": LongTensor[N]}``, or ``(images, labels)`` /
+            ``images`` (see :meth:`image_data`).
         method
             ``"counts"``: the exact closed form (counts for tables, least squares for
             linear-Gaussian nodes), on complete data only.  ``"svi"``: gradient ascent on the
             log-likelihood of the Pyro program by stochastic variational inference with an
             empty guide (``Trace_ELBO``); when a discrete variable is latent or has missing
             values, ``TraceEnum_ELBO`` enumerates it, so the exact marginal likelihood is
-            maximised.  ``"auto"``: counts when every node has a closed form and the data is
-            complete, else SVI.
+            maximised.  ``"train"``: the shared training loop :func:`pgm_ar.training.fit` on
+            complete data — the same objective as SVI with an empty guide (the mean
+            log-likelihood of fully observed rows), with validation, early stopping,
+            checkpoints, resume, logs and AMP on CUDA.  ``"auto"``: ``"train"`` when the
+            network has an image variable, else counts when every node has a closed form and
+            the data is complete, else SVI.
         epochs, batch_size, lr
-            SVI passes over the data, rows per mini-batch, Adam's learning rate.
+            Passes over the data, rows per mini-batch, Adam's learning rate.  Defaults: 100,
+            1024, 0.01 for SVI; 20, 100, 0.001 for ``"train"``.
         lr_decay
-            The learning rate is multiplied by this after every epoch (1: constant); a decay
-            lets mini-batch SVI settle on the optimum instead of hovering around it.
+            SVI: the learning rate is multiplied by this after every epoch (1: constant); a
+            decay lets mini-batch SVI settle on the optimum instead of hovering around it.
         device
             ``"auto"`` (CUDA if available), ``"cpu"`` or ``"cuda"``; the model stays there.
         seed
-            Seeds the initialisation of parameters not yet fitted and the mini-batch order.
+            Seeds the initialisation of parameters not yet fitted and the mini-batch order
+            (``"train"``: and the per-epoch ``transform`` generator).
         progress
-            A progress bar over epochs (only when stderr is a terminal).
+            A progress bar (only when stderr is a terminal).
+        val, checkpoint_dir, resume, transform, early_stopping_patience, log_path,
+        lr_schedule, amp, max_grad_norm
+            ``"train"`` only; passed to :func:`pgm_ar.training.fit`.  ``val`` is validation
+            data in the form of ``data`` (already binarized); ``transform(batch, generator)``
+            changes each training batch (a dict of tensors), e.g.
+            ``DynamicBinarization("digit")`` for grey training images.
 
         Returns
         -------
-        list of float
-            The loss per epoch: mean negative log-likelihood per row in nats (plus the
-            prior's share); one entry for the closed form.
+        list of float, or History
+            Counts / SVI: the loss per epoch, mean negative log-likelihood per row in nats
+            (plus the prior's share; one entry for the closed form).  ``"train"``: the
+            :class:`~pgm_ar.training.History` (train and validation NLL per epoch, best epoch).
         """
         method = _enum(FitMethod, method, "fit method")
+        if method is FitMethod.AUTO and self.has_images:
+            method = FitMethod.TRAIN
+        loop_only = {"val": val is not None, "checkpoint_dir": checkpoint_dir is not None,
+                     "resume": bool(resume), "transform": transform is not None,
+                     "early_stopping_patience": early_stopping_patience is not None,
+                     "log_path": log_path is not None}
+        if method is FitMethod.TRAIN:
+            return self._fit_loop(
+                data, val=val, epochs=20 if epochs is None else epochs,
+                batch_size=100 if batch_size is None else batch_size,
+                lr=1e-3 if lr is None else lr, device=device, seed=seed, progress=progress,
+                checkpoint_dir=checkpoint_dir, resume=resume, transform=transform,
+                early_stopping_patience=early_stopping_patience, log_path=log_path,
+                lr_schedule=lr_schedule, amp=amp, max_grad_norm=max_grad_norm)
+        given = [k for k, v in loop_only.items() if v]
+        if given:
+            raise PgmArError(f"{', '.join(given)}: only with method='train' (the training "
+                             f"loop), not with method={method.value!r}")
+        epochs = 100 if epochs is None else epochs
+        batch_size = 1024 if batch_size is None else batch_size
+        lr = 0.01 if lr is None else lr
         enc = encode(self.net, data)
         if enc.n == 0:
             raise DataError("no rows to fit")
@@ -614,6 +759,123 @@ class CompiledModel(PyroModule):
         self.fitted.fill_(True)
         return history
 
+    # ------------------------------------------------------------------ the training loop
+    def _batch_log_prob(self, values: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        """Differentiable log-likelihood of complete rows, ``Tensor[B]`` on the model's device
+        in its dtype: the objective of :meth:`fit` with ``method="train"`` (the same as the
+        Pyro program's log-joint with every site observed)."""
+        n = int(next(iter(values.values())).shape[0])
+        total: Optional[torch.Tensor] = None
+        for name in self._topo:
+            node = self.nodes[self._index[name]]
+            var = node.variable
+            d = node({p: values[p] for p in self._parents[name]}, batch_size=n)
+            x = values[name]
+            if _scalar_discrete(var):
+                x = x.long()
+            elif not _discrete_image(var):
+                x = x.to(self.dtype)
+            # discrete images go as they are (uint8 or float 0/1): the family encodes them
+            lp = d.log_prob(x)
+            total = lp if total is None else total + lp
+        assert total is not None  # a network has at least one variable
+        return total
+
+    def _loop_values(self, data: Data, what: str, raw_images: bool = False
+                     ) -> Dict[str, torch.Tensor]:
+        """Complete, checked columns as CPU tensors for the training loop.
+
+        Discrete images are kept compactly (``uint8``).  With ``raw_images`` image columns are
+        only shape-checked, since a transform (e.g. dynamic binarization of grey levels)
+        turns them into pixel values batch by batch.
+        """
+        data = self._as_mapping(data)
+        if isinstance(data, EncodedData):
+            data = data.values
+        if not raw_images:
+            try:
+                enc = encode(self.net, data, allow_latent=False)
+            except DataError as exc:
+                raise DataError(f"{what} data: {exc}") from None
+            if enc.has_missing:
+                raise DataError(f"{what} data: missing values; the training loop needs complete "
+                                "rows (method='svi' marginalises missing discrete values)",
+                                column=enc.missing_columns[0])
+            values = dict(enc.values)
+        else:
+            cols = _columns(data)
+            values = {}
+            for key in cols:
+                if key not in self.net:
+                    raise DataError(f"{what} data: unknown column; it is not a variable of the "
+                                    "network", column=key)
+            for var in self.net.variables:
+                if var.name not in cols:
+                    raise DataError(f"{what} data: missing column (the training loop needs "
+                                    "every variable)", column=var.name)
+                col = cols[var.name]
+                if isinstance(var, Image):
+                    x = col if torch.is_tensor(col) else torch.as_tensor(np.asarray(col))
+                    if x.dim() < 1 or (len(x) and x[0].numel() != var.num_pixels):
+                        raise DataError(f"{what} data: each image must have {var.num_pixels} "
+                                        f"values (shape {tuple(var.shape)}), got shape "
+                                        f"{tuple(x.shape[1:])}", column=var.name)
+                    values[var.name] = x.reshape((x.shape[0],) + tuple(var.shape))
+                elif var.is_discrete:
+                    values[var.name] = _encode_discrete(var, col)
+                    if bool((values[var.name] < 0).any()):
+                        raise DataError(f"{what} data: missing values; the training loop needs "
+                                        "complete rows", column=var.name)
+                else:
+                    values[var.name] = _encode_real(var, col)
+            sizes = {k: int(v.shape[0]) for k, v in values.items()}
+            if len(set(sizes.values())) > 1:
+                raise DataError(f"{what} data: columns have different numbers of rows: {sizes}")
+        out: Dict[str, torch.Tensor] = {}
+        for name, x in values.items():
+            var = self.net.variable(name)
+            x = x.detach().cpu()
+            if _discrete_image(var):
+                if not raw_images and var.levels <= 256:  # type: ignore[attr-defined]
+                    x = x.to(torch.uint8)  # 8x smaller than the encoded int64; cast per batch
+            elif not var.is_discrete:
+                x = x.to(self.dtype)
+            out[name] = x
+        if not out or next(iter(out.values())).shape[0] == 0:
+            raise DataError(f"{what} data has no rows")
+        return out
+
+    def _fit_loop(self, data: Data, *, val: Optional[Data], epochs: int, batch_size: int,
+                  lr: float, device: Union[str, torch.device], seed: Optional[int],
+                  progress: bool, checkpoint_dir, resume: bool, transform: Any,
+                  early_stopping_patience: Optional[int], log_path, lr_schedule: Optional[str],
+                  amp: bool, max_grad_norm: Optional[float]) -> "History":
+        from .training import fit as train_fit
+
+        train = self._loop_values(data, "training", raw_images=transform is not None)
+        valid = self._loop_values(val, "validation") if val is not None else None
+        # parameters not yet fitted start from the seed, as for SVI: tables uniform, modules
+        # re-initialised by their reset_parameters (e.g. NADE's context weights, which are
+        # otherwise drawn from the global generator at compile time), so that a seed gives
+        # the same run whenever the model was compiled
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            torch.manual_seed(0 if seed is None else int(seed))
+            for i, node in enumerate(self.nodes):
+                if bool(self.fitted[i]):
+                    continue
+                if isinstance(node, TabularConditional):
+                    node.set_probs(torch.full(tuple(node.logits.shape), 1.0 / node.card))
+                else:
+                    node.reset_parameters()
+        history = train_fit(
+            self, train, valid, epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+            device=device, amp=amp, early_stopping_patience=early_stopping_patience,
+            checkpoint_dir=checkpoint_dir, resume=resume, seed=0 if seed is None else int(seed),
+            progress=progress, log_path=log_path, transform=transform,
+            lr_schedule=lr_schedule, max_grad_norm=max_grad_norm, log_prob_fn=_loop_log_prob)
+        self.fitted.fill_(True)
+        return history
+
     # ------------------------------------------------------------------ imputation
     def impute(self, data: Data, mode: Union[str, ImputeMode] = "map",
                seed: Optional[int] = None, batch_size: int = 65536):
@@ -625,7 +887,7 @@ class CompiledModel(PyroModule):
         if not enc.has_missing:
             return decode(self.net, enc.values)
         fill = list(enc.latent) + list(enc.missing_columns)
-        chunk = max(1, min(batch_size, _ENUM_BUDGET // max(1, self._enum_width(enc))))
+        chunk = max(1, min(batch_size, self._enum_chunk(max(1, self._enum_width(enc)))))
         temperature = 0 if mode is ImputeMode.MAP else 1
         out = {k: v.clone() for k, v in enc.values.items()}
         got: Dict[str, List[torch.Tensor]] = {name: [] for name in fill}
@@ -651,8 +913,14 @@ class CompiledModel(PyroModule):
 
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, evidence: Optional[Mapping[str, Any]] = None,
-               seed: Optional[int] = None, num_proposals: Optional[int] = None):
-        """``n`` rows as a pandas DataFrame (state names for discrete variables).
+               seed: Optional[int] = None, num_proposals: Optional[int] = None,
+               as_tensors: bool = False):
+        """``n`` rows as a pandas DataFrame (state names for discrete variables; for an image
+        variable, a column holding one ``(C, H, W)`` tensor per row).
+
+        With ``as_tensors=True`` the result is ``{name: tensor}`` instead: images stacked as
+        ``(n, C, H, W)``, discrete values as state indices (the way :meth:`log_prob` takes
+        them); ``torch.stack(list(df["digit"]))`` gives the same images from the DataFrame.
 
         Without evidence: ancestral sampling, vectorised per node.  With evidence:
 
@@ -692,6 +960,8 @@ class CompiledModel(PyroModule):
             else:
                 vals, ess = self._weighted_resample(n, ev, gen, num_proposals, None, seed)
                 method = "likelihood_weighting"
+        if as_tensors:
+            return {k: v.detach().cpu() for k, v in vals.items()}
         df = decode(self.net, vals)
         df.attrs["method"] = method
         if ess is not None:
@@ -746,6 +1016,91 @@ class CompiledModel(PyroModule):
                           f"proposals is below the {n} rows asked for; rows repeat "
                           "(raise num_proposals)", RuntimeWarning, stacklevel=3)
         return {k: v.cpu()[idx] for k, v in vals.items()}, ess
+
+    # ------------------------------------------------------------------ images
+    def bits_per_dim(self, data: Data, batch_size: Optional[int] = None) -> torch.Tensor:
+        """``-log2 p(row) / D`` per row, ``D`` the pixel values of the image variables.
+
+        ``p(row)`` is :meth:`log_prob`'s: give the images alone to sum a discrete label out
+        (the density of the images, comparable to unconditional models), or with their
+        labels for the joint.
+        """
+        if not self.has_images:
+            raise PgmArError("bits per dimension is defined for networks with image variables; "
+                             "use log_prob")
+        return -self.log_prob(data, batch_size) / (self.num_image_values * math.log(2.0))
+
+    def anomaly_score(self, data: Data, batch_size: Optional[int] = None) -> torch.Tensor:
+        """Negative log-likelihood per row in nats (higher: less like the training data).
+
+        Rows without their label are scored by ``p(image)`` with the label summed out.
+        """
+        return -self.log_prob(data, batch_size)
+
+    def _image_inputs(self, data: Data, name: str, what: str
+                      ) -> Tuple[torch.Tensor, Dict[str, torch.Tensor]]:
+        enc = self._encode(data)
+        missing = [p for p in self._parents[name] if p not in enc.values
+                   or (enc.values[p].dim() == 1 and not enc.values[p].dtype.is_floating_point
+                       and bool((enc.values[p] < 0).any()))]
+        if missing:
+            raise DataError(f"{what} of image {name!r} needs the values of its parents; they are "
+                            "missing from the data", column=missing[0])
+        return enc.values[name], {p: enc.values[p] for p in self._parents[name]}
+
+    def features(self, data: Data, variable: Optional[str] = None,
+                 batch_size: int = _IMAGE_BATCH) -> torch.Tensor:
+        """Hidden representation of each row's image, ``float32[N, H]`` on the CPU.
+
+        For NADE (and RNADE), ``act(c + U ctx + sum_j W_j x_j)``: the hidden state after all
+        pixels, with the context of the image's parents (so ``data`` needs them).  Fit an
+        image without parents to get features that do not see a label.
+        """
+        name = self._image_name(variable)
+        node = self.conditional(name)
+        if not callable(getattr(node, "features", None)):
+            raise PgmArError(f"image {name!r}: family {self.families[name].name!r} has no "
+                             "hidden representation (NADE and RNADE have one)")
+        x, parents = self._image_inputs(data, name, "features")
+        parts = []
+        with torch.no_grad():
+            for start in range(0, int(x.shape[0]), int(batch_size)):
+                sl = slice(start, start + int(batch_size))
+                d = node({p: v[sl] for p, v in parents.items()}, batch_size=int(x[sl].shape[0]))
+                parts.append(d.features(x[sl]).float().cpu())
+        return torch.cat(parts) if parts else torch.zeros(0, getattr(node, "hidden", 0))
+
+    def complete(self, data: Data, mask: Any, variable: Optional[str] = None,
+                 seed: Optional[int] = None) -> torch.Tensor:
+        """Inpainting: keep each image's pixels where ``mask`` is true, sample the others.
+
+        ``mask`` is ``(C, H, W)`` (the same for every row) or ``(N, C, H, W)``.  The sample is
+        from ``p(missing | observed, parents)`` exactly when every observed pixel precedes
+        every missing one in the image's ordering (e.g. the top rows under raster order);
+        otherwise an :class:`~pgm_ar.conditionals.autoregressive.ApproximateCompletionWarning`
+        says the completion is approximate.  Returns ``(N, C, H, W)`` on the CPU.
+        """
+        name = self._image_name(variable)
+        node = self.conditional(name)
+        x, parents = self._image_inputs(data, name, "completing")
+        shape = tuple(self.net.variable(name).shape)
+        m = mask if torch.is_tensor(mask) else torch.as_tensor(np.asarray(mask))
+        m = m.to(device=x.device, dtype=torch.bool)
+        if tuple(m.shape) == shape:
+            m = m.expand(x.shape)
+        elif tuple(m.shape) != tuple(x.shape):
+            raise PgmArError(f"mask of shape {tuple(m.shape)}: expected {shape} or "
+                             f"{tuple(x.shape)} for image {name!r}")
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices), warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            with torch.no_grad():
+                out = node(parents, batch_size=int(x.shape[0])).complete(x, m)
+        for w in got:  # re-issue at the caller's line, not inside the family
+            warnings.warn(w.message, w.category, stacklevel=2)
+        return out.cpu()
 
     # ------------------------------------------------------------------ queries
     def query(self, target: Union[str, Sequence[str]], evidence: Optional[Mapping[str, Any]] = None,

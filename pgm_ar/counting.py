@@ -151,6 +151,16 @@ def _scalar_cards(variables: Iterable[Variable]) -> List[Optional[int]]:
     return cards
 
 
+def _power_formula(cards: Sequence[int]) -> str:
+    """``prod(cards)`` as powers, largest count first: ``[10, 2, 2] -> '2^2 * 10'``."""
+    from collections import Counter
+
+    parts = []
+    for card, times in sorted(Counter(cards).items(), key=lambda kv: (-kv[1], kv[0])):
+        parts.append(f"{card}^{times}" if times > 1 else f"{card}")
+    return " * ".join(parts)
+
+
 def _markov_count(cards: Sequence[int], k: int) -> int:
     total, window = 0, 1
     for i, c in enumerate(cards):
@@ -176,7 +186,7 @@ def compare_parameter_counts(variables: Iterable[Variable], net=None,
             rows.append(CountRow(label, None, note))
     else:
         full = math.prod(cards) - 1  # type: ignore[arg-type]
-        formula = f"{cards[0]}^{len(cards)} - 1" if len(set(cards)) == 1 else "prod_i k_i - 1"
+        formula = _power_formula(cards) + " - 1"
         rows.append(CountRow("full joint", full, "one probability per joint state, minus one",
                              formula))
         rows.append(CountRow("chain rule", full, "sum_i (k_i - 1) prod_{j<i} k_j: no savings",

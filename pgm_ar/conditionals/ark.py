@@ -25,7 +25,7 @@ from torch import nn
 
 from ..errors import PgmArError
 from ..variables import Variable
-from .autoregressive import AutoregressiveConditional, check_image
+from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .base import Family
 
 
@@ -53,7 +53,7 @@ class ARkConditional(AutoregressiveConditional):
         else:
             self.weight = nn.Parameter(0.01 * torch.randn(D, self.k, Lo, Li, generator=gen))
             self.bias = nn.Parameter(torch.zeros(D, Lo))
-        self.U = nn.Linear(self.context_width, D * Lo, bias=False) if self.context_width else None
+        self.U = context_linear(self.context_width, D * Lo, gen)
 
     def _window(self, x_in: torch.Tensor) -> torch.Tensor:
         """``(n, D, Lin)`` -> ``(n, D, k, Lin)``: entry ``[:, t, j]`` is step ``t - 1 - j`` (zero

@@ -47,6 +47,22 @@ from ..variables import Image, Variable
 from .base import Conditional, context_size, encode_context
 
 
+def context_linear(in_width: int, out_width: int, gen: torch.Generator,
+                   bias: bool = False) -> "Optional[torch.nn.Linear]":
+    """A linear map from the parents' context, initialised from the family's seeded ``gen``
+    (torch's default init would draw from the global generator, so two builds with the same
+    seed would differ); ``None`` when there is no context."""
+    if not in_width:
+        return None
+    lin = torch.nn.Linear(in_width, out_width, bias=bias)
+    bound = 1.0 / math.sqrt(in_width)
+    with torch.no_grad():
+        lin.weight.uniform_(-bound, bound, generator=gen)
+        if bias:
+            lin.bias.uniform_(-bound, bound, generator=gen)
+    return lin
+
+
 class ApproximateCompletionWarning(UserWarning):
     """Inpainting conditioned on observed pixels that come *after* missing ones in the ordering.
 

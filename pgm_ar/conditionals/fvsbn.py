@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..variables import Variable
-from .autoregressive import AutoregressiveConditional, check_image
+from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .base import Family
 
 
@@ -39,7 +39,7 @@ class FVSBNConditional(AutoregressiveConditional):
         gen = torch.Generator().manual_seed(seed)
         self.weight = nn.Parameter(0.01 * torch.randn(rows.numel(), Lo, Li, generator=gen))
         self.bias = nn.Parameter(torch.zeros(D, Lo))
-        self.U = nn.Linear(self.context_width, D * Lo, bias=False) if self.context_width else None
+        self.U = context_linear(self.context_width, D * Lo, gen)
 
     def full_weight(self) -> torch.Tensor:
         """``(D, Lout, D, Lin)`` weights, zero on and above the diagonal (built functionally)."""

@@ -41,7 +41,7 @@ from torch import nn
 
 from ..errors import PgmArError
 from ..variables import Variable
-from .autoregressive import (ApproximateCompletionWarning, AutoregressiveConditional,
+from .autoregressive import (context_linear, ApproximateCompletionWarning, AutoregressiveConditional,
                              AutoregressiveDistribution, _observed_first, check_image)
 from .base import Family
 
@@ -78,10 +78,8 @@ class MADEConditional(AutoregressiveConditional):
             self.layers.append(lin)
         # the context feeds every first-layer unit and, directly, every output (the first
         # value in the ordering has no hidden unit allowed to reach it)
-        self.ctx_layer = (nn.Linear(self.context_width, hidden[0], bias=False)
-                          if self.context_width else None)
-        self.ctx_out = (nn.Linear(self.context_width, D * Lo, bias=False)
-                        if self.context_width else None)
+        self.ctx_layer = context_linear(self.context_width, hidden[0], gen)
+        self.ctx_out = context_linear(self.context_width, D * Lo, gen)
         # all K degree sets are fixed by the seeds; the current masks are derived buffers
         ranks, hdegs = zip(*(self._degrees(m) for m in range(self.num_masks)))
         self.register_buffer("ranks", torch.stack(ranks))                      # (K, D)

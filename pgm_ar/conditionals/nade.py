@@ -34,7 +34,7 @@ from torch import nn
 
 from ..errors import PgmArError
 from ..variables import Variable
-from .autoregressive import AutoregressiveConditional, check_image
+from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .base import Family
 
 
@@ -228,7 +228,7 @@ class NADEConditional(AutoregressiveConditional):
         self.c = nn.Parameter(torch.zeros(H))
         self.V = nn.Parameter(torch.randn(D, H, self.out_width, generator=gen) / math.sqrt(H))
         self.b = nn.Parameter(torch.zeros(D, self.out_width))
-        self.U = (nn.Linear(self.context_width, H, bias=False) if self.context_width else None)
+        self.U = context_linear(self.context_width, H, gen)
 
     def hidden_bias(self, ctx: Optional[torch.Tensor], n: int) -> torch.Tensor:
         """``c + U ctx`` as ``(n, H)``."""

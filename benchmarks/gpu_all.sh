@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The binarized-MNIST trainings of NADE and MADE (32-mask ensemble) on one GPU, in about
+# 10 minutes, for a machine that has a GPU but no internet (see benchmarks/README.md).
+#
+#   benchmarks/gpu_all.sh prepare    on the development machine, from the repository root:
+#                                    fetch the Python wheels the GPU machine lacks (pyro-ppl,
+#                                    pyro-api, graphviz) into .whl/ and copy the MNIST files
+#                                    into build/mnist/ (both folders are git-ignored)
+#   benchmarks/gpu_all.sh run        on the GPU machine, from the repository root, with .whl
+#                                    and build/mnist carried along: install the wheels into
+#                                    /tmp/site, run both trainings on cuda, and leave the
+#                                    summaries, the log and a tarball of every output in $OUT
+#                                    (default: benchmarks/results/gpu)
+#
+# Budget: NADE trains for at most 3.5 minutes and MADE for 3, each followed by the test
+# evaluation; each run is also wrapped in `timeout` so the whole command ends within ~9.5
+# minutes even if an estimate is off.  Unpack the tarball into benchmarks/results/ afterwards:
+#   tar xzf <files>/gpu_results.tar.gz -C benchmarks/results
+set -u -o pipefail
+
+MNIST_SRC=${MNIST_SRC:-../shared/data/mnist}
+NADE_MIN=${NADE_MIN:-3.5}
+MADE_MIN=${MADE_MIN:-3}
+# for a dry run of the whole path on a machine without a GPU, e.g.
+#   DEVICE=cpu EXTRA="--max-train 500 --max-valid 500 --epochs 1" OUT=/tmp/dry bash benchmarks/gpu_all.sh run
+DEVICE=${DEVICE:-cuda}
+EXTRA=${EXTRA:-}
+
+prepare() {
+    set -e
+    python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+        --platform manylinux2014_x86_64 -d .whl \
+        pyro-ppl==1.9.2 pyro-api==0.1.2 graphviz==0.21
+    mkdir -p build/mnist
+    cp "$MNIST_SRC"/*-ubyte.gz build/mnist/
+    ls -la .whl build/mnist
+    git check-ignore -q .whl build/mnist || echo "warning: .whl or build/mnist is not git-ignored"
+    echo "prepared; now run on the GPU machine: bash benchmarks/gpu_all.sh run" \
+         "(carry: .whl build/mnist)"
+}
+
+run() {
+    local out=${OUT:-benchmarks/results/gpu}
+    local res=/tmp/gpu_results
+    rm -rf "$res"; mkdir -p "$out" "$res"
+    local log="$out/gpu_all.log"
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .whl/*.whl || { echo "wheel install failed" | tee "$log"; exit 1; }
+    export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+    export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
+    {
+        date -u
+        nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
+        python3 -c "import torch, pyro; print('torch', torch.__version__, 'cuda',
+torch.version.cuda, 'pyro', pyro.__version__, 'gpu', torch.cuda.is_available()
+and torch.cuda.get_device_name(0))"
+        timeout 290 python3 benchmarks/mnist_nll.py --family nade --hidden 500 \
+            --device "$DEVICE" --time-limit-min "$NADE_MIN" --data-dir build/mnist --out "$res" $EXTRA
+        echo "nade exit $?"
+        timeout 260 python3 benchmarks/mnist_nll.py --family made --hidden 500 \
+            --num-masks 32 --device "$DEVICE" --time-limit-min "$MADE_MIN" \
+            --data-dir build/mnist --out "$res" $EXTRA
+        echo "made exit $?"
+        date -u
+    } 2>&1 | tee "$log"
+    cp "$log" "$res/"
+    cp "$res"/mnist_*_"$DEVICE".txt "$out/" 2>/dev/null
+    tar czf "$out/gpu_results.tar.gz" -C "$res" .
+    ls -la "$out"
+}
+
+case "${1:-}" in
+    prepare) prepare ;;
+    run) run ;;
+    *) echo "usage: $0 prepare|run" >&2; exit 2 ;;
+esac
