@@ -53,7 +53,7 @@ from .errors import DataError, PgmArError, UnknownVariableError, InferenceTooLar
 from .network import BayesNet
 from .tabular_data import (EncodedData, _columns, _encode_discrete, _encode_real, decode,
                            encode, parse_evidence)
-from .variables import Bernoulli, Categorical, Gaussian, Image, Kind, Variable
+from .variables import Gaussian, Image, Kind, Variable
 
 if TYPE_CHECKING:  # the training loop is imported when it is used
     from .training import History
@@ -196,43 +196,20 @@ def compile(net: BayesNet, conditionals: Optional[Mapping[Any, Any]] = None) -> 
 # --------------------------------------------------------------------------- #
 # networks as plain data (for save / load)
 # --------------------------------------------------------------------------- #
-def _variable_to_dict(v: Variable) -> Dict[str, Any]:
-    if isinstance(v, Image):
-        order: Any = v.ordering_label if v.ordering_label != "custom" else \
-            [int(i) for i in v.pixel_order]
-        return {"name": v.name, "kind": "image", "shape": list(v.shape), "levels": v.levels,
-                "ordering": order}
-    if isinstance(v, Bernoulli):
-        return {"name": v.name, "kind": "bernoulli"}
-    if isinstance(v, Categorical):
-        return {"name": v.name, "kind": "categorical", "states": list(v.states)}
-    if isinstance(v, Gaussian):
-        return {"name": v.name, "kind": "gaussian"}
-    raise PgmArError(f"cannot save variable {v.name!r} of type {type(v).__name__}")
-
-
-def _variable_from_dict(d: Mapping[str, Any]) -> Variable:
-    kind = d.get("kind")
-    if kind == "image":
-        return Image(d["name"], shape=d["shape"], levels=d["levels"], ordering=d["ordering"])
-    if kind == "bernoulli":
-        return Bernoulli(d["name"])
-    if kind == "categorical":
-        return Categorical(d["name"], d["states"])
-    if kind == "gaussian":
-        return Gaussian(d["name"])
-    raise PgmArError(f"unknown variable kind {kind!r} in saved model")
-
-
 def network_to_dict(net: BayesNet) -> Dict[str, Any]:
-    """Variables and edges as plain data (CPTs are kept by the model's parameters)."""
-    return {"name": net.name, "variables": [_variable_to_dict(v) for v in net.variables],
-            "edges": [list(e) for e in net.edges]}
+    """Variables and edges as plain data, in the spec format (CPTs are kept by the model's
+    parameters, so they are left out)."""
+    from .io.spec import spec_to_dict
+
+    return spec_to_dict(BayesNet(net.variables, net.edges, name=net.name))
 
 
 def network_from_dict(d: Mapping[str, Any]) -> BayesNet:
-    return BayesNet([_variable_from_dict(v) for v in d["variables"]],
-                    [tuple(e) for e in d["edges"]], name=d.get("name", "net"))
+    import json
+
+    from .io.spec import load_spec_text
+
+    return load_spec_text(json.dumps(d), fmt="json", source="saved model").network
 
 
 def _atomic_write_bytes(path: Path, payload: bytes) -> None:

@@ -131,7 +131,7 @@ def _as_array(col: Any, name: str) -> np.ndarray:
 
 
 def _encode_discrete(var: Variable, col: Any) -> torch.Tensor:
-    name, card, states = var.name, int(var.cardinality), var.states  # type: ignore[arg-type]
+    name, card = var.name, int(var.cardinality)  # type: ignore[arg-type]
     try:
         import pandas as pd
 

@@ -80,7 +80,7 @@ def test_builders_counts_closed_forms():
         table = compare_parameter_counts(xs, net=markov(xs, 2))
         assert table.row("full joint").count == 2 ** n - 1
         assert table.row("Markov k=1").count == 2 * n - 1
-        assert table.row(f"declared network (markov2)").count == count_parameters(markov(xs, 2)).total
+        assert table.row("declared network (markov2)").count == count_parameters(markov(xs, 2)).total
 
 
 def test_count_matches_brute_force_table_sizes():

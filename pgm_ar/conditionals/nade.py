@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import Enum
-from typing import ClassVar, Optional, Sequence, Tuple
+from typing import ClassVar, Optional, Sequence
 
 import torch
 from torch import nn
