@@ -35,7 +35,7 @@ prepare() {
     mkdir -p build/mnist
     cp "$MNIST_SRC"/*-ubyte.gz build/mnist/
     ls -la .whl build/mnist
-    git check-ignore -q .whl build/mnist || echo "warning: .whl or build/mnist is not git-ignored"
+    for p in .whl build/mnist; do git check-ignore -q "$p" || echo "warning: $p is not git-ignored"; done
     echo "prepared; now run on the GPU machine: bash benchmarks/gpu_all.sh run" \
          "(carry: .whl build/mnist)"
 }
