@@ -762,6 +762,20 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
     return out[st.names[targets[0]]] if single else out
 
 
+def _evidence_plan(st, ev, ev_key) -> "_Plan":
+    """The (cached) plan that sums out every ancestor of the evidence: shared by
+    :func:`log_evidence` and :func:`posterior_sample`."""
+
+    def build() -> _Plan:
+        nodes = st.closure(ev)
+        axes = [st.parents[v] + (v,) for v in nodes]
+        adj = _interaction_graph([tuple(a for a in ax if a not in ev) for ax in axes])
+        order = _greedy_order(adj, [v for v in nodes if v not in ev], st.cards)
+        return _make_plan(st, nodes, ev_key, [(v, SUM) for v in order], ())
+
+    return _plan_for(st, ("evidence", ev_key), build)
+
+
 def log_evidence(net: BayesNet, tables: Tables, evidence: Evidence) -> float:
     """``log p(evidence)`` in nats, by variable elimination (``-inf`` if impossible).
 
@@ -778,14 +792,7 @@ def log_evidence(net: BayesNet, tables: Tables, evidence: Evidence) -> float:
         return 0.0
     ev_key = frozenset(ev)
 
-    def build() -> _Plan:
-        nodes = st.closure(ev)
-        axes = [st.parents[v] + (v,) for v in nodes]
-        adj = _interaction_graph([tuple(a for a in ax if a not in ev) for ax in axes])
-        order = _greedy_order(adj, [v for v in nodes if v not in ev], st.cards)
-        return _make_plan(st, nodes, ev_key, [(v, SUM) for v in order], ())
-
-    plan = _plan_for(st, ("evidence", ev_key), build)
+    plan = _evidence_plan(st, ev, ev_key)
     pool = _factors(st, plan, tables, ev)
     out, log_scale, _ = _run(plan, pool)
     total = float(out.sum())
@@ -876,14 +883,7 @@ def posterior_sample(net: BayesNet, tables: Tables, n: int, evidence: Optional[E
     device = tabs[0].device
     ev_key = frozenset(ev)
 
-    def build() -> _Plan:
-        nodes = st.closure(ev)
-        axes = [st.parents[v] + (v,) for v in nodes]
-        adj = _interaction_graph([tuple(a for a in ax if a not in ev) for ax in axes])
-        order = _greedy_order(adj, [v for v in nodes if v not in ev], st.cards)
-        return _make_plan(st, nodes, ev_key, [(v, SUM) for v in order], ())
-
-    plan = _plan_for(st, ("evidence", ev_key), build)
+    plan = _evidence_plan(st, ev, ev_key)
     _, _, products = _run_checked(plan, _factors(st, plan, tables, ev), evidence,
                                   keep_products=True)
     gdev = generator.device if generator is not None else torch.device("cpu")
