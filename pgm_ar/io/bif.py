@@ -279,17 +279,7 @@ class _Parser:
                                      f"{count_tok.text!r}", count_tok.line) from None
                 self.expect("]", "']'")
                 self.expect("{", "'{' and the state names")
-                states: List[_Tok] = []
-                while True:
-                    s = self.next()
-                    if s.kind == "}":
-                        break
-                    if s.kind in (",", "|"):
-                        continue
-                    if s.kind not in ("word", "str"):
-                        raise self.error(f"expected a state name of {var.name!r}, found "
-                                         f"{s.text!r}", s.line)
-                    states.append(s)
+                states = self.name_list("}", f"a state name of {var.name!r}")
                 self.expect(";", "';' after the state names")
                 if len(states) != count:
                     raise self.error(f"variable {var.name!r} declares [{count}] states but lists "
@@ -311,20 +301,23 @@ class _Parser:
         self.variables[var.name] = var
         self.block = None
 
-    def parse_probability(self, start: _Tok) -> None:
-        self.block = ("probability block", start.line)
-        self.expect("(", "'(' after 'probability'")
+    def name_list(self, close: str, what: str) -> List[_Tok]:
+        """Names up to the ``close`` token; ',' and '|' separate them."""
         names: List[_Tok] = []
         while True:
             tok = self.next()
-            if tok.kind == ")":
-                break
+            if tok.kind == close:
+                return names
             if tok.kind in (",", "|"):
                 continue
             if tok.kind not in ("word", "str"):
-                raise self.error(f"expected a variable name in the probability header, found "
-                                 f"{tok.text!r}", tok.line)
+                raise self.error(f"expected {what}, found {tok.text!r}", tok.line)
             names.append(tok)
+
+    def parse_probability(self, start: _Tok) -> None:
+        self.block = ("probability block", start.line)
+        self.expect("(", "'(' after 'probability'")
+        names = self.name_list(")", "a variable name in the probability header")
         if not names:
             raise self.error("empty probability header: write 'probability ( child | parents )'",
                              start.line)
