@@ -198,6 +198,15 @@ class Image(Variable):
         return c * h * w
 
     @property
+    def is_discrete(self) -> bool:
+        """True when the pixels take ``levels`` discrete values (binary or categorical).
+
+        The image as a whole still has no :attr:`cardinality`: its ``levels ** C*H*W`` joint
+        states are never enumerated; each pixel has :attr:`pixel_cardinality` states.
+        """
+        return self.levels is not None
+
+    @property
     def pixel_cardinality(self) -> Optional[int]:
         return self.levels
 

@@ -18,6 +18,10 @@ def test_variable_kinds():
     assert Gaussian("h").cardinality is None and not Gaussian("h").is_discrete
     img = Image("img", shape=(3, 4, 5), levels=256)
     assert img.num_pixels == 60 and len(img.pixels()) == 60
+    # discrete pixels make a discrete image, which still has no enumerable state set
+    assert img.is_discrete and img.cardinality is None and img.pixel_cardinality == 256
+    assert Image("b", shape=(2, 2)).is_discrete
+    assert not Image("r", shape=(2, 2), levels=None).is_discrete
     with pytest.raises(PgmArError, match="no state 'snow'"):
         Categorical("w", ["sun", "rain"]).state_index("snow")
     with pytest.raises(PgmArError, match="lists state 'a' twice"):
