@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import torch
 
 from pgm_ar.conditionals.made import MADE
@@ -139,3 +140,24 @@ def test_ensemble_completion_keeps_observed():
     mask[:, 0] = True
     out = cond({}, batch_size=10).complete(x, mask)
     assert torch.equal(out[:, :, 0], x[:, :, 0])
+
+
+def test_equals_a_from_the_paper_reference_with_the_same_degrees_and_weights():
+    """One hidden layer, raster order: masks and log-likelihood of a MADE written from the
+    paper's definitions (inputs have degrees 1..D, hidden degrees in [1, D-1], hidden mask
+    ``deg_in <= deg_h``, output mask ``deg_h < deg_out``), sharing no code with the package."""
+    D, H = 16, 9
+    made = MADE(hidden=(H,)).build(Image("x", shape=(1, 4, 4)), [])
+    deg_in = np.arange(1, D + 1)
+    deg_h = np.random.RandomState(5).randint(1, D, size=H)
+    made.degrees0[0].copy_(torch.from_numpy(deg_h))
+    made._set_masks(0)
+    m_in = torch.tensor(deg_in[None, :] <= deg_h[:, None], dtype=torch.float32)
+    m_out = torch.tensor(deg_h[None, :] < deg_in[:, None], dtype=torch.float32)
+    assert torch.equal(made.mask0, m_in) and torch.equal(made.mask1, m_out)
+    x = torch.bernoulli(torch.full((20, D), 0.4), generator=torch.Generator().manual_seed(0))
+    (w1, b1), (w2, b2) = [(lin.weight.detach(), lin.bias.detach()) for lin in made.layers]
+    logits = torch.relu(x @ (w1 * m_in).t() + b1) @ (w2 * m_out).t() + b2
+    want = -torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+    got = made({}, batch_size=20).log_prob(x.reshape(20, 1, 4, 4))
+    torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-5)
