@@ -208,8 +208,14 @@ def _check_run_dir(out: Path, force: bool, resume: bool = False) -> None:
 
 
 def _fit_images(args: argparse.Namespace, spec, model) -> int:
+    from .training import distributed_rank
+
     out = Path(args.out)
-    _check_run_dir(out, args.force, args.resume)
+    # under torchrun every process trains (fit joins them); only rank 0 checks and writes
+    # the run directory (a failure there ends the other processes through torchrun)
+    main_process = distributed_rank() == 0
+    if main_process:
+        _check_run_dir(out, args.force, args.resume)
     if args.method not in ("auto", "train"):
         raise PgmArError(f"--method {args.method}: image networks are fitted by the training "
                          "loop (--method train)")
@@ -219,7 +225,8 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
                 "batch_size": args.batch_size if args.batch_size is not None else IMAGE_BATCH,
                 "lr": args.lr if args.lr is not None else IMAGE_LR,
                 "device": args.device, "early_stopping_patience": args.patience}
-    out.mkdir(parents=True, exist_ok=True)
+    if main_process:
+        out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
         history = model.fit(train, method="train", val=valid, seed=args.seed,
@@ -227,10 +234,12 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
                             resume=args.resume, transform=transform,
                             log_path=out / TRAIN_LOG, **settings)
     except KeyboardInterrupt:
-        if (out / CHECKPOINT_DIR / "checkpoint.pt").exists():
+        if main_process and (out / CHECKPOINT_DIR / "checkpoint.pt").exists():
             print(f"pgm-ar: the last finished epoch is saved in {out / CHECKPOINT_DIR}; the same "
                   "command with --resume continues from it", file=sys.stderr)
         raise
+    if not main_process:
+        return 0
     seconds = time.perf_counter() - t0
     model.to("cpu")
     model.save(out / MODEL_FILE)
@@ -349,6 +358,7 @@ def compiled_counts(spec) -> Dict[str, Any]:
 def cmd_fit(args: argparse.Namespace) -> int:
     from .compiler import compile
     from .io import load_any
+    from .training import distributed_rank
 
     out = Path(args.out)
     if args.data_dir is None:
@@ -356,7 +366,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
                             ("--max-train", args.max_train)):
             if given:
                 raise PgmArError(f"{flag} is for image networks fitted from --data-dir")
-        _check_run_dir(out, args.force)
+        if distributed_rank() == 0:  # under torchrun, rank 0 checks and writes the run
+            _check_run_dir(out, args.force)
     spec = load_any(args.spec)
     try:
         model = compile(spec.network, getattr(spec, "conditionals", None) or None)
@@ -378,6 +389,8 @@ def cmd_fit(args: argparse.Namespace) -> int:
         history = model.fit(data, **kwargs)
     except DataError as exc:
         raise _with_line(exc, args.data) from None
+    if distributed_rank() != 0:  # under torchrun: rank 0 writes the run
+        return 0
     seconds = time.perf_counter() - t0
     model.to("cpu")
     out.mkdir(parents=True, exist_ok=True)

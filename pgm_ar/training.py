@@ -24,7 +24,10 @@ of each example) can be fitted: a compiled model, one conditional, or a module o
   epoch, train NLL, validation NLL, learning rate and seconds as CSV and JSON;
 * **reproducibility**: ``seed`` seeds torch, numpy and ``random`` at the start and derives
   the shuffling and transform generators of every epoch, so the same seed gives the same
-  result on CPU.
+  result on CPU;
+* **several processes** (GPUs or machines) with ``DistributedDataParallel`` when launched by
+  ``torchrun``: ``batch_size`` is the global batch, so the result does not depend on the
+  number of processes; rank 0 writes checkpoints and logs (``docs/distributed.md``).
 
 >>> import torch
 >>> class Coin(torch.nn.Module):  # independent Bernoulli pixels
@@ -47,6 +50,7 @@ import csv
 import io
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -64,7 +68,7 @@ from .errors import DataError, PgmArError
 from .io.atomic import atomic_write_bytes, atomic_write_text
 
 __all__ = ["fit", "evaluate", "History", "OptimizerKind", "LRSchedule", "resolve_device",
-           "CHECKPOINT_NAME"]
+           "distributed_rank", "CHECKPOINT_NAME"]
 
 PathLike = Union[str, "Path"]
 #: file name of the checkpoint inside ``checkpoint_dir``
@@ -107,7 +111,9 @@ class History:
     stopped_early
         Whether early stopping ended the run.
     device
-        The device trained on.
+        The device trained on (this process's, in a distributed run).
+    world_size
+        The number of processes that trained together (1 unless distributed).
     """
 
     epoch: List[int] = field(default_factory=list)
@@ -119,6 +125,7 @@ class History:
     best_val_nll: Optional[float] = None
     stopped_early: bool = False
     device: str = "cpu"
+    world_size: int = 1
 
     _COLUMNS = ("epoch", "train_nll", "val_nll", "lr", "seconds")
 
@@ -372,7 +379,10 @@ class _Batches:
         g = torch.Generator().manual_seed(_stream_seed(self.seed, epoch, _SHUFFLE_STREAM))
         return torch.randperm(n, generator=g)
 
-    def epoch(self, epoch: int) -> Iterator[Batch]:
+    def epoch(self, epoch: int, part: Optional[tuple] = None) -> Iterator[Any]:
+        """The batches of one epoch.  With ``part=(rank, world_size)`` each global batch is
+        cut into ``world_size`` contiguous slices (as even as possible) and only slice
+        ``rank`` is fetched: yields ``(slice or None when empty, global batch size)``."""
         src = self.source
         src.set_epoch(epoch)
         if src.loader is not None:
@@ -380,19 +390,45 @@ class _Batches:
                 yield _to_device(batch, self.device, non_blocking=self.pin_memory)
             return
         chunks = list(self._order(epoch).split(self.batch_size))
+        if part is None:
+            yield from self._fetch(chunks)
+            return
+        rank, world = part
+        sizes = [len(c) for c in chunks]
+        chunks = [c[slice(*_part_bounds(len(c), rank, world))] for c in chunks]
+        yield from zip(self._fetch(chunks), sizes)
+
+    def _fetch(self, chunks: List[torch.Tensor]) -> Iterator[Optional[Batch]]:
+        """The batch of every chunk of indices, ``None`` for an empty chunk."""
+        src = self.source
         if self.preloaded is not None:
             for idx in chunks:
-                yield _index(self.preloaded, idx.to(self.device))
+                yield _index(self.preloaded, idx.to(self.device)) if len(idx) else None
             return
+        full = [c for c in chunks if len(c)]
         if src.tensors is not None:
             # batch_size=None: the sampler yields whole index batches, fetched in one go
-            loader = DataLoader(_Indexed(src.tensors), sampler=chunks, batch_size=None,
+            loader = DataLoader(_Indexed(src.tensors), sampler=full, batch_size=None,
                                 num_workers=self.num_workers, pin_memory=self.pin_memory)
         else:
-            loader = DataLoader(src.dataset, batch_sampler=[c.tolist() for c in chunks],
+            loader = DataLoader(src.dataset, batch_sampler=[c.tolist() for c in full],
                                 num_workers=self.num_workers, pin_memory=self.pin_memory)
-        for batch in loader:
-            yield _to_device(batch, self.device, non_blocking=self.pin_memory)
+        batches = iter(loader)
+        for idx in chunks:
+            yield (_to_device(next(batches), self.device, non_blocking=self.pin_memory)
+                   if len(idx) else None)
+
+
+def _part_bounds(n: int, rank: int, world: int) -> tuple:
+    """``(start, stop)`` of part ``rank`` of ``n`` items cut into ``world`` contiguous parts
+    as even as possible (the first ``n % world`` parts one longer, as ``torch.tensor_split``).
+
+    >>> [_part_bounds(7, r, 3) for r in range(3)], _part_bounds(1, 1, 2)
+    ([(0, 3), (3, 5), (5, 7)], (1, 1))
+    """
+    q, r = divmod(int(n), int(world))
+    start = rank * q + min(rank, r)
+    return start, start + q + (1 if rank < r else 0)
 
 
 def _num_dims(batch: Batch) -> int:
@@ -466,11 +502,23 @@ def evaluate(model: nn.Module, data: Any, batch_size: int = 1000,
 @torch.no_grad()
 def _evaluate(model: nn.Module, batches: "_Batches", num_dims: Optional[int],
               log_prob_fn: Optional[LogProbFn] = None) -> Dict[str, float]:
+    total, n, dims = _nll_sums(model, batches, log_prob_fn)
+    if n == 0:
+        raise DataError("evaluation data is empty")
+    dims = num_dims if num_dims is not None else dims
+    nll = float(total) / n
+    return {"nll_nats": nll, "bits_per_dim": nll / (int(dims) * math.log(2)), "n": n}
+
+
+@torch.no_grad()
+def _nll_sums(model: nn.Module, batches: "_Batches", log_prob_fn: Optional[LogProbFn] = None
+              ) -> tuple:
+    """``(summed NLL as a float64 tensor on the device, examples, dims per example)``."""
     was_training = model.training
     model.eval()
     total = torch.zeros((), dtype=torch.float64, device=batches.device)
     n = 0
-    dims = num_dims
+    dims: Optional[int] = None
     try:
         for batch in batches.epoch(0):
             b = _batch_len(batch)
@@ -480,10 +528,7 @@ def _evaluate(model: nn.Module, batches: "_Batches", num_dims: Optional[int],
                 dims = _num_dims(batch)
     finally:
         model.train(was_training)
-    if n == 0:
-        raise DataError("evaluation data is empty")
-    nll = float(total) / n
-    return {"nll_nats": nll, "bits_per_dim": nll / (int(dims) * math.log(2)), "n": n}
+    return total, n, dims
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -549,6 +594,196 @@ def _enum(kind: type, value: Any, name: str) -> Any:
         raise PgmArError(f"unknown {name} {value!r}: use one of {choices}") from None
 
 
+# --------------------------------------------------------------------------- distributed
+_LAUNCH_HINT = ("launch with `torchrun --nproc_per_node N ...` (it sets RANK, WORLD_SIZE, "
+                "LOCAL_RANK, MASTER_ADDR and MASTER_PORT) or call "
+                "torch.distributed.init_process_group() before fit")
+
+
+def _env_world_size() -> int:
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        return 1
+
+
+def _group_ready() -> bool:
+    import torch.distributed as dist
+
+    return dist.is_available() and dist.is_initialized()
+
+
+def distributed_rank() -> int:
+    """This process's rank: that of the initialised process group, else ``RANK`` when
+    launched by ``torchrun`` with ``WORLD_SIZE > 1``, else 0.  Code around :func:`fit` (e.g.
+    the ``pgm-ar fit`` command) writes its outputs only where this is 0.
+
+    >>> distributed_rank()  # a plain process
+    0
+    """
+    if _group_ready():
+        import torch.distributed as dist
+
+        return int(dist.get_rank())
+    if _env_world_size() > 1:
+        return int(os.environ.get("RANK", "0"))
+    return 0
+
+
+class _Distributed:
+    """The process group :func:`fit` trains in, and the few collectives it needs."""
+
+    def __init__(self, created: bool) -> None:
+        import torch.distributed as dist
+
+        self.dist, self.created = dist, created
+        self.rank, self.world = int(dist.get_rank()), int(dist.get_world_size())
+
+    def all_sum(self, values: List[float], device: torch.device) -> List[float]:
+        t = torch.tensor(values, dtype=torch.float64, device=device)
+        self.dist.all_reduce(t)
+        return t.tolist()
+
+    def any(self, flag: bool, device: torch.device) -> bool:
+        return self.all_sum([1.0 if flag else 0.0], device)[0] > 0
+
+    def gather(self, obj: Any) -> List[Any]:
+        out: List[Any] = [None] * self.world
+        self.dist.all_gather_object(out, obj)
+        return out
+
+    def barrier(self) -> None:
+        self.dist.barrier()
+
+    def close(self) -> None:
+        """Settle, then destroy the group if :func:`fit` created it.
+
+        A gloo worker thread releases the tensors of a finished collective just after the
+        caller's ``wait`` returns, and needs the GIL for it; a process that exits in that
+        moment (e.g. a non-zero rank of ``pgm-ar fit``, right after ``fit``) aborts with
+        "terminate called without an active exception".  So ``fit`` ends with a barrier
+        (no Python tensors) and a short pause with the GIL released.
+        """
+        if _group_ready():
+            try:
+                self.dist.barrier()
+            finally:
+                time.sleep(0.05)
+        if self.created and _group_ready():
+            self.dist.destroy_process_group()
+
+
+def _wants_distributed(distributed: Union[str, bool]) -> bool:
+    if not (distributed is True or distributed is False or distributed == "auto"):
+        raise PgmArError(f"distributed={distributed!r}: use 'auto', True or False")
+    if distributed is False:
+        return False
+    import torch.distributed as dist
+
+    if not dist.is_available():
+        if distributed is True:
+            raise PgmArError("distributed=True: this torch build has no torch.distributed")
+        return False
+    if _group_ready():
+        return distributed is True or dist.get_world_size() > 1
+    if distributed == "auto":
+        return _env_world_size() > 1
+    if "WORLD_SIZE" not in os.environ:
+        raise PgmArError("distributed=True, but this process was not started by a launcher "
+                         "(no WORLD_SIZE in the environment) and no process group is "
+                         "initialised; " + _LAUNCH_HINT)
+    return True
+
+
+def _distributed_device(dev: torch.device) -> torch.device:
+    """On CUDA, one GPU per process: ``cuda:LOCAL_RANK`` unless an index was given."""
+    if dev.type != "cuda":
+        return dev
+    if dev.index is None:
+        local = os.environ.get("LOCAL_RANK")
+        if local is not None:
+            index = int(local)
+        else:
+            import torch.distributed as dist
+
+            index = int(dist.get_rank()) % torch.cuda.device_count() if _group_ready() else 0
+        dev = resolve_device(f"cuda:{index}")
+    torch.cuda.set_device(dev)
+    return dev
+
+
+#: process groups :func:`fit` created in this process (each gets its own store prefix)
+_GROUPS_CREATED = 0
+
+
+def _start_distributed(dev: torch.device) -> _Distributed:
+    """Join the default process group, creating it (nccl on CUDA, gloo on CPU) if needed."""
+    import torch.distributed as dist
+
+    if _group_ready():
+        if dist.get_backend() == "nccl" and dev.type != "cuda":
+            raise PgmArError(f"distributed training on {dev}: the process group uses the nccl "
+                             "backend, which needs CUDA; train with device='cuda' or make a "
+                             "gloo process group")
+        return _Distributed(created=False)
+    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+               if k not in os.environ]
+    if missing:
+        raise PgmArError(f"distributed training: {', '.join(missing)} not set in the "
+                         "environment; " + _LAUNCH_HINT)
+    global _GROUPS_CREATED
+    _GROUPS_CREATED += 1
+    try:
+        store, rank, world = next(dist.rendezvous("env://"))
+        # a fresh key prefix for every group fit creates: torch names a re-created default
+        # group as the destroyed one, and under torchrun both share the launcher's store,
+        # so without it a second fit in the same script could read stale addresses and hang
+        store = dist.PrefixStore(f"pgm_ar.fit/{_GROUPS_CREATED}", store)
+        dist.init_process_group(backend="nccl" if dev.type == "cuda" else "gloo",
+                                store=store, rank=rank, world_size=world)
+    except (RuntimeError, ValueError) as exc:
+        raise PgmArError(f"distributed training: cannot initialise the process group "
+                         f"({exc})") from None
+    return _Distributed(created=True)
+
+
+class _Scorer(nn.Module):
+    """What DistributedDataParallel wraps: ``forward(batch)`` is the per-example
+    log-likelihood of the model, so that DDP's gradient all-reduce runs in ``backward``.
+
+    ``batch=None`` (this process's slice of the global batch is empty) gives an empty tensor
+    still tied to every trainable parameter: its zero gradients take part in the all-reduce.
+    """
+
+    def __init__(self, model: nn.Module, log_prob_fn: Optional["LogProbFn"]) -> None:
+        super().__init__()
+        self.model = model
+        self.log_prob_fn = log_prob_fn
+
+    def forward(self, batch: Optional[Batch], n: int = 0, where: str = "training"
+                ) -> torch.Tensor:
+        if batch is None:
+            anchor = sum(p.sum() for p in self.model.parameters() if p.requires_grad)
+            return (anchor * 0.0).float().expand(0)  # type: ignore[union-attr]
+        return _log_prob(self.model, batch, n, where, self.log_prob_fn)
+
+
+def _shard(batch: Batch, rank: int, world: int) -> Optional[Batch]:
+    """Slice ``rank`` of a global batch (``None`` when empty)."""
+    start, stop = _part_bounds(_batch_len(batch), rank, world)
+    return _index(batch, slice(start, stop)) if stop > start else None
+
+
+def _shard_source(src: _Source, rank: int, world: int) -> Optional[_Source]:
+    """Contiguous part ``rank`` of in-memory data or a Dataset (``None`` when empty)."""
+    start, stop = _part_bounds(int(src.n), rank, world)  # type: ignore[arg-type]
+    if stop <= start:
+        return None
+    if src.tensors is not None:
+        return _Source(src.name, tensors=_index(src.tensors, slice(start, stop)))
+    return _Source(src.name, dataset=torch.utils.data.Subset(src.dataset, range(start, stop)))
+
+
 # --------------------------------------------------------------------------- fit
 def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
         batch_size: int = 100, lr: float = 1e-3,
@@ -563,7 +798,8 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
         transform: Optional[Callable[[Batch, torch.Generator], Batch]] = None,
         max_grad_norm: Optional[float] = None, val_batch_size: Optional[int] = None,
         on_epoch_end: Optional[Callable[[int, History], Optional[bool]]] = None,
-        log_prob_fn: Optional[LogProbFn] = None) -> History:
+        log_prob_fn: Optional[LogProbFn] = None,
+        distributed: Union[str, bool] = "auto") -> History:
     """Fit ``model`` by maximum likelihood: minimise the mean NLL of ``train``.
 
     Parameters
@@ -624,17 +860,42 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
     log_prob_fn
         ``log_prob_fn(model, batch) -> Tensor[B]`` (nats, differentiable) used instead of
         ``model.log_prob``, for a module whose scoring method has another name or signature.
+    distributed
+        Train in several processes with PyTorch ``DistributedDataParallel`` (see
+        ``docs/distributed.md``).  ``"auto"`` (default): when launched by ``torchrun`` with
+        ``WORLD_SIZE > 1``, or when a process group of more than one process is already
+        initialised; ``True``: always (an error without a launcher or a process group);
+        ``False``: never.  ``fit`` creates the default process group when there is none
+        (``nccl`` on CUDA, ``gloo`` on CPU) and destroys it at the end; a group the caller
+        made is left alone.  On CUDA each process uses ``cuda:LOCAL_RANK``.
+
+        ``batch_size`` stays the *global* batch size: every process draws the same shuffled
+        global batch (and applies ``transform`` to all of it with the same generator), then
+        trains on its contiguous slice; the loss is scaled so that DDP's gradient average is
+        the gradient of the mean NLL of the global batch, even for unequal or empty slices.
+        So the weights are those of a single-process run with the same seed, up to float
+        rounding (unless the model draws random numbers itself, e.g. dropout).  Train and
+        validation NLL are summed over the processes (each scores a part of ``val``), so
+        every process takes the same early-stopping decision.  Only rank 0 writes the
+        checkpoint, the logs and shows the progress bar; the checkpoint holds the plain
+        model's ``state_dict``, so it resumes with any number of processes.  Every process
+        loads it on ``resume`` (``checkpoint_dir`` must be on a shared file system across
+        machines).  ``on_epoch_end`` runs in every process; if any returns ``True``, all
+        stop.  Data must be tensors or a ``Dataset`` (not a ``DataLoader``), and every
+        trainable parameter must take part in ``log_prob``.
 
     Returns
     -------
     History
-        Per-epoch train / validation NLL, learning rate and seconds; the best epoch.
+        Per-epoch train / validation NLL, learning rate and seconds; the best epoch; the
+        number of processes (``world_size``).
 
     Raises
     ------
     PgmArError
         Bad arguments (negative epochs, unknown optimizer or device, ``"cuda"`` without a GPU,
-        a checkpoint of a different model or made with other settings, a diverged run).
+        a checkpoint of a different model or made with other settings, a diverged run;
+        ``distributed=True`` without a launcher, a ``DataLoader`` in a distributed run).
     DataError
         Data in an unsupported form, or tensors of different lengths.
     """
@@ -671,11 +932,51 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise PgmArError(f"{type(model).__name__} has no trainable parameters")
+    use_dist = _wants_distributed(distributed)
     dev = resolve_device(device)
-    use_amp = bool(amp) and dev.type == "cuda" and torch.cuda.is_bf16_supported()
-    pin = (dev.type == "cuda") if pin_memory is None else bool(pin_memory)
     train_src = _as_source(train, "training")
     val_src = _as_source(val, "validation") if val is not None else None
+    if use_dist:
+        for src in (train_src, val_src):
+            if src is not None and src.loader is not None:
+                raise PgmArError(f"distributed training: the {src.name} data is a DataLoader, "
+                                 "which fit cannot split between processes; pass the tensors "
+                                 "or the Dataset instead (fit builds the same global batches "
+                                 "on every process and gives each its slice)")
+        dev = _distributed_device(dev)
+    ddp_group = _start_distributed(dev) if use_dist else None
+    try:
+        return _fit(model, train_src, val_src, params, dev, ddp_group, epochs=epochs,
+                    batch_size=batch_size, lr=lr, opt_kind=opt_kind,
+                    weight_decay=weight_decay, schedule=schedule, step_size=step_size,
+                    lr_gamma=lr_gamma, amp=amp, early_stopping_patience=early_stopping_patience,
+                    restore_best=restore_best, checkpoint_dir=checkpoint_dir, resume=resume,
+                    seed=seed, progress=progress, log_path=log_path, num_workers=num_workers,
+                    pin_memory=pin_memory, preload=preload, transform=transform,
+                    max_grad_norm=max_grad_norm, val_batch_size=val_batch_size,
+                    on_epoch_end=on_epoch_end, log_prob_fn=log_prob_fn)
+    finally:
+        if ddp_group is not None:
+            ddp_group.close()
+
+
+def _fit(model: nn.Module, train_src: _Source, val_src: Optional[_Source],
+         params: List[nn.Parameter], dev: torch.device, group: Optional[_Distributed], *,
+         epochs: int, batch_size: int, lr: float, opt_kind: OptimizerKind, weight_decay: float,
+         schedule: Optional[LRSchedule], step_size: Any, lr_gamma: float, amp: bool,
+         early_stopping_patience: Optional[int], restore_best: bool,
+         checkpoint_dir: Optional[PathLike], resume: bool, seed: int, progress: bool,
+         log_path: Optional[PathLike], num_workers: int, pin_memory: Optional[bool],
+         preload: Optional[bool], transform: Optional[Callable[[Batch, torch.Generator], Batch]],
+         max_grad_norm: Optional[float], val_batch_size: Optional[int],
+         on_epoch_end: Optional[Callable[[int, History], Optional[bool]]],
+         log_prob_fn: Optional[LogProbFn]) -> History:
+    """The body of :func:`fit`, arguments checked; ``group`` is the process group when
+    distributed."""
+    rank, world = (group.rank, group.world) if group is not None else (0, 1)
+    main = rank == 0
+    use_amp = bool(amp) and dev.type == "cuda" and torch.cuda.is_bf16_supported()
+    pin = (dev.type == "cuda") if pin_memory is None else bool(pin_memory)
     if preload is None:
         preload = num_workers == 0 and train_src.tensors is not None
         if preload and dev.type == "cuda":
@@ -706,13 +1007,21 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
         sched = None
 
     # ---- state: fresh or resumed
-    history = History(device=str(dev))
+    history = History(device=str(dev), world_size=world)
     start_epoch = 0
     best_state: Optional[Dict[str, torch.Tensor]] = None
     bad_epochs = 0
     finished = False
     ckpt_path = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    if resume and ckpt_path is not None and ckpt_path.exists():
+    found = bool(resume and ckpt_path is not None and ckpt_path.exists())
+    if group is not None and resume:
+        seen_by = group.all_sum([float(found)], dev)[0]
+        if 0 < seen_by < world:
+            raise PgmArError(f"{ckpt_path}: the checkpoint is visible to {int(seen_by)} of "
+                             f"{world} processes; in a distributed run the checkpoint_dir must "
+                             "be on a file system every process sees")
+    if found:
+        assert ckpt_path is not None
         try:
             ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         except Exception as exc:  # any unreadable file: say which, not a pickle traceback
@@ -730,12 +1039,14 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
         if sched is not None:
             sched.load_state_dict(ckpt["scheduler"])
         history = History.from_dict(ckpt["history"])
-        history.device = str(dev)
+        history.device, history.world_size = str(dev), world
         start_epoch = int(ckpt["epoch"])
         best_state = ckpt["best_model"]
         bad_epochs = int(ckpt["bad_epochs"])
         finished = bool(ckpt["finished"])
-        _set_rng_state(ckpt["rng"], dev)
+        per_rank = ckpt.get("rng_ranks")
+        same_world = isinstance(per_rank, list) and len(per_rank) == world
+        _set_rng_state(per_rank[rank] if same_world else ckpt["rng"], dev)
     else:
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)
@@ -753,11 +1064,24 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
                              preload=preload)
     val_batches = None
     if val_src is not None:
-        val_batches = _Batches(val_src, val_batch_size or batch_size, dev, shuffle=False,
-                               seed=0, num_workers=num_workers, pin_memory=pin and not preload,
-                               preload=preload)
-    show = progress and sys.stderr.isatty()
+        # distributed: every process scores a contiguous part of the validation data
+        part_src = val_src if group is None else _shard_source(val_src, rank, world)
+        if part_src is not None:
+            val_batches = _Batches(part_src, val_batch_size or batch_size, dev, shuffle=False,
+                                   seed=0, num_workers=num_workers,
+                                   pin_memory=pin and not preload, preload=preload)
+    show = progress and main and sys.stderr.isatty()
     was_training = model.training
+    scorer: Optional[nn.Module] = None
+    if group is not None:
+        # DDP broadcasts rank 0's weights and buffers now, and all-reduces (averages) the
+        # gradients in every backward pass through it
+        from torch.nn.parallel import DistributedDataParallel
+
+        scorer = DistributedDataParallel(
+            _Scorer(model, log_prob_fn),
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            output_device=dev.index if dev.type == "cuda" else None)
 
     # ---- epochs
     for epoch in range(start_epoch, epochs):
@@ -772,15 +1096,35 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
                 _stream_seed(seed, epoch, _TRANSFORM_STREAM))
         total = torch.zeros((), dtype=torch.float64, device=dev)
         seen = 0
+        where = f"training epoch {epoch + 1}"
         bar = _progress_bar(len(train_batches), f"epoch {epoch + 1}/{epochs}", show)
-        for step, batch in enumerate(train_batches.epoch(epoch)):
-            if transform is not None:
-                batch = transform(batch, gen)
-            b = _batch_len(batch)
-            opt.zero_grad(set_to_none=True)
-            with torch.autocast(device_type=dev.type, dtype=torch.bfloat16, enabled=use_amp):
-                lp = _log_prob(model, batch, b, f"training epoch {epoch + 1}", log_prob_fn)
-            loss = -lp.mean()
+        if scorer is None:
+            steps: Iterator[Any] = train_batches.epoch(epoch)
+        elif transform is None:  # fetch only this process's slice of each global batch
+            steps = train_batches.epoch(epoch, part=(rank, world))
+        else:  # the transform sees the whole global batch, as in a single process
+            steps = ((b, _batch_len(b)) for b in train_batches.epoch(epoch))
+        for step, item in enumerate(steps):
+            if scorer is None:
+                batch = transform(item, gen) if transform is not None else item
+                b = _batch_len(batch)
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16,
+                                    enabled=use_amp):
+                    lp = _log_prob(model, batch, b, where, log_prob_fn)
+                loss = -lp.mean()
+            else:
+                batch, n_global = item
+                if transform is not None:
+                    batch = _shard(transform(batch, gen), rank, world)
+                b = 0 if batch is None else _batch_len(batch)
+                opt.zero_grad(set_to_none=True)
+                with torch.autocast(device_type=dev.type, dtype=torch.bfloat16,
+                                    enabled=use_amp):
+                    lp = scorer(batch, b, where)
+                # DDP averages the gradients over the processes: scaled so, the average is
+                # the gradient of the mean NLL over the global batch, even for unequal slices
+                loss = -lp.sum() * (world / n_global)
             loss.backward()
             if max_grad_norm is not None:
                 nn.utils.clip_grad_norm_(params, max_grad_norm)
@@ -789,10 +1133,13 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
             seen += b
             if bar is not None:
                 bar.update(1)
-                if step % 10 == 0:
+                if step % 10 == 0 and seen:
                     bar.set_postfix_str(f"{float(total) / seen:.3f} nats/ex")
         if bar is not None:
             bar.close()
+        if group is not None:
+            total_f, seen_f = group.all_sum([float(total), float(seen)], dev)
+            total, seen = torch.tensor(total_f, dtype=torch.float64), int(seen_f)
         if seen == 0:
             raise DataError("training data gave no batches")
         train_nll = float(total) / seen
@@ -804,7 +1151,15 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
 
         val_nll = None
         if val_src is not None:
-            val_nll = _evaluate(model, val_batches, None, log_prob_fn)["nll_nats"]
+            if group is None:
+                val_nll = _evaluate(model, val_batches, None, log_prob_fn)["nll_nats"]
+            else:
+                v_total, v_n = 0.0, 0
+                if val_batches is not None:
+                    v_sum, v_n, _ = _nll_sums(model, val_batches, log_prob_fn)
+                    v_total = float(v_sum)
+                v_total, v_all = group.all_sum([v_total, float(v_n)], dev)
+                val_nll = v_total / v_all
             if history.best_val_nll is None or val_nll < history.best_val_nll:
                 history.best_val_nll, history.best_epoch = val_nll, epoch + 1
                 best_state = _cpu_state_dict(model)
@@ -822,19 +1177,29 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
                        file=sys.stderr)
 
         if ckpt_path is not None:
-            state = {"version": _CHECKPOINT_VERSION, "epoch": epoch + 1,
-                     "model": _cpu_state_dict(model), "optimizer": opt.state_dict(),
-                     "scheduler": sched.state_dict() if sched is not None else None,
-                     "rng": _rng_state(dev), "best_model": best_state,
-                     "bad_epochs": bad_epochs, "finished": finished,
-                     "history": history.to_dict(), "config": config}
-            buf = io.BytesIO()
-            torch.save(state, buf)
-            atomic_write_bytes(ckpt_path, buf.getvalue())
-        if log_base is not None:
+            rng = _rng_state(dev)
+            rng_ranks = group.gather(rng) if group is not None else None
+            if main:
+                state = {"version": _CHECKPOINT_VERSION, "epoch": epoch + 1,
+                         "model": _cpu_state_dict(model), "optimizer": opt.state_dict(),
+                         "scheduler": sched.state_dict() if sched is not None else None,
+                         "rng": rng, "best_model": best_state,
+                         "bad_epochs": bad_epochs, "finished": finished,
+                         "history": history.to_dict(), "config": config}
+                if rng_ranks is not None:
+                    state["rng_ranks"] = rng_ranks
+                buf = io.BytesIO()
+                torch.save(state, buf)
+                atomic_write_bytes(ckpt_path, buf.getvalue())
+        if log_base is not None and main:
             history.to_csv(log_base.with_suffix(".csv"))
             history.to_json(log_base.with_suffix(".json"))
-        if on_epoch_end is not None and on_epoch_end(epoch + 1, history):
+        if group is not None:
+            group.barrier()  # nobody runs ahead of the checkpoint of this epoch
+        stop = on_epoch_end is not None and bool(on_epoch_end(epoch + 1, history))
+        if group is not None:
+            stop = group.any(stop, dev)  # one process asking to stop stops them all
+        if stop:
             break
 
     if restore_best and best_state is not None:
