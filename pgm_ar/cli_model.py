@@ -529,6 +529,18 @@ def cmd_query(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- #
 # parser
 # --------------------------------------------------------------------------- #
+def positive_int(text: str) -> int:
+    """argparse type of counts that must be at least 1 (epochs, batch sizes, image counts):
+    a bad value is a one-line usage error naming the option, not a failure deep inside."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     """Add ``fit``, ``evaluate``, ``sample`` and ``query`` to the ``pgm-ar`` parser."""
     spec_help = "a YAML/JSON spec or a BIF file (.bif, .bif.gz)"
@@ -545,9 +557,9 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--method", choices=["auto", "counts", "svi", "train"], default="auto",
                    help="closed form (counts), SVI, the training loop (train), or auto "
                         "(train for images, else counts when possible)")
-    p.add_argument("--epochs", type=int,
+    p.add_argument("--epochs", type=positive_int,
                    help=f"passes over the data (default 100 for SVI, {IMAGE_EPOCHS} for images)")
-    p.add_argument("--batch-size", type=int,
+    p.add_argument("--batch-size", type=positive_int,
                    help=f"rows per step (default 1024 for SVI, {IMAGE_BATCH} for images)")
     p.add_argument("--lr", type=float,
                    help=f"Adam learning rate (default 0.01 for SVI, {IMAGE_LR} for images)")
@@ -555,9 +567,9 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
                    help="images: continue the run in --out from its last checkpoint")
-    p.add_argument("--patience", type=int, default=None,
+    p.add_argument("--patience", type=positive_int, default=None,
                    help="images: stop after this many epochs without a better validation NLL")
-    p.add_argument("--max-train", type=int, default=None, metavar="N",
+    p.add_argument("--max-train", type=positive_int, default=None, metavar="N",
                    help="images: train on the first N training digits only (quick runs)")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -571,7 +583,8 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     src.add_argument("--data-dir", help=data_dir_help + " (scores the test set, or the "
                                                         "validation part of the embedded digits)")
     p.add_argument("--device", default="auto", help="images: auto, cpu or cuda")
-    p.add_argument("--batch-size", type=int, default=500, help="images per pass (default 500)")
+    p.add_argument("--batch-size", type=positive_int, default=500,
+                   help="images per pass (default 500)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bar (it shows only on a terminal)")
@@ -580,16 +593,16 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p = subparsers.add_parser("sample", help="draw rows from a fitted model (given evidence), "
                                              "or a picture grid of images")
     p.add_argument("run_dir", help="a run directory made by 'pgm-ar fit'")
-    p.add_argument("-n", type=int, required=True,
+    p.add_argument("-n", type=positive_int, required=True,
                    help="number of rows (images: with per-label rows, about n/10 per label)")
     p.add_argument("-o", "--output", required=True,
                    help="CSV file to write (images: a .png, .svg or .pdf grid)")
     p.add_argument("--evidence", nargs="+", metavar="NAME=STATE", help="condition on these")
     p.add_argument("--label", default=None,
                    help="images: sample this state of the image's label (same as --evidence)")
-    p.add_argument("--per-class", type=int, default=None,
+    p.add_argument("--per-class", type=positive_int, default=None,
                    help="images: samples per label row when no evidence is given")
-    p.add_argument("--nrow", type=int, default=None, help="images: images per grid row")
+    p.add_argument("--nrow", type=positive_int, default=None, help="images: images per grid row")
     p.add_argument("--seed", type=int, default=None, help="random seed")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
     p.set_defaults(func=cmd_sample)

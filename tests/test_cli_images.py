@@ -97,6 +97,26 @@ def test_shape_and_network_mismatches_are_one_line_errors(tmp_path, capsys):
     assert "--data-dir" in capsys.readouterr().err
 
 
+def test_counts_must_be_positive_and_say_which_option(tmp_path, capsys):
+    run = str(tmp_path / "r")
+    for argv, option in ((["fit", str(SPEC14), "--data-dir", "embedded", "--out", run,
+                           "--epochs", "0"], "--epochs"),
+                         (["fit", str(SPEC14), "--data-dir", "embedded", "--out", run,
+                           "--batch-size", "-5"], "--batch-size"),
+                         (["evaluate", run, "--data-dir", "embedded", "--batch-size", "0"],
+                          "--batch-size"),
+                         (["sample", run, "-n", "zero", "-o", "x.png"], "-n")):
+        try:
+            main(argv)
+        except SystemExit as exc:  # argparse's usage error
+            assert exc.code == 2
+        else:
+            raise AssertionError(f"{argv} was accepted")
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert f"argument {option}" in err and "positive integer" in err, err
+    assert not (tmp_path / "r").exists()
+
+
 def test_resume_continues_an_interrupted_run_bitwise(tmp_path, capsys, monkeypatch):
     spec = spec_file(tmp_path, hidden=8)
     args = ["--data-dir", "embedded", "--epochs", "4", "--max-train", "300", "--batch-size",
