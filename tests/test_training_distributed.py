@@ -187,11 +187,9 @@ def test_distributed_resume_and_checkpoints_shared_with_one_process(runs):
 
 
 def test_cli_fit_under_torchrun_writes_one_run(tmp_path):
-    pgm_ar = Path(sys.executable).with_name("pgm-ar")
-    if not pgm_ar.exists():
-        pytest.skip("the pgm-ar script is not installed next to this python")
     spec = REPO / "examples" / "specs" / "digit14_nade.yaml"
-    proc = torchrun(pgm_ar, "fit", spec, "--data-dir", "embedded", "--out", "run",
+    # `-m pgm_ar.cli` is what the pgm-ar script runs, without depending on where it lies
+    proc = torchrun("-m", "pgm_ar.cli", "fit", spec, "--data-dir", "embedded", "--out", "run",
                     "--epochs", "1", "--max-train", "100", "--batch-size", "30",
                     "--device", "cpu", "--no-progress", cwd=tmp_path)
     assert proc.stdout.count("fitted 'digit14'") == 1      # rank 0 alone reports
