@@ -286,18 +286,16 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 
     import torch
 
+    from .training import progress_bar
+
     image, label = image_layout(model.net)
     d = int(model.net.variable(image).num_pixels)
     x = data[image]
     n = int(len(x))
     states = int(model.net.variable(label).cardinality) if label is not None else 1
-    bar = None
-    if progress and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        bar = tqdm(total=n * states, desc="evaluate" if label is None else
-                   f"evaluate ({states} labels each)", unit="img", leave=False,
-                   dynamic_ncols=True)
+    bar = progress_bar(n * states, "evaluate" if label is None else
+                       f"evaluate ({states} labels each)", progress and sys.stderr.isatty(),
+                       unit="img")
     marginal_parts, joint_parts = [], []
     try:
         for start in range(0, n, batch_size):

@@ -1097,7 +1097,7 @@ def _fit(model: nn.Module, train_src: _Source, val_src: Optional[_Source],
         total = torch.zeros((), dtype=torch.float64, device=dev)
         seen = 0
         where = f"training epoch {epoch + 1}"
-        bar = _progress_bar(len(train_batches), f"epoch {epoch + 1}/{epochs}", show)
+        bar = progress_bar(len(train_batches), f"epoch {epoch + 1}/{epochs}", show)
         if scorer is None:
             steps: Iterator[Any] = train_batches.epoch(epoch)
         elif transform is None:  # fetch only this process's slice of each global batch
@@ -1208,9 +1208,11 @@ def _fit(model: nn.Module, train_src: _Source, val_src: Optional[_Source],
     return history
 
 
-def _progress_bar(total: int, desc: str, show: bool):
+def progress_bar(total: int, desc: str, show: bool, unit: str = "batch"):
+    """A transient tqdm bar, or ``None`` when ``show`` is false (callers pass
+    ``progress and sys.stderr.isatty()`` so that logs and pipes stay clean)."""
     if not show:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total or None, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+    return tqdm(total=total or None, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
