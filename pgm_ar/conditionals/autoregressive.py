@@ -233,6 +233,22 @@ class AutoregressiveConditional(Conditional):
             state = self.advance(state, t, value)
         return out
 
+    def run_naive(self, ctx: Optional[torch.Tensor], n: int) -> torch.Tensor:
+        """Sampling by recomputing the whole one-pass :meth:`ordered_params` before every step.
+
+        ``D`` full passes instead of :meth:`run_sequential`'s cached steps: the reference that
+        cached sampling is tested against (same random numbers, same draws) and benchmarked
+        against.  Returns ``(n, D)`` ordered values.
+        """
+        ref = next(iter(self.parameters()), None)
+        dtype = ref.dtype if ref is not None else torch.float32
+        device = ref.device if ref is not None else torch.device("cpu")
+        out = torch.zeros(n, self.num_values, dtype=dtype, device=device)
+        with torch.no_grad():
+            for t in self.step_positions():
+                out[:, t] = self.sample_step(self.ordered_params(out, ctx)[:, t])
+        return out
+
     # ---------------------------------------------------------------- the contract
     def forward(self, parent_values: Mapping[str, torch.Tensor],
                 batch_size: Optional[int] = None) -> "AutoregressiveDistribution":
