@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The NADE speed benchmark and the binarized-MNIST trainings of NADE and MADE (two hidden
-# layers of 500, 32-mask ensemble) on one GPU, in about 10 minutes, for a machine that has a GPU but no internet (see benchmarks/README.md).
+# Every GPU check and benchmark in one prepared script, for a machine that has a GPU but no
+# internet (see benchmarks/README.md), in under 10 minutes:
+#   - the NADE speed benchmark and the grid families' sampling / throughput benchmark;
+#   - binarized-MNIST trainings of NADE (H = 500), MADE (two hidden layers of 500, 32-mask
+#     ensemble), a gated PixelCNN and a Diagonal BiLSTM, each followed by the test evaluation
+#     (test NLL, bits/dim, training and test images/s).
 #
 #   benchmarks/gpu_all.sh prepare    on the development machine, from the repository root:
 #                                    fetch the Python wheels the GPU machine lacks (pyro-ppl,
@@ -8,20 +12,21 @@
 #                                    into build/mnist/ (both folders are git-ignored)
 #   benchmarks/gpu_all.sh run        on the GPU machine, from the repository root, with .whl
 #                                    and build/mnist carried along: install the wheels into
-#                                    /tmp/site, run both trainings on cuda, and leave the
+#                                    /tmp/site, run everything on cuda, and leave the
 #                                    summaries, the log and a tarball of every output in $OUT
 #                                    (default: benchmarks/results/gpu)
 #
-# Budget: the NADE speed benchmark takes under a minute, NADE trains for at most 3.5 minutes
-# and MADE for 3, each followed by the test
-# evaluation; each run is also wrapped in `timeout` so the whole command ends within ~9.5
-# minutes even if an estimate is off.  Unpack the tarball into benchmarks/results/ afterwards:
+# Budget (minutes of training, each run also wrapped in `timeout` so the whole command ends
+# within ~9.5 minutes even if an estimate is off): NADE 1.5, MADE 1.5, gated PixelCNN 2,
+# Diagonal BiLSTM 2, benchmarks about 1.  Unpack the tarball into benchmarks/results/ afterwards:
 #   tar xzf <files>/gpu_results.tar.gz -C benchmarks/results
 set -u -o pipefail
 
 MNIST_SRC=${MNIST_SRC:-../shared/data/mnist}
-NADE_MIN=${NADE_MIN:-3.5}
-MADE_MIN=${MADE_MIN:-3}
+NADE_MIN=${NADE_MIN:-1.5}
+MADE_MIN=${MADE_MIN:-1.5}
+PCNN_MIN=${PCNN_MIN:-2}
+DIAG_MIN=${DIAG_MIN:-2}
 # for a dry run of the whole path on a machine without a GPU, e.g.
 #   DEVICE=cpu EXTRA="--max-train 500 --max-valid 500 --epochs 1" OUT=/tmp/dry bash benchmarks/gpu_all.sh run
 DEVICE=${DEVICE:-cuda}
@@ -56,20 +61,31 @@ run() {
         python3 -c "import torch, pyro; print('torch', torch.__version__, 'cuda',
 torch.version.cuda, 'pyro', pyro.__version__, 'gpu', torch.cuda.is_available()
 and torch.cuda.get_device_name(0))"
-        timeout 60 python3 benchmarks/bench_nade.py --device "$DEVICE" --skip-naive-sampling \
+        timeout 40 python3 benchmarks/bench_nade.py --device "$DEVICE" --skip-naive-sampling \
             --out "$res"
         echo "bench_nade exit $?"
-        timeout 290 python3 benchmarks/mnist_nll.py --family nade --hidden 500 \
+        timeout 40 python3 benchmarks/bench_grid_sampling.py --device "$DEVICE" \
+            --naive-steps 28 --out "$res"
+        echo "bench_grid_sampling exit $?"
+        timeout 110 python3 benchmarks/mnist_nll.py --family nade --hidden 500 \
             --device "$DEVICE" --time-limit-min "$NADE_MIN" --data-dir build/mnist --out "$res" $EXTRA
         echo "nade exit $?"
-        timeout 250 python3 benchmarks/mnist_nll.py --family made --hidden 500 500 \
+        timeout 110 python3 benchmarks/mnist_nll.py --family made --hidden 500 500 \
             --num-masks 32 --device "$DEVICE" --time-limit-min "$MADE_MIN" \
             --data-dir build/mnist --out "$res" $EXTRA
         echo "made exit $?"
+        timeout 145 python3 benchmarks/mnist_nll.py --family pixelcnn --gated --hidden 64 \
+            --layers 7 --amp --device "$DEVICE" --time-limit-min "$PCNN_MIN" \
+            --data-dir build/mnist --out "$res" $EXTRA
+        echo "gated pixelcnn exit $?"
+        timeout 145 python3 benchmarks/mnist_nll.py --family diagbilstm --hidden 16 \
+            --layers 7 --amp --device "$DEVICE" --time-limit-min "$DIAG_MIN" \
+            --data-dir build/mnist --out "$res" $EXTRA
+        echo "diagbilstm exit $?"
         date -u
     } 2>&1 | tee "$log"
     cp "$log" "$res/"
-    cp "$res"/mnist_*_"$DEVICE".txt "$res"/bench_nade*.txt "$out/" 2>/dev/null
+    cp "$res"/mnist_*_"$DEVICE".txt "$res"/bench_nade*.txt "$res"/bench_grid*.txt "$out/" 2>/dev/null
     tar czf "$out/gpu_results.tar.gz" -C "$res" .
     ls -la "$out"
 }

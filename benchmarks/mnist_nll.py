@@ -1,9 +1,12 @@
-"""Binarized-MNIST test NLL of one autoregressive family (NADE, MADE, FVSBN, AR-k).
+"""Binarized-MNIST test NLL of one autoregressive family (NADE, MADE, FVSBN, AR-k, PixelCNN,
+Row LSTM, Diagonal BiLSTM).
 
 Run from the repository root, e.g.::
 
     OMP_NUM_THREADS=1 python benchmarks/mnist_nll.py --family nade --time-limit-min 15
     python benchmarks/mnist_nll.py --family made --num-masks 32 --device cuda --time-limit-min 4
+    python benchmarks/mnist_nll.py --family pixelcnn --gated --hidden 64 --layers 7 --device cuda
+    python benchmarks/mnist_nll.py --family diagbilstm --hidden 16 --layers 7 --device cuda
 
 Protocol (the numbers are comparable in kind, not in training budget, to the published ones):
 
@@ -48,6 +51,7 @@ import torch  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pgm_ar.conditionals import get_family  # noqa: E402
 from pgm_ar.conditionals.ark import ARk  # noqa: E402
 from pgm_ar.conditionals.fvsbn import FVSBN  # noqa: E402
 from pgm_ar.conditionals.made import MADE  # noqa: E402
@@ -72,6 +76,13 @@ ANCHORS: Dict[str, List[tuple]] = {
               ("MADE, 2 hidden layers, 32-mask ensemble (Germain et al. 2015)", 86.64)],
     "fvsbn": [("FVSBN (Larochelle & Murray 2011 table; issue: about 96-100)", 97.45)],
     "ark": [],
+    "pixelcnn": [("PixelCNN (van den Oord et al. 2016, Table 4)", 81.30),
+                 ("PixelCNN, dynamic binarization of train and test (public model zoo)", 81.45)],
+    "pixelcnn-gated": [("Gated PixelCNN, dynamic binarization of train and test (public model "
+                        "zoo)", 81.50)],
+    "diagbilstm": [("Diagonal BiLSTM, 1 layer, h = 32 (van den Oord et al. 2016)", 80.75),
+                   ("Diagonal BiLSTM, 7 layers, h = 16 (van den Oord et al. 2016)", 79.20)],
+    "rowlstm": [],  # no published MNIST figure; on CIFAR-10 it sits between the two above
 }
 
 
@@ -91,8 +102,16 @@ def build(args: argparse.Namespace) -> tuple:
         name = "made" if args.num_masks == 1 else f"made{args.num_masks}"
     elif args.family == "fvsbn":
         fam, name = FVSBN(), "fvsbn"
-    else:
+    elif args.family == "ark":
         fam, name = ARk(k=args.k), f"ark{args.k}"
+    elif args.family == "pixelcnn":
+        fam = get_family("pixelcnn")(channels=args.hidden[0], layers=args.layers,
+                                     first_kernel=args.first_kernel, gated=args.gated)
+        name = "gated_pixelcnn" if args.gated else "pixelcnn"
+    else:  # rowlstm, diagbilstm
+        fam = get_family(args.family)(hidden=args.hidden[0], layers=args.layers,
+                                      first_kernel=args.first_kernel)
+        name = args.family
     return fam, fam.build(image, []), (args.tag or name)
 
 
@@ -174,12 +193,20 @@ def probe_epoch_seconds(model: torch.nn.Module, train_grey: torch.Tensor, n_vali
 def anchors_for(args: argparse.Namespace) -> List[tuple]:
     if args.family == "made":
         return ANCHORS["made1" if args.num_masks == 1 else "madeK"]
+    if args.family == "pixelcnn" and args.gated:
+        return ANCHORS["pixelcnn-gated"]
     return ANCHORS[args.family]
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--family", required=True, choices=["nade", "made", "fvsbn", "ark"])
+    ap.add_argument("--family", required=True, choices=["nade", "made", "fvsbn", "ark",
+                                                         "pixelcnn", "rowlstm", "diagbilstm"])
+    ap.add_argument("--layers", type=int, default=None, help="PixelCNN / Row LSTM / Diagonal "
+                    "BiLSTM: layers after the first masked convolution (default: the family's)")
+    ap.add_argument("--first-kernel", type=int, default=7, help="grid families: first (mask A) "
+                    "convolution size")
+    ap.add_argument("--gated", action="store_true", help="PixelCNN: the gated variant")
     ap.add_argument("--hidden", type=int, nargs="+", default=[500],
                     help="hidden units (NADE: one size; MADE: one size per layer)")
     ap.add_argument("--num-masks", type=int, default=1, help="MADE: mask sets (K > 1: "
@@ -215,6 +242,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     threads = args.threads or int(os.environ.get("OMP_NUM_THREADS", "1") or 1)
     torch.set_num_threads(threads)
     dev = resolve_device(args.device)
+    if args.layers is None:
+        args.layers = {"pixelcnn": 7, "rowlstm": 2, "diagbilstm": 2}.get(args.family, 1)
+    if args.family in ("pixelcnn", "rowlstm", "diagbilstm") and args.hidden == [500]:
+        args.hidden = [{"pixelcnn": 64, "rowlstm": 32, "diagbilstm": 16}[args.family]]
     if args.family == "nade" and len(args.hidden) != 1:
         raise PgmArError(f"NADE has one hidden layer; got --hidden {args.hidden}")
 
@@ -322,6 +353,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         "independent_pixels_test_nll": baseline,
         "seconds": {"data": t_data, "train": t_train, "test_eval": t_test,
                     "total": time.perf_counter() - t_start},
+        "train_images_per_s": len(train_grey) * len(hist.epoch) / max(sum(hist.seconds), 1e-9),
+        "test_images_per_s": len(test) / max(t_test, 1e-9),
         "anchors": [{"model": a, "test_nll": v, "gap": test_nll - v} for a, v in anchors],
         "history": hist.to_dict(),
     }
@@ -367,6 +400,8 @@ def render(s: Dict[str, Any]) -> str:
         "same test set)",
         f"wall time                  train {sec['train'] / 60:.1f} min, test {sec['test_eval']:.1f} s, "
         f"total {sec['total'] / 60:.1f} min",
+        f"throughput                 training {s['train_images_per_s']:.0f} images/s (with "
+        f"validation), test {s['test_images_per_s']:.0f} images/s",
     ]
     for a in s["anchors"]:
         lines.append(f"published: {a['model']:60s} {a['test_nll']:6.2f}  (ours "
