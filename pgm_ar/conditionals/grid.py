@@ -80,8 +80,9 @@ class GridConditional(AutoregressiveConditional):
     ----------
     colours, height, width
         ``C, H, W`` of the image.
-    features
-        Width ``F`` of the feature maps handed to the output head.
+    feature_width
+        Width ``F`` of the feature maps handed to the output head (not ``features``: that
+        is the hidden representation :meth:`features` of the autoregressive contract).
     """
 
     family_name = "grid"
@@ -97,13 +98,13 @@ class GridConditional(AutoregressiveConditional):
             raise PgmArError(f"{self.family_name}: {features} hidden channels cannot be split "
                              f"into {self.colours} colour groups (image {variable.name!r}); use "
                              f"at least {self.colours}")
-        self.features = int(features)
+        self.feature_width = int(features)
         # every sub-module draws its initial weights from this generator, in construction order
         self._gen = torch.Generator().manual_seed(int(seed))
 
     def make_head(self) -> None:
         """Build the output head (call at the end of the subclass's ``__init__``)."""
-        self.head = OutputHead(self.features, self.colours, self.out_width, self._gen)
+        self.head = OutputHead(self.feature_width, self.colours, self.out_width, self._gen)
 
     def context_bias(self, width: int) -> Optional[nn.Linear]:
         """A seeded linear map from the parents' context to a per-channel bias (or ``None``)."""
@@ -149,7 +150,11 @@ class GridConditional(AutoregressiveConditional):
 
     def features_at(self, cache: Dict[str, Any], i: int, j: int) -> torch.Tensor:
         """``(n, F)`` features of pixel ``(i, j)`` given every value before it in ``cache["x"]``
-        (scaled inputs ``(n, C, H, W)``, zero where not yet drawn)."""
+        (scaled inputs ``(n, C, H, W)``, zero where not yet drawn).
+
+        Called in raster order, once per channel step of the pixel (and once after its last
+        value when that step was skipped), so it must overwrite what it keeps for ``(i, j)``,
+        never fold it in twice."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the passes
@@ -182,6 +187,7 @@ class GridConditional(AutoregressiveConditional):
         return cache
 
     def step(self, state: Dict[str, Any], t: int) -> torch.Tensor:
+        state["computed_at"] = t
         p, c = divmod(t, self.colours)
         i, j = divmod(p, self.width)
         logits = self.head.at(self.features_at(state, i, j))
@@ -194,8 +200,13 @@ class GridConditional(AutoregressiveConditional):
         i, j = divmod(p, self.width)
         x = state["x"]
         x[:, c, i, j] = value.to(x.dtype) * (2.0 / (self.levels - 1)) - 1.0  # type: ignore[operator]
+        if c == self.colours - 1 and state.get("computed_at") != t:
+            # the pixel's last step was skipped (its value was observed for the whole batch
+            # when completing an image), so the family's cached state of this pixel was never
+            # computed from its final values; later pixels read it
+            self.features_at(state, i, j)
         return state
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", features={self.features}"
+        return super().extra_repr() + f", features={self.feature_width}"
 
