@@ -28,9 +28,9 @@ Parameters (plain, binary, one colour channel, ``F`` channels, ``L`` layers, fir
 
 >>> from pgm_ar.variables import Image
 >>> PixelCNN(channels=16, layers=2).build(Image("x", shape=(1, 8, 8)), []).num_parameters()
-5793
+5729
 >>> 16 * (49 + 1) + 2 * 16 * (16 * 9 + 1) + (16 * 16 + 16) + (16 + 1)
-5793
+5729
 """
 from __future__ import annotations
 
