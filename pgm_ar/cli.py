@@ -36,7 +36,7 @@ def cmd_factorize(args: argparse.Namespace) -> int:
         return 0
     render = {"text": f.text, "unicode": f.unicode, "latex": f.latex}[args.format]
     print(render())
-    for line in f.pixel_expansions():
+    for line in f.pixel_expansions(args.format):
         print("  where " + line)
     return 0
 
@@ -142,11 +142,88 @@ def cmd_independencies(args: argparse.Namespace) -> int:
     return 0
 
 
+def _network(path: str):
+    """The network of a spec or BIF file, or of a run directory made by ``pgm-ar fit``."""
+    if Path(path).is_dir():
+        from .cli_model import _load_run
+
+        return _load_run(path).net
+    return _load(path).network
+
+
+def _context_model(path: str):
+    """A run directory's trained model, or a spec compiled with its seeded initial weights."""
+    if Path(path).is_dir():
+        from .cli_model import _load_run
+
+        return _load_run(path)
+    from .compiler import compile
+    from .variables import Image
+
+    spec = _load(path)
+    net = spec.network
+    if not any(isinstance(v, Image) for v in net.variables):
+        raise PgmArError(f"{path}: network {net.name!r} has no image variable; --kind context "
+                         "explains the autoregressive conditional of an image")
+    try:
+        return compile(net, getattr(spec, "conditionals", None) or None)
+    except PgmArError as exc:
+        raise PgmArError(f"{path}: {exc}") from None
+
+
+def _given_values(model, items: Optional[Sequence[str]]) -> dict:
+    """``--given label=3`` -> ``{"label": 3}``: state names or indices, numbers for real
+    parents."""
+    out = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise PgmArError(f"--given takes NAME=VALUE, got {item!r}")
+        var = model.net.variable(name)
+        if var.is_discrete:
+            out[name] = var.state_index(value)
+        else:
+            try:
+                out[name] = float(value)
+            except ValueError:
+                raise PgmArError(f"--given {item}: {name!r} is real-valued; give a number") \
+                    from None
+    return out
+
+
+def _draw_context(args: argparse.Namespace) -> int:
+    from .draw.context import autoregressive_conditional, context_format, draw_context
+
+    if args.pixel is None:
+        raise PgmArError("--kind context needs --pixel I,J: the (row, column) of the output "
+                         "whose context to draw")
+    context_format(args.output)  # an unusable suffix fails before anything is compiled
+    model = _context_model(args.spec)
+    cond = autoregressive_conditional(model, args.variable)
+    given = _given_values(model, args.given)
+    path, dep = draw_context(cond, args.output, args.pixel,
+                             0 if args.channel is None else args.channel,
+                             images=args.images, seed=args.seed, parents=given)
+    print(f"wrote {path}")
+    print(dep.describe())
+    return 0
+
+
 def cmd_draw(args: argparse.Namespace) -> int:
     from .draw import draw
 
-    spec = _load(args.spec)
-    out = draw(spec.network, args.output, kind=args.kind, image_mode=args.image_mode)
+    if args.kind == "context":
+        return _draw_context(args)
+    for flag, value in (("--pixel", args.pixel), ("--channel", args.channel),
+                        ("--given", args.given)):
+        if value is not None:
+            raise PgmArError(f"{flag} only applies to --kind context")
+    net = _network(args.spec)
+    variable = args.variable if args.kind == "grid" else None
+    if args.variable is not None and args.kind != "grid":
+        raise PgmArError("--variable only applies to --kind grid and --kind context")
+    out = draw(net, args.output, kind=args.kind, image_mode=args.image_mode, variable=variable)
     print(f"wrote {out}")
     return 0
 
@@ -156,6 +233,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(Path(args.out), draw_images=not args.no_draw)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -189,11 +276,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help='print JSON (with "independent")')
     p.set_defaults(func=cmd_independencies)
 
-    p = sub.add_parser("draw", help="draw the DAG or its factor graph (svg, png, pdf, gv)")
-    p.add_argument("spec", help=spec_help)
-    p.add_argument("--kind", choices=["dag", "factor", "grid"], default="dag")
+    p = sub.add_parser(
+        "draw", help="draw the DAG, its factor graph, an image's ordering or a pixel's context",
+        description="dag / factor: the network (svg, png, pdf, gv); grid: the visiting order "
+                    "of an image's pixels (numbered up to 16x16, a heat-map up to 32x32); "
+                    "context: which inputs the output for one pixel of an autoregressive image "
+                    "model depends on, from the gradient (png, svg, pdf).")
+    p.add_argument("spec", help=spec_help + ", or a run directory made by 'pgm-ar fit'")
+    p.add_argument("--kind", choices=["dag", "factor", "grid", "context"], default="dag")
     p.add_argument("--image-mode", choices=["auto", "node", "grid"], default="auto",
                    help="draw images as one node or as a numbered pixel grid (<= 16x16)")
+    p.add_argument("--variable", metavar="IMAGE",
+                   help="the image to draw (grid, context) when the network has several")
+    p.add_argument("--pixel", metavar="I,J",
+                   help="context: row and column of the output to explain (0-based)")
+    p.add_argument("--channel", metavar="C",
+                   help="context: the output's channel, 0-based or R/G/B (default 0)")
+    p.add_argument("--given", action="append", metavar="NAME=VALUE",
+                   help="context: a value of one of the image's parents (default: state 0 / "
+                        "0.0; repeatable)")
+    p.add_argument("--images", type=_positive_int, default=32, metavar="N",
+                   help="context: random input images the gradients are maxed over "
+                        "(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="context: seed of the random images (default: %(default)s)")
     p.add_argument("-o", "--output", required=True, help="output file; format from suffix")
     p.set_defaults(func=cmd_draw)
 

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
+from .errors import PgmArError
 from .variables import Image
 
 _NUMBERED = re.compile(r"^(.*?)(\d+)$")
@@ -196,17 +197,18 @@ class Factorization:
         rhs = " ".join(self._piece(t, _TEXT) for t in self.terms)
         return f"p({', '.join(self.names)}) = {rhs}"
 
-    def pixel_expansions(self) -> List[str]:
-        """For each image: its term as a product over pixels in the visiting order."""
-        out = []
-        for img, parents in self.images:
-            ctx = (", " + ", ".join(parents)) if parents else ""
-            out.append(
-                f"p({img.name}{' | ' + ', '.join(parents) if parents else ''}) = "
-                f"∏_{{t=1}}^{{{img.num_pixels}}} p({img.name}_t | {img.name}_<t{ctx})"
-                f"   [{img.shape[0]}x{img.shape[1]}x{img.shape[2]}, {img.ordering_label} order]"
-            )
-        return out
+    def pixel_expansions(self, style: str = "unicode") -> List[str]:
+        """For each image: its term as a product over its values in the visiting order.
+
+        ``style`` is ``"unicode"`` (the default), ``"text"`` (ASCII) or ``"latex"``.  A
+        one-channel image is a product over its ``D`` values, ``p(x_t | x_<t)``; a colour image
+        visits the channels of each pixel in turn, so it is a product over pixels ``i`` of
+        one factor per channel (see :func:`pixel_expansion`).
+        """
+        styles = {"unicode": _UNICODE, "text": _TEXT, "latex": _LATEX}
+        if style not in styles:
+            raise PgmArError(f"unknown factorization style {style!r}: use one of {sorted(styles)}")
+        return [pixel_expansion(img, parents, styles[style]) for img, parents in self.images]
 
     def __str__(self) -> str:
         return self.unicode()
@@ -217,4 +219,77 @@ class Factorization:
     def to_dict(self) -> dict:
         return {"text": self.text(), "unicode": self.unicode(), "latex": self.latex(),
                 "terms": [{"variable": t.child, "parents": list(t.parents)} for t in self.terms],
-                "pixel_expansions": self.pixel_expansions()}
+                "pixel_expansions": self.pixel_expansions(),
+                "pixel_expansions_text": self.pixel_expansions("text"),
+                "pixel_expansions_latex": self.pixel_expansions("latex")}
+
+
+#: colour channels written out one factor each up to this many; more become a product over c
+MAX_CHANNELS_SPELLED = 4
+
+
+def _channel_names(channels: int) -> List[str]:
+    """``R, G, B`` for three channels, else ``1 .. C``."""
+    return ["R", "G", "B"] if channels == 3 else [str(k) for k in range(1, channels + 1)]
+
+
+def pixel_expansion(image: Image, parents: Sequence[str] = (), style: Union[str, _Style] = "unicode"
+                    ) -> str:
+    """The term ``p(image | parents)`` as a product over the image's values in visiting order.
+
+    One channel: ``p(x) = ∏_{t=1}^{D} p(x_t | x_<t)``.  ``C`` channels, visited in turn inside
+    each pixel (R, then G, then B), over the ``H W`` pixels ``i`` in visiting order: one factor
+    per channel, each given the earlier pixels and the pixel's earlier channels; past
+    :data:`MAX_CHANNELS_SPELLED` channels an inner product over ``c`` takes their place.  The
+    image's parents join every factor's conditioning set, last.
+
+    >>> print(pixel_expansion(Image("x", shape=(3, 1, 2)), style="text"))
+    p(x) = prod_{i=1}^{2} p(x_i,R | x_<i) p(x_i,G | x_<i, x_i,R) p(x_i,B | x_<i, x_i,R, x_i,G)   [3x1x2, raster order]
+    >>> print(pixel_expansion(Image("x", shape=(1, 2, 2)), ["y"], style="latex"))
+    p(x \\mid y) = \\prod_{t=1}^{4} p(x_{t} \\mid x_{<t}, y) \\quad [1 \\times 2 \\times 2,\\ \\text{raster order}]
+    """
+    if isinstance(style, str):
+        styles = {"unicode": _UNICODE, "text": _TEXT, "latex": _LATEX}
+        if style not in styles:
+            raise PgmArError(f"unknown factorization style {style!r}: use one of {sorted(styles)}")
+        style = styles[style]
+    latex = style is _LATEX
+    w = style.wrap_name
+    name = w(image.name)
+    base = f"{{{name}}}" if latex and "_" in name else name  # a subscripted name gets braces
+
+    def value(index: str) -> str:  # x_t, x_i,R  /  x_{t}, x_{i,R}
+        return f"{base}_{{{index}}}" if latex else f"{name}_{index}"
+
+    def before(index: str) -> str:  # x_<t  /  x_{<t}
+        return f"{base}_{{<{index}}}" if latex else f"{name}_<{index}"
+
+    given = style.given
+    ctx = [w(p) for p in parents]
+
+    def factor(child: str, conds: List[str]) -> str:
+        conds = conds + ctx
+        return f"p({child}{given}{', '.join(conds)})" if conds else f"p({child})"
+
+    C, H, W = image.shape
+    if C == 1:
+        rhs = f"{style.prod}_{{t=1}}^{{{image.num_pixels}}} " + factor(value("t"), [before("t")])
+    else:
+        names = _channel_names(C)
+        if C <= MAX_CHANNELS_SPELLED:
+            factors = [factor(value(f"i,{names[k]}"),
+                              [before("i")] + [value(f"i,{names[m]}") for m in range(k)])
+                       for k in range(C)]
+            inner = " ".join(factors)
+        else:
+            inner = (f"{style.prod}_{{c=1}}^{{{C}}} "
+                     + factor(value("i,c"), [before("i"), value("i,<c")]))
+        rhs = f"{style.prod}_{{i=1}}^{{{H * W}}} {inner}"
+    lhs = f"p({name}{given}{', '.join(ctx)})" if ctx else f"p({name})"
+    order = image.ordering_label
+    if latex:
+        order_tex = order.replace("_", r"\_")
+        note = rf" \quad [{C} \times {H} \times {W},\ \text{{{order_tex} order}}]"
+    else:
+        note = f"   [{C}x{H}x{W}, {order} order]"
+    return f"{lhs} = {rhs}{note}"

@@ -132,13 +132,13 @@ def test_auto_and_grid_mode_respect_the_16x16_limit():
     assert dag_spec(big, image_mode="node").node("digit").label == "digit\n1x28x28 raster"
     with pytest.raises(PgmArError, match=r"digit.*784 pixels.*256.*16x16"):
         dag_spec(big, image_mode="grid")
-    with pytest.raises(PgmArError, match="784 pixels"):
-        ordering_grid_spec(big.variable("digit"))
     edge = image_net(shape=(1, 16, 16))
     assert np.array(dag_spec(edge).node("digit").steps).shape == (16, 16)
     assert len(ordering_grid_spec(edge.variable("digit")).nodes) == 256
-    with pytest.raises(PgmArError, match="16x17 = 272 pixels"):
-        ordering_grid_spec(Image("wide", shape=(1, 16, 17)))
+    # past 16x16 an ordering grid is a heat-map, up to 32x32
+    assert len(ordering_grid_spec(big.variable("digit")).nodes) == 784
+    with pytest.raises(PgmArError, match=r"33x32 = 1056 pixels.*1024 pixels \(32x32\)"):
+        ordering_grid_spec(Image("tall", shape=(1, 33, 32)))
     with pytest.raises(PgmArError, match="image_mode"):
         dag_spec(edge, image_mode="pixels")
 
@@ -203,6 +203,53 @@ def test_grid_of_random_and_colour_orderings():
     assert permutation_from_steps(steps) == orderings.random(4, 4, seed=7).tolist()
     assert "3 channels" in spec.title
     assert ordering_grid_spec(image, show_path=False).edges == ()
+
+
+@pytest.mark.parametrize("ordering", ["raster", "snake", "random(3)"])
+def test_colour_grid_numbers_every_value_r_then_g_then_b(ordering):
+    image = Image("x", shape=(3, 2, 3), ordering=ordering)
+    spec = ordering_grid_spec(image)
+    # the 1-based step of every flat (C, H, W) value, from the declared visiting order
+    step_of = np.empty(image.num_pixels, dtype=int)
+    step_of[np.asarray(image.order)] = np.arange(1, image.num_pixels + 1)
+    step_of = step_of.reshape(3, 2, 3)
+    seen = []
+    for node in spec.nodes:
+        r, c = node.cell
+        assert node.channel_steps == tuple(int(step_of[k, r, c]) for k in range(3))
+        assert list(node.channel_steps) == sorted(node.channel_steps)  # R before G before B
+        assert node.channel_steps[0] == 3 * (node.step - 1) + 1
+        seen.extend(node.channel_steps)
+    assert sorted(seen) == list(range(1, 19))
+    assert "R → G → B" in spec.title
+    # one-channel grids stay as they were
+    assert all(n.channel_steps is None for n in ordering_grid_spec(Image("y", (1, 2, 3))).nodes)
+
+
+def test_colour_grid_renders_every_step(tmp_path):
+    spec = ordering_grid_spec(Image("x", shape=(3, 2, 2), ordering="snake"))
+    texts = svg_texts(render(spec, tmp_path / "rgb.svg"))
+    assert sorted(int(t) for t in texts if t.isdigit()) == list(range(1, 13))
+    assert render(spec, tmp_path / "rgb.png").stat().st_size > 1000
+
+
+def test_heatmap_grid_for_large_images(tmp_path):
+    image = Image("digit", shape=(1, 28, 28), ordering="snake")
+    spec = ordering_grid_spec(image)
+    assert spec.edges == ()  # no path through 784 cells
+    steps = np.zeros((28, 28), dtype=int)
+    for node in spec.nodes:
+        steps[node.cell] = node.step
+        assert node.label == (str(node.step) if node.step in (1, 784) else "")
+    assert permutation_from_steps(steps) == orderings.snake(28, 28).tolist()
+    assert "step 784" in spec.title
+    text = render(spec, tmp_path / "heat.gv").read_text()
+    fills = {line.split('fillcolor="')[1][:7] for line in text.splitlines() if "fillcolor" in line}
+    assert len(fills) > 100  # a colour ramp, not one colour
+    out = render(spec, tmp_path / "heat.png")
+    width, height = (int.from_bytes(out.read_bytes()[16 + 4 * k:20 + 4 * k], "big")
+                     for k in range(2))
+    assert 400 < width < 1200 and 400 < height < 1200
 
 
 def test_kinds_differ_visibly_in_steps():

@@ -1,7 +1,10 @@
-"""Drawing networks: the DAG, the factor graph, and the pixel ordering of an image.
+"""Drawing networks: the DAG, the factor graph, the pixel ordering of an image, and the
+context of one pixel of an autoregressive image model.
 
 What to draw is decided as plain data in :mod:`pgm_ar.draw.spec` (no graphviz
 there); :mod:`pgm_ar.draw.render` turns it into graphviz and writes files.
+:mod:`pgm_ar.draw.context` computes which inputs one output of a compiled image
+model depends on (from autograd) and draws it with matplotlib.
 
 >>> import os, tempfile
 >>> from pgm_ar import BayesNet, Bernoulli
@@ -22,16 +25,21 @@ from ..errors import PgmArError
 from ..variables import Image
 # Bound after the submodule import, so ``pgm_ar.draw.render`` is the function, not the module.
 from .render import render, to_graphviz
-from .spec import (MAX_GRID_PIXELS, Edge, EdgeRole, GraphSpec, ImageMode, Node, NodeRole,
-                   dag_spec, factor_graph, factor_graph_spec, ordering_grid_spec,
+from .spec import (MAX_GRID_PIXELS, MAX_HEATMAP_PIXELS, Edge, EdgeRole, GraphSpec, ImageMode,
+                   Node, NodeRole, dag_spec, factor_graph, factor_graph_spec, ordering_grid_spec,
                    visiting_steps)
+# torch and matplotlib are imported only when a context is computed or drawn
+from .context import Category, ContextDependence, context_dependence, draw_context, \
+    render_context
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import BayesNet
 
 __all__ = ["draw", "DrawKind", "factor_graph", "dag_spec", "factor_graph_spec",
            "ordering_grid_spec", "to_graphviz", "render", "GraphSpec", "Node", "Edge",
-           "NodeRole", "EdgeRole", "ImageMode", "visiting_steps", "MAX_GRID_PIXELS"]
+           "NodeRole", "EdgeRole", "ImageMode", "visiting_steps", "MAX_GRID_PIXELS",
+           "MAX_HEATMAP_PIXELS", "Category", "ContextDependence", "context_dependence",
+           "draw_context", "render_context"]
 
 
 class DrawKind(str, Enum):
@@ -84,7 +92,9 @@ def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKi
     kind
         ``"dag"`` (variables and parent -> child arrows), ``"factor"`` (the
         bipartite factor graph) or ``"grid"`` (the visiting order of an image's
-        pixels: the net's single Image, or the one named by ``variable``).
+        pixels: the net's single Image, or the one named by ``variable``; numbered
+        up to 16x16, a heat-map up to 32x32).  The context of a pixel needs a
+        model, not just a network: see :func:`draw_context`.
     image_mode
         For ``"dag"``/``"factor"``: draw images as one ``"node"``, as a ``"grid"``
         of visiting steps (images of at most 16x16 pixels), or ``"auto"``.

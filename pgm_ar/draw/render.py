@@ -36,7 +36,7 @@ from typing import Dict, Optional, Union
 import graphviz
 
 from ..errors import GraphvizMissingError, PgmArError
-from .spec import EdgeRole, GraphSpec, Node, NodeRole
+from .spec import HEATMAP_PITCH, MAX_GRID_PIXELS, EdgeRole, GraphSpec, Node, NodeRole
 
 #: suffix -> graphviz output format (``None``: write the DOT source itself)
 FORMATS: Dict[str, Optional[str]] = {"svg": "svg", "png": "png", "pdf": "pdf",
@@ -50,6 +50,10 @@ GraphvizGraph = Union[graphviz.Graph, graphviz.Digraph]
 # pixel/step colours run from light to dark along the visiting order
 _LIGHT = (255, 247, 222)
 _DARK = (244, 150, 66)
+# a heat-map of many pixels needs more contrast: the same ramp, continued to a dark brown
+_HEAT = ((255, 247, 222), (244, 150, 66), (127, 39, 4))
+# tints of the R, G, B sub-cells of a colour pixel
+_CHANNEL_TINTS = ("#f8d0d0", "#d3ecd0", "#d3def5")
 
 
 # -- finding dot --------------------------------------------------------------------------
@@ -107,6 +111,27 @@ def _step_colour(step: int, total: int) -> str:
     return "#" + "".join(f"{v:02x}" for v in rgb)
 
 
+def _heat_colour(step: int, total: int) -> str:
+    """Step ``step`` of ``total`` on the three-stop heat-map ramp (light to dark)."""
+    frac = 0.0 if total <= 1 else (step - 1) / (total - 1)
+    seg = min(int(frac * (len(_HEAT) - 1)), len(_HEAT) - 2)
+    local = frac * (len(_HEAT) - 1) - seg
+    lo, hi = _HEAT[seg], _HEAT[seg + 1]
+    return "#" + "".join(f"{round(a + (b - a) * local):02x}" for a, b in zip(lo, hi))
+
+
+def _channel_cells(node: Node, total: int) -> str:
+    """An HTML-like label: one pixel as ``C`` sub-cells (tinted R, G, B) holding the steps of
+    its values, framed in the colour of the pixel's visiting step."""
+    steps = node.channel_steps or ()
+    tints = _CHANNEL_TINTS if len(steps) == 3 else ("#eeeeee",) * len(steps)
+    cells = "".join(f'<TD BGCOLOR="{tint}" WIDTH="20" HEIGHT="26">{s}</TD>'
+                    for tint, s in zip(tints, steps))
+    frame = _step_colour(node.step or 1, total)
+    return (f'<<TABLE BORDER="1" COLOR="#888888" CELLBORDER="0" CELLSPACING="2" '
+            f'CELLPADDING="1" BGCOLOR="{frame}"><TR>{cells}</TR></TABLE>>')
+
+
 def _grid_table(node: Node) -> str:
     """An HTML-like label: the node's caption over a table of visiting steps."""
     steps = node.steps or ()
@@ -132,9 +157,18 @@ def _node_attrs(node: Node, spec: GraphSpec) -> Dict[str, str]:
                      fillcolor="#d9d9d9", fontsize="10", height="0.3", margin="0.05,0.03")
     elif node.role is NodeRole.PIXEL:
         total = len(spec.nodes)
-        attrs.update(label=_text_label(node.label), shape="square", style="filled",
-                     fillcolor=_step_colour(node.step or 1, total), fixedsize="true",
-                     width="0.45", fontsize="11")
+        if total > MAX_GRID_PIXELS:  # a heat-map: coloured cells, numbers only at both ends
+            colour = _heat_colour(node.step or 1, total)
+            attrs.update(label=_text_label(node.label), shape="square", style="filled",
+                         fillcolor=colour, color="white", penwidth="0.5", fixedsize="true",
+                         width=f"{HEATMAP_PITCH:g}", fontsize="7", margin="0",
+                         fontcolor="white" if (node.step or 1) > total / 2 else "black")
+        elif node.channel_steps:
+            attrs.update(label=_channel_cells(node, total), shape="plain", fontsize="10")
+        else:
+            attrs.update(label=_text_label(node.label), shape="square", style="filled",
+                         fillcolor=_step_colour(node.step or 1, total), fixedsize="true",
+                         width="0.45", fontsize="11")
     elif node.role is NodeRole.IMAGE:
         if node.steps is not None:
             attrs.update(label=_grid_table(node), shape="plain")

@@ -31,14 +31,25 @@ from ..variables import Bernoulli, Categorical, Gaussian, Image, Variable
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import BayesNet
 
-#: the largest image (in pixels, H*W) drawn as a grid; 16x16 keeps one cell per pixel legible
+#: the largest image (in pixels, H*W) drawn as a numbered grid; 16x16 keeps one cell per pixel
+#: legible
 MAX_GRID_PIXELS = 256
+
+#: the largest image an ordering grid draws at all: past :data:`MAX_GRID_PIXELS` it becomes a
+#: heat-map of the visiting steps (cells coloured, not numbered), up to 32x32 (MNIST, CIFAR)
+MAX_HEATMAP_PIXELS = 1024
+
+#: names of the channels of a 3-channel image, in visiting order
+CHANNEL_NAMES = ("R", "G", "B")
 
 #: a factor label lists at most this many parents before abbreviating (``p(c|a,b,… +9)``)
 MAX_FACTOR_PARENTS_SHOWN = 5
 
 #: distance between the centres of neighbouring pixel nodes in an ordering grid, in inches
 GRID_PITCH = 0.6
+
+#: the same for a heat-map grid (too many pixels to number)
+HEATMAP_PITCH = 0.22
 
 
 class NodeRole(str, Enum):
@@ -73,8 +84,10 @@ class Node:
     ``label`` is plain text with ``"\\n"`` between lines (the renderer escapes it).
     ``variable`` names the network variable the node belongs to (for a factor: its
     child), ``parents`` lists a factor's parents.  Pixel nodes carry their grid
-    ``cell`` ``(row, col)``, 1-based visiting ``step`` and pinned ``pos`` (inches);
-    an image node drawn as a grid carries ``steps``, the step number of every
+    ``cell`` ``(row, col)``, 1-based visiting ``step`` (of the pixel) and pinned
+    ``pos`` (inches); in a colour image they also carry ``channel_steps``, the
+    1-based steps of the pixel's channel values (``R``, ``G``, ``B`` in turn).
+    An image node drawn as a grid carries ``steps``, the step number of every
     pixel as rows of a table.
     """
 
@@ -86,6 +99,7 @@ class Node:
     observed: bool = False
     cell: Optional[Tuple[int, int]] = None
     step: Optional[int] = None
+    channel_steps: Optional[Tuple[int, ...]] = None
     pos: Optional[Tuple[float, float]] = None
     steps: Optional[Tuple[Tuple[int, ...], ...]] = None
     attrs: Dict[str, str] = field(default_factory=dict, hash=False)  # extra graphviz attributes
@@ -202,6 +216,25 @@ def _check_grid_size(image: Image) -> None:
             f"image {image.name!r} has {h}x{w} = {h * w} pixels; a grid drawing shows at most "
             f"{MAX_GRID_PIXELS} pixels (16x16). Use image_mode='node' (or 'auto') instead."
         )
+
+
+def _check_heatmap_size(image: Image) -> None:
+    _, h, w = image.shape
+    if h * w > MAX_HEATMAP_PIXELS:
+        raise PgmArError(
+            f"image {image.name!r} has {h}x{w} = {h * w} pixels; an ordering grid shows at most "
+            f"{MAX_HEATMAP_PIXELS} pixels (32x32), numbered up to {MAX_GRID_PIXELS} (16x16) "
+            "and as a heat-map of the visiting order beyond"
+        )
+
+
+def channel_label(channel: int, channels: int) -> str:
+    """``R``/``G``/``B`` for a 3-channel image, else ``c0``, ``c1``, ...
+
+    >>> channel_label(1, 3), channel_label(1, 4)
+    ('G', 'c1')
+    """
+    return CHANNEL_NAMES[channel] if channels == 3 else f"c{channel}"
 
 
 def _as_grid(image: Image, mode: ImageMode) -> bool:
@@ -334,32 +367,62 @@ def ordering_grid_spec(image: Image, show_path: bool = True) -> GraphSpec:
 
     Pixel nodes are pinned at their grid positions (row 0 on top).  With
     ``show_path`` an arrow joins step ``t`` to step ``t+1``, so raster, snake,
-    diagonal and random orders look different at a glance.  Only images of at
-    most :data:`MAX_GRID_PIXELS` pixels (16x16) can be drawn this way.
+    diagonal and random orders look different at a glance.
+
+    A colour image visits the channels of a pixel in turn (R, then G, then B): each
+    pixel node then also carries ``channel_steps``, the steps of its ``C`` values
+    (``C p + 1 .. C p + C`` for the pixel visited ``p``-th), drawn as ``C`` sub-cells.
+
+    Images of more than :data:`MAX_GRID_PIXELS` pixels (16x16), up to
+    :data:`MAX_HEATMAP_PIXELS` (32x32), are drawn as a heat-map: unnumbered cells
+    coloured from light (first) to dark (last), the first and last pixels labelled,
+    and no path arrows.
 
     >>> spec = ordering_grid_spec(Image("x", shape=(1, 2, 2), ordering="snake"))
     >>> [(n.cell, n.step) for n in spec.nodes]
     [((0, 0), 1), ((0, 1), 2), ((1, 0), 4), ((1, 1), 3)]
+    >>> [n.channel_steps for n in ordering_grid_spec(Image("y", shape=(3, 1, 2))).nodes]
+    [(1, 2, 3), (4, 5, 6)]
     """
     if not isinstance(image, Image):
         raise PgmArError(f"an ordering grid needs an Image variable, got {image!r}")
-    _check_grid_size(image)
+    _check_heatmap_size(image)
     c, h, w = image.shape
+    heat = h * w > MAX_GRID_PIXELS
     steps = visiting_steps(image)
     ids = [[f"{image.name}[{r}][{col}]" for col in range(w)] for r in range(h)]
-    nodes = tuple(
-        Node(id=ids[r][col], label=str(int(steps[r, col])), role=NodeRole.PIXEL,
-             variable=image.name, cell=(r, col), step=int(steps[r, col]),
-             pos=(col * GRID_PITCH, 0.0 - r * GRID_PITCH))  # 0.0 - : no '-0'
-        for r in range(h) for col in range(w)
-    )
+    # a colour pixel's sub-cells need room: widen the horizontal pitch, not the vertical one
+    pitch_x = HEATMAP_PITCH if heat else max(GRID_PITCH, 0.32 * c + 0.16) if c > 1 else GRID_PITCH
+    pitch_y = HEATMAP_PITCH if heat else GRID_PITCH
+    last = h * w
+
+    def node(r: int, col: int) -> Node:
+        step = int(steps[r, col])
+        chans = tuple(c * (step - 1) + k + 1 for k in range(c)) if c > 1 and not heat else None
+        if heat:
+            label = str(step) if step in (1, last) else ""
+        elif chans is not None:
+            label = "→".join(str(s) for s in chans)
+        else:
+            label = str(step)
+        return Node(id=ids[r][col], label=label, role=NodeRole.PIXEL, variable=image.name,
+                    cell=(r, col), step=step, channel_steps=chans,
+                    pos=(col * pitch_x, 0.0 - r * pitch_y))  # 0.0 - : no '-0'
+
+    nodes = tuple(node(r, col) for r in range(h) for col in range(w))
     edges: Tuple[Edge, ...] = ()
-    if show_path:
+    if show_path and not heat:
         flat_ids = [ids[p // w][p % w] for p in np.asarray(image.pixel_order).tolist()]
         edges = tuple(Edge(a, b, True, EdgeRole.ORDER) for a, b in zip(flat_ids, flat_ids[1:]))
     title = f"{image.name}: {h}x{w} pixels, {image.ordering_label} order"
     if c > 1:
-        title += f" ({c} channels visited per pixel)"
+        names = " → ".join(channel_label(k, c) for k in range(c))
+        title += f" ({c} channels visited per pixel: {names})"
+        if not heat:
+            title += f"\nthe numbers are the {c * h * w} steps of the values, {names} in each pixel"
+    if heat:
+        title += (f"\ncolour = visiting step of each pixel, light (step 1) to dark "
+                  f"(step {last})")
     return GraphSpec(name=f"{image.name} ordering", nodes=nodes, edges=edges, directed=True,
                      title=title, engine="neato")
 
