@@ -80,8 +80,9 @@ class GridConditional(AutoregressiveConditional):
     ----------
     colours, height, width
         ``C, H, W`` of the image.
-    features
-        Width ``F`` of the feature maps handed to the output head.
+    feature_width
+        Width ``F`` of the feature maps handed to the output head (not ``features``: that
+        is the hidden representation :meth:`features` of the autoregressive contract).
     """
 
     family_name = "grid"
@@ -97,13 +98,13 @@ class GridConditional(AutoregressiveConditional):
             raise PgmArError(f"{self.family_name}: {features} hidden channels cannot be split "
                              f"into {self.colours} colour groups (image {variable.name!r}); use "
                              f"at least {self.colours}")
-        self.features = int(features)
+        self.feature_width = int(features)
         # every sub-module draws its initial weights from this generator, in construction order
         self._gen = torch.Generator().manual_seed(int(seed))
 
     def make_head(self) -> None:
         """Build the output head (call at the end of the subclass's ``__init__``)."""
-        self.head = OutputHead(self.features, self.colours, self.out_width, self._gen)
+        self.head = OutputHead(self.feature_width, self.colours, self.out_width, self._gen)
 
     def context_bias(self, width: int) -> Optional[nn.Linear]:
         """A seeded linear map from the parents' context to a per-channel bias (or ``None``)."""
@@ -197,5 +198,5 @@ class GridConditional(AutoregressiveConditional):
         return state
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", features={self.features}"
+        return super().extra_repr() + f", features={self.feature_width}"
 

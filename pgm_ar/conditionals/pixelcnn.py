@@ -67,7 +67,7 @@ class PixelCNNConditional(GridConditional):
             raise PgmArError(f"PixelCNN: layers must be >= 0, got {layers}")
         k0 = check_kernel(first_kernel, "PixelCNN first_kernel")
         k = check_kernel(kernel, "PixelCNN kernel")
-        C, Fw = self.colours, self.features
+        C, Fw = self.colours, self.feature_width
         g_in, g_f = channel_groups(C, C), channel_groups(Fw, C)
         self.first = MaskedConv2d(C, Fw, (k0, k0), MaskType.A, g_in, g_f, self._gen)
         self.ctx_first = self.context_bias(Fw)
@@ -96,7 +96,7 @@ class PixelCNNConditional(GridConditional):
         maps = []
         for conv in self.convs:
             pl, pr, pt, pb = conv.padding
-            maps.append(ref.new_zeros(n, self.features, H + pt + pb, W + pl + pr))
+            maps.append(ref.new_zeros(n, self.feature_width, H + pt + pb, W + pl + pr))
         return {"relu": maps, "ctx": ctx,
                 "w": [self.first.masked_weight()] + [c.masked_weight() for c in self.convs]}
 
@@ -125,7 +125,7 @@ class GatedPixelCNNConditional(GridConditional):
             raise PgmArError(f"PixelCNN: layers must be >= 0, got {layers}")
         k0 = check_kernel(first_kernel, "PixelCNN first_kernel")
         k = check_kernel(kernel, "PixelCNN kernel")
-        C, Fw, gen = self.colours, self.features, self._gen
+        C, Fw, gen = self.colours, self.feature_width, self._gen
         g_in = channel_groups(C, C)
         g_gate = groups_of([Fw, Fw], C)            # gate units a_f, b_f share f's colour group
         r0, r = k0 // 2, k // 2
@@ -177,7 +177,7 @@ class GatedPixelCNNConditional(GridConditional):
     # the horizontal stack one pixel at a time from the kept maps
     def start_cache(self, ctx: Optional[torch.Tensor], n: int) -> Dict[str, Any]:
         ref = self.h_first.weight
-        H, W, Fw = self.height, self.width, self.features
+        H, W, Fw = self.height, self.width, self.feature_width
         L = len(self.v_convs)
         return {"ctx": ctx, "row": -1,
                 # va[l]: the vertical pre-activations of layer l; v[l]: gate(va[l]), the input
