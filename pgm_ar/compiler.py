@@ -134,7 +134,7 @@ def default_family(net: BayesNet, name: str) -> Family:
             "{'family': 'nade', 'hidden': 500}"
         raise PgmArError(
             f"image variable {var.name!r} needs a neural autoregressive family (nade, made, "
-            f"fvsbn, ark; rnade for real pixels), e.g. conditionals={{{var.name!r}: {example}}} "
+            f"fvsbn, ark, pixelcnn, rowlstm, diagbilstm; rnade for real pixels), e.g. conditionals={{{var.name!r}: {example}}} "
             "or, in a spec, 'conditionals:' with that mapping")
     if isinstance(var, Gaussian):
         return LinearGaussian()
