@@ -218,7 +218,7 @@ def bench(name: str):
         target, ev = chosen[0], chosen[1:]
         queries.append((target, {e: net.variable(e).states[int(rows[e][i])] for e in ev}))
     ve = VariableElimination(model)
-    plans = inf._structure(net).plans
+    plans = inf.network_structure(net).plans
     t_cold, ours = timed(lambda: [inf.query(net, tables, t, e) for t, e in queries],
                          setup=plans.clear)
     t_warm, _ = timed(lambda: [inf.query(net, tables, t, e) for t, e in queries])

@@ -1,0 +1,169 @@
+"""Exact queries by variable elimination: posterior marginals, ``log p(evidence)``, MPE and MAP.
+
+Each query checks its arguments, fetches the (cached) elimination plan for
+its kind and its variables (:mod:`pgm_ar.inference.plan`), reduces the CPTs by
+the evidence and runs the plan (:mod:`pgm_ar.inference.elimination`).
+
+>>> from pgm_ar import BayesNet, Bernoulli, TabularCPD
+>>> from pgm_ar.inference import tables_from_net
+>>> net = BayesNet([Bernoulli("rain"), Bernoulli("wet")], [("rain", "wet")],
+...                cpds={"rain": TabularCPD("rain", (), [0.8, 0.2]),
+...                      "wet": TabularCPD("wet", ("rain",), [[0.9, 0.1], [0.2, 0.8]])})
+>>> tables = tables_from_net(net)
+>>> [round(p, 4) for p in query(net, tables, "rain", {"wet": 1}).tolist()]
+[0.3333, 0.6667]
+>>> map_query(net, tables, evidence={"wet": 1})
+{'rain': 1}
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+
+from ..errors import PgmArError, UnknownVariableError
+from ..network import BayesNet
+from .elimination import eliminate, plan_factors, require_possible
+from .inputs import Evidence, Tables, checked_evidence
+from .plan import MAX, Plan, evidence_plan, map_plan, marginal_plan
+from .structure import NetStructure, network_structure
+
+__all__ = ["query", "log_evidence", "map_query"]
+
+
+def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
+          evidence: Optional[Evidence] = None
+          ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
+    """Exact posterior marginal ``p(target | evidence)`` by variable elimination.
+
+    Only the target, the evidence and their ancestors matter (other nodes are
+    barren and sum to one); their CPTs are reduced by the evidence and the
+    remaining variables summed out in a greedy min-fill order, each step one
+    float64 ``einsum`` over the factors that mention the variable.
+
+    Parameters
+    ----------
+    net
+        A network of discrete scalar variables.
+    tables
+        ``{name: tensor of shape (*parent_cards, card)}``, e.g. from
+        :func:`~pgm_ar.inference.tables_from_net`.
+    target
+        A variable name, or a list of names (each gets its own marginal).
+    evidence
+        ``{name: state}`` with states as indices or state names.
+
+    Returns
+    -------
+    torch.Tensor or dict
+        A float64 tensor of shape ``(card,)`` summing to one; for a list of
+        targets a ``{name: tensor}`` dict.  A target that is also evidence gets
+        the point mass on its observed state.
+
+    Raises
+    ------
+    PgmArError
+        For unknown names or states, or evidence of probability zero.
+    """
+    st = network_structure(net)
+    targets, single = _target_indices(st, target)
+    ev = checked_evidence(st, net, evidence)
+    ev_key = frozenset(ev)
+    out: Dict[str, torch.Tensor] = {}
+    for t in targets:
+        if t in ev:
+            p = torch.zeros(st.cards[t], dtype=torch.float64)
+            p[ev[t]] = 1.0
+            out[st.names[t]] = p
+            continue
+        plan = marginal_plan(st, t, ev_key)
+        res, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
+        require_possible(total, evidence)
+        out[st.names[t]] = torch.from_numpy(res / res.sum())
+    return out[st.names[targets[0]]] if single else out
+
+
+def log_evidence(net: BayesNet, tables: Tables, evidence: Evidence) -> float:
+    """``log p(evidence)`` in nats, by variable elimination (``-inf`` if impossible).
+
+    Parameters
+    ----------
+    net, tables
+        As in :func:`query`.
+    evidence
+        ``{name: state}``; no evidence has probability one (``0.0`` is returned).
+
+    >>> from pgm_ar import BayesNet, Bernoulli, TabularCPD
+    >>> from pgm_ar.inference import tables_from_net
+    >>> net = BayesNet([Bernoulli("a"), Bernoulli("b")], [("a", "b")],
+    ...                cpds={"a": TabularCPD("a", (), [0.5, 0.5]),
+    ...                      "b": TabularCPD("b", ("a",), [[1.0, 0.0], [0.5, 0.5]])})
+    >>> round(math.exp(log_evidence(net, tables_from_net(net), {"b": 1})), 6)
+    0.25
+    """
+    st = network_structure(net)
+    ev = checked_evidence(st, net, evidence)
+    if not ev:
+        return 0.0
+    plan = evidence_plan(st, frozenset(ev))
+    _, log_scale, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
+    return math.log(total) + log_scale if total > 0 else -math.inf
+
+
+def map_query(net: BayesNet, tables: Tables, targets: Optional[Sequence[str]] = None,
+              evidence: Optional[Evidence] = None) -> Dict[str, int]:
+    """The most probable assignment, as ``{name: state index}``.
+
+    * ``targets=None`` -- the most probable explanation (MPE): the joint
+      assignment of *all* non-evidence variables maximising
+      ``p(x, evidence)``, by max-product variable elimination and a traceback
+      of the argmax tables.
+    * ``targets=[...]`` -- the marginal MAP: the assignment of the targets
+      maximising ``p(targets | evidence)`` with every other non-evidence
+      variable summed out.  This is NP-hard in general (the sums must all be
+      done before the maxima, which constrains the elimination order); it is
+      done exactly, and a :class:`~pgm_ar.errors.InferenceTooLargeError` is
+      raised when an intermediate factor would exceed
+      :data:`~pgm_ar.inference.plan.MAX_FACTOR_SIZE` entries.
+
+    Ties are broken towards the lower state index.  Evidence variables are
+    not in the result (a target that is evidence keeps its observed state).
+
+    Raises
+    ------
+    PgmArError
+        For unknown names or states, or evidence of probability zero.
+    """
+    st = network_structure(net)
+    ev = checked_evidence(st, net, evidence)
+    tset = None if targets is None else tuple(dict.fromkeys(_target_indices(st, targets)[0]))
+    plan = map_plan(st, tset, frozenset(ev))
+    _, _, records, total = eliminate(plan, plan_factors(st, plan, tables, ev))
+    require_possible(total, evidence)
+    assign = _traceback(plan, records)
+    wanted = [v for v in st.topo if v not in ev] if tset is None else list(tset)
+    return {st.names[v]: (ev[v] if v in ev else assign[v]) for v in wanted}
+
+
+def _traceback(plan: Plan, records: list) -> Dict[int, int]:
+    """The maximising states, read from the argmax tables in reverse elimination order."""
+    assign: Dict[int, int] = {}
+    for step, rec in zip(reversed(plan.steps), reversed(records)):
+        if step.op == MAX:
+            assign[step.var] = int(rec[tuple(assign[a] for a in step.scope)])
+    return assign
+
+
+def _target_indices(st: NetStructure, target) -> Tuple[List[int], bool]:
+    """Target names as indices, and whether a single name (not a list) was given."""
+    single = isinstance(target, str)
+    names = [target] if single else list(target)
+    if not names:
+        raise PgmArError("no target variable given")
+    out = []
+    for t in names:
+        if t not in st.index:
+            raise UnknownVariableError(t, st.names, where="query targets")
+        out.append(st.index[t])
+    return out, single

@@ -1,0 +1,161 @@
+"""The integer view of a network that every inference routine works on.
+
+A :class:`~pgm_ar.network.BayesNet` speaks in names; inference loops speak in
+integers.  :class:`NetStructure` holds, per variable index, the cardinality,
+the parent indices, the row-major strides of the parent axes (so that a
+parent configuration is one flat CPT row) and the ancestor closure as a
+bitmask, plus the cache of elimination plans.  A ``BayesNet`` is immutable, so
+:func:`network_structure` builds this once per net and keeps it as long as the
+net lives.
+
+>>> from pgm_ar import BayesNet, Bernoulli, Categorical
+>>> net = BayesNet([Bernoulli("a"), Categorical("b", 3), Bernoulli("c")],
+...                [("a", "c"), ("b", "c")])
+>>> st = network_structure(net)
+>>> st.cards, st.parents, st.strides[2], st.num_rows
+((2, 3, 2), ((), (), (0, 1)), (3, 1), (1, 1, 6))
+>>> [st.names[v] for v in st.closure([2])]
+['a', 'b', 'c']
+>>> network_structure(net) is st
+True
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import PgmArError
+from ..network import BayesNet
+
+__all__ = ["NetStructure", "network_structure"]
+
+
+class NetStructure:
+    """Integer view of a discrete net: cards, parents, strides, ancestor bitmasks, plan cache.
+
+    Parameters
+    ----------
+    net
+        A network whose variables are all discrete scalars (Bernoulli or Categorical).
+
+    Attributes
+    ----------
+    names : tuple of str
+        Variable names; a variable's index is its position here (declaration order).
+    index : dict
+        Name -> index.
+    cards : tuple of int
+        Number of states per variable.
+    parents : tuple of tuple of int
+        Parent indices per variable, in the order of the CPT's parent axes.
+    topo : tuple of int
+        A topological order of the indices.
+    strides : list of tuple of int
+        Row-major strides of each variable's parent axes.
+    num_rows : tuple of int
+        Parent configurations (CPT rows) per variable.
+    anc : list of int
+        Per variable, the bitmask of itself and its ancestors.
+    plans : dict
+        Elimination plans already built for this net (see :mod:`pgm_ar.inference.plan`).
+
+    Raises
+    ------
+    PgmArError
+        Naming the first variable that is not a discrete scalar.
+    """
+
+    def __init__(self, net: BayesNet) -> None:
+        self.names: Tuple[str, ...] = net.names
+        self.index: Dict[str, int] = {n: i for i, n in enumerate(self.names)}
+        self.cards: Tuple[int, ...] = _cardinalities(net)
+        self.parents: Tuple[Tuple[int, ...], ...] = tuple(
+            tuple(self.index[p] for p in net.parents(n)) for n in self.names)
+        self.topo: Tuple[int, ...] = tuple(self.index[n] for n in net.topological_order())
+        self.strides: List[Tuple[int, ...]] = [self._row_major_strides(ps)
+                                               for ps in self.parents]
+        self.num_rows = tuple(int(np.prod([self.cards[p] for p in ps], dtype=np.int64))
+                              for ps in self.parents)
+        self.anc: List[int] = self._ancestor_masks()
+        self.plans: Dict[tuple, object] = {}
+
+    def _row_major_strides(self, parents: Sequence[int]) -> Tuple[int, ...]:
+        strides, acc = [], 1
+        for p in reversed(parents):
+            strides.append(acc)
+            acc *= self.cards[p]
+        return tuple(reversed(strides))
+
+    def _ancestor_masks(self) -> List[int]:
+        # Python ints as bitsets: a closure is a few ORs, whatever the network's size;
+        # built in topological order so that each parent's mask is complete when read
+        anc = [0] * len(self.names)
+        for v in self.topo:
+            m = 1 << v
+            for p in self.parents[v]:
+                m |= anc[p]
+            anc[v] = m
+        return anc
+
+    def closure(self, nodes: Iterable[int]) -> List[int]:
+        """The nodes and all their ancestors, in topological order."""
+        m = 0
+        for v in nodes:
+            m |= self.anc[v]
+        return [v for v in self.topo if m >> v & 1]
+
+    def size(self, scope: Iterable[int]) -> int:
+        """Number of entries of a factor over the variables ``scope``."""
+        s = 1
+        for a in scope:
+            s *= self.cards[a]
+        return s
+
+    def parent_row(self, v: int, cols: Sequence) -> Optional[object]:
+        """The flat CPT row of each sample's parent configuration, ``None`` for a root.
+
+        ``cols`` holds one integer column (numpy or torch) per variable index;
+        only the parents of ``v`` are read.
+        """
+        flat = None
+        for p, stride in zip(self.parents[v], self.strides[v]):
+            term = cols[p] * stride if stride != 1 else cols[p]
+            flat = term if flat is None else flat + term
+        return flat
+
+
+def _cardinalities(net: BayesNet) -> Tuple[int, ...]:
+    cards = []
+    for v in net.variables:
+        if not v.is_discrete or v.num_pixels != 1:
+            raise PgmArError(
+                f"variable {v.name!r} is not a discrete scalar; exact inference and tabular "
+                "sampling need every variable to be Bernoulli or Categorical")
+        cards.append(int(v.cardinality))
+    return tuple(cards)
+
+
+# id(net) -> (weak reference to the net, its structure); the entry leaves with the net
+_STRUCTURES: Dict[int, Tuple["weakref.ref", NetStructure]] = {}
+
+
+def network_structure(net: BayesNet) -> NetStructure:
+    """The (cached) :class:`NetStructure` of ``net``.
+
+    Raises
+    ------
+    PgmArError
+        When ``net`` is not a :class:`~pgm_ar.network.BayesNet` or has a
+        variable that is not a discrete scalar.
+    """
+    if not isinstance(net, BayesNet):
+        raise PgmArError(f"expected a BayesNet, got {type(net).__name__}")
+    hit = _STRUCTURES.get(id(net))
+    if hit is not None and hit[0]() is net:
+        return hit[1]
+    st = NetStructure(net)
+    key = id(net)
+    _STRUCTURES[key] = (weakref.ref(net, lambda _r, k=key: _STRUCTURES.pop(k, None)), st)
+    return st
