@@ -911,7 +911,7 @@ class CompiledModel(PyroModule):
 
         ``df.attrs["method"]`` says which was used.
         """
-        n = inference._check_n(n)
+        n = inference.check_sample_count(n)
         ev = parse_evidence(self.net, evidence)
         gen = torch.Generator()
         if seed is not None:

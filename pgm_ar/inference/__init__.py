@@ -56,6 +56,3 @@ __all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "log_eviden
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",
            "Tables", "Evidence"]
-
-# The name pgm_ar.compiler still uses; kept so that it imports unchanged.
-_check_n = check_sample_count
