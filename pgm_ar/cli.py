@@ -1,7 +1,7 @@
 """The ``pgm-ar`` command.
 
-Structure commands (``factorize``, ``count``, ``independencies``, ``draw``, ``demo``)
-live here; model commands (``fit``, ``evaluate``, ``sample``, ``query``) are added by
+Structure commands (``factorize``, ``count``, ``independencies``, ``draw``, ``examples``,
+``demo``) live here; model commands (``fit``, ``evaluate``, ``sample``, ``query``) are added by
 :mod:`pgm_ar.cli_model`.  Every :class:`~pgm_ar.errors.PgmArError` is printed as one
 line on stderr with exit code 2, never as a traceback.
 """
@@ -151,6 +151,30 @@ def cmd_draw(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    from .counting import count_parameters
+    from .io.examples import example_network, example_networks
+
+    rows = []
+    for name in example_networks():
+        net = example_network(name)
+        rows.append({"name": name, "nodes": len(net), "edges": len(net.edges),
+                     "free_parameters": int(count_parameters(net).total)})
+    if args.json:
+        _print_json(rows)
+        return 0
+    table = [("name", "nodes", "edges", "free parameters")]
+    table += [(r["name"], str(r["nodes"]), str(r["edges"]), f"{r['free_parameters']:,}")
+              for r in rows]
+    w = [max(len(r[i]) for r in table) for i in range(4)]
+    print("Example networks shipped with pgm_ar (discrete, with their CPTs):")
+    for r in table:
+        print(f"  {r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}")
+    print("Give a name wherever a network file is accepted, e.g. 'pgm-ar count alarm' or\n"
+          "'pgm-ar query asia --target lung --evidence smoke=yes'.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -168,7 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pgm-ar {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    spec_help = "a YAML/JSON spec or a BIF file (.bif, .bif.gz)"
+    spec_help = ("a YAML/JSON spec, a BIF file (.bif, .bif.gz) or the name of an example "
+                 "network (see 'pgm-ar examples')")
 
     p = sub.add_parser("factorize", help="print the factorization the network implies")
     p.add_argument("spec", help=spec_help)
@@ -196,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw images as one node or as a numbered pixel grid (<= 16x16)")
     p.add_argument("-o", "--output", required=True, help="output file; format from suffix")
     p.set_defaults(func=cmd_draw)
+
+    p = sub.add_parser("examples", help="list the example networks shipped with pgm_ar "
+                                        "(usable by name in place of a file)")
+    p.add_argument("--json", action="store_true", help="print one JSON list")
+    p.set_defaults(func=cmd_examples)
 
     p = sub.add_parser("demo", help="the coins, dice, chain rule and Markov walk-through")
     p.add_argument("--out", default="demo_output", help="folder for the drawings (default: %(default)s)")

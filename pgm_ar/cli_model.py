@@ -432,7 +432,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model.to("cpu")
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
-    spec_src = Path(args.spec)
+    spec_src = Path(spec.source)  # the file read, also when args.spec names an example
     spec_copy = out / spec_src.name
     if spec_src.resolve() != spec_copy.resolve():
         shutil.copyfile(spec_src, spec_copy)
@@ -541,7 +541,8 @@ def positive_int(text: str) -> int:
 
 def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     """Add ``fit``, ``evaluate``, ``sample`` and ``query`` to the ``pgm-ar`` parser."""
-    spec_help = "a YAML/JSON spec or a BIF file (.bif, .bif.gz)"
+    spec_help = ("a YAML/JSON spec, a BIF file (.bif, .bif.gz) or the name of an example "
+                 "network (see 'pgm-ar examples')")
 
     data_dir_help = (f"image networks: an MNIST directory (IDX .gz files) or '{EMBEDDED}' "
                      "for the shipped 14x14 digits")

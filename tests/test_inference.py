@@ -335,12 +335,9 @@ def _pgmpy_pair(path):
 
 @pytest.fixture(scope="module", params=["alarm", "child", "insurance"])
 def shipped(request):
-    from conftest import BIF_DIR
+    from pgm_ar.io.examples import example_path
 
-    path = BIF_DIR / f"{request.param}.bif.gz"
-    if not path.exists():
-        pytest.fail(f"shared data missing: {path}")
-    return _pgmpy_pair(path)
+    return _pgmpy_pair(example_path(request.param))
 
 
 def test_queries_equal_pgmpy_variable_elimination(shipped):
