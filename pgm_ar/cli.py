@@ -3,12 +3,17 @@
 Structure commands (``factorize``, ``count``, ``independencies``, ``draw``, ``examples``,
 ``demo``) live here; model commands (``fit``, ``evaluate``, ``sample``, ``query``) are added by
 :mod:`pgm_ar.cli_model`.  Every :class:`~pgm_ar.errors.PgmArError` is printed as one
-line on stderr with exit code 2, never as a traceback.
+line on stderr with exit code 2, never as a traceback, and with the command-line option
+where the library's message names a Python argument (``--kind dag``, not ``kind='dag'``).
+A reader that closes the pipe early (``pgm-ar count alarm | head -1``) ends the command
+quietly with exit code 141 (128 + SIGPIPE), as other Unix tools do.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -16,6 +21,46 @@ from typing import Optional, Sequence
 from .errors import PgmArError
 
 EXIT_USER_ERROR = 2
+#: exit code after the reader closed our standard output (a shell's code for SIGPIPE)
+EXIT_CLOSED_PIPE = 128 + 13
+
+#: library errors speak Python to API callers (``kind='dag'``); the command names its options
+_CLI_WORDING = [
+    (re.compile(r"\bkind='(\w+)'"), r"--kind \1"),
+    (re.compile(r"\bimage_mode='(\w+)' \(or '(\w+)'\)"), r"--image-mode \1 (or \2)"),
+    (re.compile(r"\bimage_mode='(\w+)'"), r"--image-mode \1"),
+    (re.compile(r"\bmethod='(\w+)'"), r"--method \1"),
+    (re.compile(r"\bdevice='(\w+)' or '(\w+)'"), r"--device \1 or \2"),
+    (re.compile(r"\bdevice='(\w+)'"), r"--device \1"),
+    (re.compile(r" \(pass verify=False to read another IDX data set with MNIST's file names\)"),
+     " (the command reads the original MNIST files only)"),
+    (re.compile(r"MNIST file not found: (.*)/([^/;]*); put the four IDX files in that "
+                r"directory, or pass download=True to fetch them"),
+     lambda m: (f"MNIST file not found: {m[1]}/{m[2]}; put the four IDX files in that directory, "
+                f"or fetch them with: python -c \"import pgm_ar.datasets as d; "
+                f"d.download_mnist('{m[1]}')\"")),
+]
+
+
+def cli_wording(message: str) -> str:
+    """``message`` with Python argument names replaced by the command-line options.
+
+    >>> cli_wording("no pixel ordering to draw; use kind='dag' or kind='factor'")
+    'no pixel ordering to draw; use --kind dag or --kind factor'
+    """
+    for pattern, replacement in _CLI_WORDING:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away: stop quietly, like ``yes | head -1``."""
+    try:  # later writes (the interpreter's final flush) go nowhere instead of failing again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (tests)
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def _load(path: str):
@@ -245,9 +290,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except PgmArError as exc:
-        print(f"pgm-ar: error: {exc}", file=sys.stderr)
+        print(f"pgm-ar: error: {cli_wording(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except FileNotFoundError as exc:
         print(f"pgm-ar: error: {exc.filename or exc}: no such file", file=sys.stderr)

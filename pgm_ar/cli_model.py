@@ -570,6 +570,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type of rates that must be above 0 (``--lr``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     """Add ``fit``, ``evaluate``, ``sample`` and ``query`` to the ``pgm-ar`` parser."""
     spec_help = ("a YAML/JSON spec, a BIF file (.bif, .bif.gz) or the name of an example "
@@ -593,7 +604,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help=f"passes over the data (default 100 for SVI, {IMAGE_EPOCHS} for images)")
     p.add_argument("--batch-size", type=positive_int,
                    help=f"rows per step (default 1024 for SVI, {IMAGE_BATCH} for images)")
-    p.add_argument("--lr", type=float,
+    p.add_argument("--lr", type=positive_float,
                    help=f"Adam learning rate (default 0.01 for SVI, {IMAGE_LR} for images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")

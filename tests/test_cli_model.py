@@ -196,3 +196,24 @@ def test_query_takes_files_with_cpts_and_refuses_those_without(tmp_path, capsys)
     assert main(["query", "alrm", "--target", "HR"]) == 2
     err = capsys.readouterr().err
     assert "did you mean 'alarm'" in err and "no such run directory" in err
+
+
+def test_model_command_errors_name_options(tmp_path, capsys):
+    spec = tmp_path / "lg.yaml"
+    spec.write_text("variables: [a, b]\nedges: [[a, b]]\nconditionals: {b: logistic}\n")
+    csv = tmp_path / "ab.csv"
+    csv.write_text("a,b\n0,1\n1,1\n")
+    assert main(["fit", str(spec), "--data", str(csv), "--out", str(tmp_path / "r"),
+                 "--method", "counts"]) == 2
+    err = capsys.readouterr().err
+    assert "use --method svi" in err and "method=" not in err
+    with pytest.raises(SystemExit):  # a usage error from argparse, naming the option
+        main(["fit", str(spec), "--data", str(csv), "--out", str(tmp_path / "r"), "--lr", "-1"])
+    assert "--lr" in capsys.readouterr().err
+    empty = tmp_path / "mnist"
+    empty.mkdir()
+    assert main(["fit", str(REPO / "examples" / "specs" / "digit.yaml"), "--data-dir", str(empty),
+                 "--out", str(tmp_path / "r28")]) == 2
+    err = capsys.readouterr().err
+    assert f"download_mnist('{empty}')" in err and "download=True" not in err
+    assert not (tmp_path / "r28").exists()
