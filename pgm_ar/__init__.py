@@ -35,6 +35,7 @@ _EXPORTS = {
     "draw": "draw", "factor_graph": "draw",
     "read_bif": "io.bif", "write_bif": "io.bif", "load_spec": "io.spec", "save_spec": "io.spec",
     "load_network": "io", "load_any": "io", "Spec": "io.spec",
+    "example_network": "io.examples", "example_networks": "io.examples",
     # data
     "load_mnist": "datasets", "load_embedded_digits": "datasets", "binarize": "datasets",
     "History": "training",

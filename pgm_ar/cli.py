@@ -1,14 +1,19 @@
 """The ``pgm-ar`` command.
 
-Structure commands (``factorize``, ``count``, ``independencies``, ``draw``, ``demo``)
-live here; model commands (``fit``, ``evaluate``, ``sample``, ``query``) are added by
+Structure commands (``factorize``, ``count``, ``independencies``, ``draw``, ``examples``,
+``demo``) live here; model commands (``fit``, ``evaluate``, ``sample``, ``query``) are added by
 :mod:`pgm_ar.cli_model`.  Every :class:`~pgm_ar.errors.PgmArError` is printed as one
-line on stderr with exit code 2, never as a traceback.
+line on stderr with exit code 2, never as a traceback, and with the command-line option
+where the library's message names a Python argument (``--kind dag``, not ``kind='dag'``).
+A reader that closes the pipe early (``pgm-ar count alarm | head -1``) ends the command
+quietly with exit code 141 (128 + SIGPIPE), as other Unix tools do.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -16,6 +21,46 @@ from typing import Optional, Sequence
 from .errors import PgmArError
 
 EXIT_USER_ERROR = 2
+#: exit code after the reader closed our standard output (a shell's code for SIGPIPE)
+EXIT_CLOSED_PIPE = 128 + 13
+
+#: library errors speak Python to API callers (``kind='dag'``); the command names its options
+_CLI_WORDING = [
+    (re.compile(r"\bkind='(\w+)'"), r"--kind \1"),
+    (re.compile(r"\bimage_mode='(\w+)' \(or '(\w+)'\)"), r"--image-mode \1 (or \2)"),
+    (re.compile(r"\bimage_mode='(\w+)'"), r"--image-mode \1"),
+    (re.compile(r"\bmethod='(\w+)'"), r"--method \1"),
+    (re.compile(r"\bdevice='(\w+)' or '(\w+)'"), r"--device \1 or \2"),
+    (re.compile(r"\bdevice='(\w+)'"), r"--device \1"),
+    (re.compile(r" \(pass verify=False to read another IDX data set with MNIST's file names\)"),
+     " (the command reads the original MNIST files only)"),
+    (re.compile(r"MNIST file not found: (.*)/([^/;]*); put the four IDX files in that "
+                r"directory, or pass download=True to fetch them"),
+     lambda m: (f"MNIST file not found: {m[1]}/{m[2]}; put the four IDX files in that directory, "
+                f"or fetch them with: python -c \"import pgm_ar.datasets as d; "
+                f"d.download_mnist('{m[1]}')\"")),
+]
+
+
+def cli_wording(message: str) -> str:
+    """``message`` with Python argument names replaced by the command-line options.
+
+    >>> cli_wording("no pixel ordering to draw; use kind='dag' or kind='factor'")
+    'no pixel ordering to draw; use --kind dag or --kind factor'
+    """
+    for pattern, replacement in _CLI_WORDING:
+        message = pattern.sub(replacement, message)
+    return message
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away: stop quietly, like ``yes | head -1``."""
+    try:  # later writes (the interpreter's final flush) go nowhere instead of failing again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is no real file (tests)
+        pass
+    return EXIT_CLOSED_PIPE
 
 
 def _load(path: str):
@@ -228,6 +273,30 @@ def cmd_draw(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_examples(args: argparse.Namespace) -> int:
+    from .counting import count_parameters
+    from .io.examples import example_network, example_networks
+
+    rows = []
+    for name in example_networks():
+        net = example_network(name)
+        rows.append({"name": name, "nodes": len(net), "edges": len(net.edges),
+                     "free_parameters": int(count_parameters(net).total)})
+    if args.json:
+        _print_json(rows)
+        return 0
+    table = [("name", "nodes", "edges", "free parameters")]
+    table += [(r["name"], str(r["nodes"]), str(r["edges"]), f"{r['free_parameters']:,}")
+              for r in rows]
+    w = [max(len(r[i]) for r in table) for i in range(4)]
+    print("Example networks shipped with pgm_ar (discrete, with their CPTs):")
+    for r in table:
+        print(f"  {r[0]:<{w[0]}}  {r[1]:>{w[1]}}  {r[2]:>{w[2]}}  {r[3]:>{w[3]}}")
+    print("Give a name wherever a network file is accepted, e.g. 'pgm-ar count alarm' or\n"
+          "'pgm-ar query asia --target lung --evidence smoke=yes'.")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -255,7 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pgm-ar {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    spec_help = "a YAML/JSON spec or a BIF file (.bif, .bif.gz)"
+    spec_help = ("a YAML/JSON spec, a BIF file (.bif, .bif.gz) or the name of an example "
+                 "network (see 'pgm-ar examples')")
 
     p = sub.add_parser("factorize", help="print the factorization the network implies")
     p.add_argument("spec", help=spec_help)
@@ -303,6 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output file; format from suffix")
     p.set_defaults(func=cmd_draw)
 
+    p = sub.add_parser("examples", help="list the example networks shipped with pgm_ar "
+                                        "(usable by name in place of a file)")
+    p.add_argument("--json", action="store_true", help="print one JSON list")
+    p.set_defaults(func=cmd_examples)
+
     p = sub.add_parser("demo", help="the coins, dice, chain rule and Markov walk-through")
     p.add_argument("--out", default="demo_output", help="folder for the drawings (default: %(default)s)")
     p.add_argument("--no-draw", action="store_true", help="skip the drawings")
@@ -321,9 +396,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it is handled, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except PgmArError as exc:
-        print(f"pgm-ar: error: {exc}", file=sys.stderr)
+        print(f"pgm-ar: error: {cli_wording(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except FileNotFoundError as exc:
         print(f"pgm-ar: error: {exc.filename or exc}: no such file", file=sys.stderr)

@@ -2,7 +2,9 @@
 
 A *run directory* holds what ``fit`` made: ``model.pt`` (network, families and weights), a
 copy of the spec file, and ``fit_log.json`` (data, method, settings, loss per epoch, timing).
-``fit`` never overwrites an existing run unless given ``--force``.
+``fit`` never overwrites an existing run unless given ``--force``.  ``evaluate``, ``sample``
+and ``query`` also take, instead of a run directory, a BIF or spec file (or the name of an
+example network) whose CPTs already give every parameter.
 
 Data files are CSV with a header naming the variables; discrete values are state names (or
 indices), an empty cell is a missing value.
@@ -83,15 +85,44 @@ def _atomic_write_text(path: Path, text: str) -> None:
 
 
 def _load_run(run_dir: str):
+    """The model of a run directory, or of a network file or example name that carries all
+    its parameters (``query``, ``sample`` and ``evaluate`` then need no fit)."""
     from .compiler import CompiledModel
 
     d = Path(run_dir)
     if not d.is_dir():
-        raise PgmArError(f"{run_dir}: no such run directory (make one with 'pgm-ar fit')")
+        return _model_from_file(run_dir)
     path = d / MODEL_FILE
     if not path.exists():
         raise PgmArError(f"{run_dir}: not a run directory ({MODEL_FILE} is missing)")
     return CompiledModel.load(path)
+
+
+def _model_from_file(source: str):
+    """A ready model from a BIF or spec file (or an example network's name) whose CPTs give
+    every variable's parameters; otherwise an error saying to run ``pgm-ar fit`` first."""
+    from .compiler import compile
+    from .io import load_any
+    from .io.examples import close_examples, is_example_name
+
+    p = Path(source)
+    if not p.exists() and not (len(p.parts) == 1 and is_example_name(p.name)):
+        hint = close_examples(p.name) if len(p.parts) == 1 and not p.suffix else ""
+        raise PgmArError(f"{source}: no such run directory, network file or example network"
+                         f"{hint}; make a run with 'pgm-ar fit', or see 'pgm-ar examples'")
+    spec = load_any(source)
+    try:
+        model = compile(spec.network, spec.conditionals or None)
+    except PgmArError as exc:
+        raise PgmArError(f"{source}: conditionals: {exc}") from None
+    missing = [n for n, done in zip(spec.network.names, model.fitted.tolist()) if not done]
+    if missing:
+        shown = ", ".join(repr(n) for n in missing[:5]) + (", ..." if len(missing) > 5 else "")
+        data = "--data-dir DIR" if model.has_images else "--data ROWS.csv"
+        raise PgmArError(f"{source}: the file gives no parameters for {shown} (no CPTs, or a "
+                         f"learned family); run 'pgm-ar fit {source} {data} --out RUN' first "
+                         "and give the run directory RUN instead")
+    return model
 
 
 # --------------------------------------------------------------------------- #
@@ -432,7 +463,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     model.to("cpu")
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
-    spec_src = Path(args.spec)
+    spec_src = Path(spec.source)  # the file read, also when args.spec names an example
     spec_copy = out / spec_src.name
     if spec_src.resolve() != spec_copy.resolve():
         shutil.copyfile(spec_src, spec_copy)
@@ -539,10 +570,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+def positive_float(text: str) -> float:
+    """argparse type of rates that must be above 0 (``--lr``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
+
 def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     """Add ``fit``, ``evaluate``, ``sample`` and ``query`` to the ``pgm-ar`` parser."""
-    spec_help = "a YAML/JSON spec or a BIF file (.bif, .bif.gz)"
+    spec_help = ("a YAML/JSON spec, a BIF file (.bif, .bif.gz) or the name of an example "
+                 "network (see 'pgm-ar examples')")
 
+    model_help = ("a run directory made by 'pgm-ar fit', or a BIF/spec file or example network "
+                  "name whose CPTs give every parameter (no fit needed)")
     data_dir_help = (f"image networks: an MNIST directory (IDX .gz files) or '{EMBEDDED}' "
                      "for the shipped 14x14 digits")
     p = subparsers.add_parser("fit", help="fit a network's conditionals to a CSV of rows or to "
@@ -559,7 +604,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help=f"passes over the data (default 100 for SVI, {IMAGE_EPOCHS} for images)")
     p.add_argument("--batch-size", type=positive_int,
                    help=f"rows per step (default 1024 for SVI, {IMAGE_BATCH} for images)")
-    p.add_argument("--lr", type=float,
+    p.add_argument("--lr", type=positive_float,
                    help=f"Adam learning rate (default 0.01 for SVI, {IMAGE_LR} for images)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
@@ -575,7 +620,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
 
     p = subparsers.add_parser("evaluate", help="log-likelihood of CSV rows (or test NLL of "
                                                "digit images) under a fitted model")
-    p.add_argument("run_dir", help="a run directory made by 'pgm-ar fit'")
+    p.add_argument("run_dir", metavar="MODEL", help=model_help)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="CSV with one column per variable")
     src.add_argument("--data-dir", help=data_dir_help + " (scores the test set, or the "
@@ -590,7 +635,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
 
     p = subparsers.add_parser("sample", help="draw rows from a fitted model (given evidence), "
                                              "or a picture grid of images")
-    p.add_argument("run_dir", help="a run directory made by 'pgm-ar fit'")
+    p.add_argument("run_dir", metavar="MODEL", help=model_help)
     p.add_argument("-n", type=positive_int, required=True,
                    help="number of rows (images: with per-label rows, about n/10 per label)")
     p.add_argument("-o", "--output", required=True,
@@ -606,7 +651,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.set_defaults(func=cmd_sample)
 
     p = subparsers.add_parser("query", help="posterior marginals (or MAP) given evidence")
-    p.add_argument("run_dir", help="a run directory made by 'pgm-ar fit'")
+    p.add_argument("run_dir", metavar="MODEL", help=model_help)
     p.add_argument("--target", action="append", metavar="NAME",
                    help="variable to query (repeatable)")
     p.add_argument("--evidence", nargs="+", metavar="NAME=STATE", help="condition on these")

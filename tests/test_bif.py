@@ -108,10 +108,10 @@ probability ( c | b, a ) {
 
 
 # --------------------------------------------------------------------------- #
-# the shared networks
+# the shipped example networks
 # --------------------------------------------------------------------------- #
 @pytest.mark.parametrize("name", BIF_NAMES)
-def test_shared_network_matches_pgmpy(name, bif_path):
+def test_shipped_network_matches_pgmpy(name, bif_path):
     path = bif_path(name)
     net = read_bif(path)
     model = pgmpy_model(path)

@@ -122,3 +122,39 @@ def test_console_script_runs():
                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["total"] == 7
+
+
+# --------------------------------------------------------------------------- pipes, wording
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`pgm-ar count alarm | head -1`: the reader leaves early; no traceback, exit 141."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first write: deterministic EPIPE
+    try:
+        res = subprocess.run([sys.executable, "-m", "pgm_ar.cli", "count", "alarm"],
+                             stdout=write_end, stderr=subprocess.PIPE, env=env, cwd=tmp_path,
+                             timeout=60)
+    finally:
+        os.close(write_end)
+    assert res.stderr == b"" and res.returncode == 128 + 13  # as a shell reports SIGPIPE
+    shell = subprocess.run(["bash", "-c", f"{sys.executable} -m pgm_ar.cli independencies alarm"
+                            " | head -1"], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=60)
+    assert shell.stderr == "" and shell.stdout.startswith("What the graph of 'alarm' implies")
+
+
+def test_errors_name_the_command_line_options(capsys, tmp_path):
+    from pgm_ar import example_network
+    from pgm_ar.draw import draw
+    from pgm_ar.errors import PgmArError
+
+    code, _, err = run(capsys, "draw", "asia", "--kind", "grid", "-o", tmp_path / "never.svg")
+    assert code == 2 and "--kind dag or --kind factor" in err and "kind='" not in err
+    code, _, err = run(capsys, "draw", SPECS / "digit.yaml", "--image-mode", "grid",
+                       "-o", tmp_path / "never.svg")
+    assert code == 2 and "--image-mode node" in err and "image_mode=" not in err
+    assert not (tmp_path / "never.svg").exists()
+    # Python callers keep the Python wording
+    with pytest.raises(PgmArError, match="kind='dag'"):
+        draw(example_network("asia"), tmp_path / "never.svg", kind="grid")

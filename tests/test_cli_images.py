@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from conftest import MNIST_DIR, REPO
+from conftest import REPO
 from pgm_ar import training
 from pgm_ar.cli import main
 from pgm_ar.compiler import CompiledModel
@@ -175,15 +175,16 @@ def test_count_without_neural_families_does_not_import_torch():
     assert res.stdout.split()[-2:] == ["NO-TORCH", "0"]
 
 
-def test_mnist_directory_fit_and_test_nll(tmp_path, capsys):
+def test_mnist_directory_fit_and_test_nll(tmp_path, capsys, mnist_dir):
+    """The real MNIST files (when present; the test says why it skips otherwise)."""
     spec = spec_file(tmp_path, hidden=4, shape=(1, 28, 28))
     run = tmp_path / "mnist"
-    assert main(["fit", str(spec), "--data-dir", str(MNIST_DIR), "--out", str(run), "--epochs",
+    assert main(["fit", str(spec), "--data-dir", str(mnist_dir), "--out", str(run), "--epochs",
                  "1", "--max-train", "200", "--lr", "0.01", "--no-progress"]) == 0
     log = json.loads((run / "fit_log.json").read_text())
     assert log["train"] == 200 and log["valid"] == 10_000 and "dynamic" in log["binarization"]
     capsys.readouterr()
-    assert main(["evaluate", str(run), "--data-dir", str(MNIST_DIR), "--json"]) == 0
+    assert main(["evaluate", str(run), "--data-dir", str(mnist_dir), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["n"] == 10_000 and "seed 0" in res["data"]
     # an untrained-ish model is still far better than uniform pixels (784 ln 2 = 543 nats)

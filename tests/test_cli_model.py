@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,8 @@ import pytest
 from pgm_ar.cli import main
 from pgm_ar.compiler import CompiledModel, compile
 from pgm_ar.io import read_bif
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -103,3 +106,114 @@ def test_cli_errors_are_one_line(asia_run, tmp_path, capsys):
     assert main(["fit", str(bif), "--data", str(tmp_path / "missing.csv"),
                  "--out", str(tmp_path / "r2")]) == 2
     assert "no such data file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- no fit needed
+def brute_joint(net):
+    """{assignment tuple (in net.names order): probability} by enumerating every assignment
+    and multiplying CPT entries (independent of variable elimination)."""
+    import itertools
+
+    names = list(net.names)
+    states = [net.variable(n).states for n in names]
+    joint = {}
+    for combo in itertools.product(*[range(len(s)) for s in states]):
+        idx = dict(zip(names, combo))
+        p = 1.0
+        for n in names:
+            cpd = net.cpd(n)
+            p *= float(cpd.probs[tuple(idx[q] for q in cpd.parents) + (idx[n],)])
+        joint[tuple(s[i] for s, i in zip(states, combo))] = p
+    return names, joint
+
+
+def brute_posterior(net, target, evidence):
+    names, joint = brute_joint(net)
+    t = names.index(target)
+    out = {s: 0.0 for s in net.variable(target).states}
+    for assignment, p in joint.items():
+        if all(assignment[names.index(k)] == v for k, v in evidence.items()):
+            out[assignment[t]] += p
+    z = sum(out.values())
+    return {s: p / z for s, p in out.items()}
+
+
+def test_query_sample_evaluate_take_an_example_name_without_a_fit(tmp_path, capsys,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    from pgm_ar.io.examples import example_network
+
+    asia = example_network("asia")
+    evidence = {"smoke": "yes", "dysp": "yes"}
+    assert main(["query", "asia", "--target", "lung", "--evidence", "smoke=yes", "dysp=yes",
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["marginals"]["lung"]
+    for state, p in brute_posterior(asia, "lung", evidence).items():
+        assert abs(res[state] - p) < 1e-12
+
+    out = tmp_path / "given.csv"
+    assert main(["sample", "asia", "-n", "3000", "-o", str(out), "--evidence", "dysp=yes",
+                 "--seed", "0"]) == 0
+    assert "3000 rows" in capsys.readouterr().out
+    df = pd.read_csv(out, dtype=str)
+    assert len(df) == 3000 and (df["dysp"] == "yes").all()
+    p = brute_posterior(asia, "bronc", {"dysp": "yes"})["yes"]
+    freq = float((df["bronc"] == "yes").mean())
+    assert abs(freq - p) < 4 * np.sqrt(p * (1 - p) / 3000)  # exact sampling: within 4 sigma
+
+    assert main(["evaluate", "asia", "--data", str(out), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    names, joint = brute_joint(asia)
+    expected = sum(np.log(joint[tuple(row[n] for n in names)]) for _, row in df.iterrows())
+    assert res["rows"] == 3000 and abs(res["total_log_likelihood"] - expected) < 1e-6
+
+
+def test_query_takes_files_with_cpts_and_refuses_those_without(tmp_path, capsys):
+    from pgm_ar.io import example_path, load_spec
+
+    spec = REPO / "examples" / "specs" / "sprinkler.yaml"  # a spec with every CPT
+    assert main(["query", str(spec), "--target", "rain", "--evidence", "wet=wet",
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["marginals"]["rain"]
+    expect = brute_posterior(load_spec(spec).network, "rain", {"wet": "wet"})
+    assert all(abs(res[s] - p) < 1e-12 for s, p in expect.items())
+    bif = tmp_path / "alarm.bif.gz"  # a BIF file given by path
+    bif.write_bytes(example_path("alarm").read_bytes())
+    assert main(["query", str(bif), "--target", "HYPOVOLEMIA", "--json"]) == 0
+    alarm = read_bif(bif)
+    prior = alarm.cpd("HYPOVOLEMIA").probs  # a root: its marginal is its CPT
+    res = json.loads(capsys.readouterr().out)["marginals"]["HYPOVOLEMIA"]
+    assert alarm.parents("HYPOVOLEMIA") == ()
+    assert np.allclose([res[s] for s in alarm.variable("HYPOVOLEMIA").states], prior, atol=1e-12)
+
+    coins = REPO / "examples" / "specs" / "coins.yaml"  # structure only, no CPTs
+    for argv in (["query", str(coins), "--target", "c1"],
+                 ["sample", str(coins), "-n", "3", "-o", str(tmp_path / "s.csv")]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "pgm-ar fit" in err and "coins.yaml" in err
+    assert not (tmp_path / "s.csv").exists()
+    assert main(["query", "alrm", "--target", "HR"]) == 2
+    err = capsys.readouterr().err
+    assert "did you mean 'alarm'" in err and "no such run directory" in err
+
+
+def test_model_command_errors_name_options(tmp_path, capsys):
+    spec = tmp_path / "lg.yaml"
+    spec.write_text("variables: [a, b]\nedges: [[a, b]]\nconditionals: {b: logistic}\n")
+    csv = tmp_path / "ab.csv"
+    csv.write_text("a,b\n0,1\n1,1\n")
+    assert main(["fit", str(spec), "--data", str(csv), "--out", str(tmp_path / "r"),
+                 "--method", "counts"]) == 2
+    err = capsys.readouterr().err
+    assert "use --method svi" in err and "method=" not in err
+    with pytest.raises(SystemExit):  # a usage error from argparse, naming the option
+        main(["fit", str(spec), "--data", str(csv), "--out", str(tmp_path / "r"), "--lr", "-1"])
+    assert "--lr" in capsys.readouterr().err
+    empty = tmp_path / "mnist"
+    empty.mkdir()
+    assert main(["fit", str(REPO / "examples" / "specs" / "digit.yaml"), "--data-dir", str(empty),
+                 "--out", str(tmp_path / "r28")]) == 2
+    err = capsys.readouterr().err
+    assert f"download_mnist('{empty}')" in err and "download=True" not in err
+    assert not (tmp_path / "r28").exists()

@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import http.server
 import importlib.util
-import shutil
 import socket
 import struct
 import threading
@@ -23,7 +22,7 @@ from pgm_ar.datasets import (EMBEDDED_DIGITS_PATH, MIRROR_ENV, MNIST_FILES, MNIS
                              load_mnist, read_idx, train_valid_split)
 from pgm_ar.errors import DataError, PgmArError
 
-from conftest import MNIST_DIR, REPO
+from conftest import REPO, require_mnist
 
 # Published class frequencies of the canonical MNIST sets (e.g. LeCun's page, torchvision):
 # an independent check that the shared files are the original data.
@@ -39,17 +38,24 @@ def idx_bytes(array: np.ndarray) -> bytes:
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
+# The full MNIST files are optional (about 11 MB, not shipped): the tests of the original data
+# below skip, saying so, where they are absent; every other test writes its own small IDX files.
 @pytest.fixture(scope="module")
-def mnist_train():
-    return load_mnist(MNIST_DIR, "train")
+def mnist_dir():
+    return require_mnist()
 
 
 @pytest.fixture(scope="module")
-def mnist_test():
-    return load_mnist(MNIST_DIR, "test")
+def mnist_train(mnist_dir):
+    return load_mnist(mnist_dir, "train")
 
 
-# --------------------------------------------------------------------------- shared files
+@pytest.fixture(scope="module")
+def mnist_test(mnist_dir):
+    return load_mnist(mnist_dir, "test")
+
+
+# --------------------------------------------------------------------------- the full files
 def test_shared_mnist_train(mnist_train):
     images, labels = mnist_train
     assert images.shape == (60000, 1, 28, 28) and images.dtype == torch.uint8
@@ -66,17 +72,17 @@ def test_shared_mnist_test(mnist_test):
     assert labels[:3].tolist() == [7, 2, 1]
 
 
-def test_checksums_are_of_the_decompressed_shared_files():
+def test_checksums_are_of_the_decompressed_shared_files(mnist_dir):
     for split, names in MNIST_FILES.items():
         for name in names:
-            content = gzip.decompress((MNIST_DIR / name).read_bytes())
+            content = gzip.decompress((mnist_dir / name).read_bytes())
             assert hashlib.sha256(content).hexdigest() == MNIST_SHA256[name]
 
 
-def test_read_idx_agrees_with_a_plain_numpy_parse():
-    raw = gzip.decompress((MNIST_DIR / "t10k-images-idx3-ubyte.gz").read_bytes())
+def test_read_idx_agrees_with_a_plain_numpy_parse(mnist_dir):
+    raw = gzip.decompress((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())
     expected = np.frombuffer(raw[16:], dtype=np.uint8).reshape(10000, 28, 28)
-    got = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
+    got = read_idx(mnist_dir / "t10k-images-idx3-ubyte.gz")
     assert got.shape == (10000, 28, 28) and np.array_equal(got, expected)
 
 
@@ -134,6 +140,13 @@ def write_split(directory: Path, images: np.ndarray, labels: np.ndarray, split="
             (directory / name[:-3]).write_bytes(data)
 
 
+def small_split(n: int, seed: int = 0):
+    """``n`` random 28 x 28 grey images and digit labels, a stand-in for an MNIST split."""
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+            rng.integers(0, 10, n).astype(np.uint8))
+
+
 def test_load_mnist_checks_checksum_shape_and_labels(tmp_path):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
@@ -159,13 +172,14 @@ def test_load_mnist_checks_checksum_shape_and_labels(tmp_path):
         load_mnist(tmp_path / "shape", "test", verify=False)
 
 
-def test_load_mnist_missing_or_truncated_shared_copy(tmp_path):
+def test_load_mnist_missing_or_truncated_copy(tmp_path, small_test_split):
     with pytest.raises(DataError, match="not found.*download=True"):
         load_mnist(tmp_path, "test")
-    for name in MNIST_FILES["test"]:
-        shutil.copy(MNIST_DIR / name, tmp_path / name)
+    for name, data in small_test_split[2].items():
+        (tmp_path / name).write_bytes(data)
+    assert torch.equal(load_mnist(tmp_path, "test")[1], small_test_split[1])
     label_file = tmp_path / "t10k-labels-idx1-ubyte.gz"
-    label_file.write_bytes(label_file.read_bytes()[:2000])
+    label_file.write_bytes(label_file.read_bytes()[:60])
     with pytest.raises(DataError, match="truncated gzip") as info:
         load_mnist(tmp_path, "test")
     assert str(label_file) in str(info.value)
@@ -191,12 +205,26 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-@pytest.fixture(scope="module")
-def mirror(tmp_path_factory):
+@pytest.fixture
+def small_test_split(monkeypatch):
+    """A small stand-in for the MNIST test files, made the canonical ones for this test (their
+    checksums replace the real ones), as ``(images, labels, {file name: gzip bytes})``."""
+    images, labels = small_split(300, seed=1)
+    files = {}
+    for name, array in zip(MNIST_FILES["test"], (images, labels)):
+        raw = idx_bytes(array)
+        monkeypatch.setitem(MNIST_SHA256, name, hashlib.sha256(raw).hexdigest())
+        files[name] = gzip.compress(raw)
+    return torch.from_numpy(images)[:, None], torch.from_numpy(labels).long(), files
+
+
+@pytest.fixture
+def mirror(tmp_path_factory, small_test_split):
     """An HTTP server on 127.0.0.1 with mirrors good/, trunc/, corrupt/, badgzip/ (test split)."""
     root = tmp_path_factory.mktemp("www")
     images_name, labels_name = MNIST_FILES["test"]
-    labels_gz = (MNIST_DIR / labels_name).read_bytes()
+    files = small_test_split[2]
+    labels_gz = files[labels_name]
     content = bytearray(gzip.decompress(labels_gz))
     content[100] = (content[100] + 1) % 10  # a valid file with one label changed
     flipped = bytearray(labels_gz)
@@ -205,7 +233,7 @@ def mirror(tmp_path_factory):
                 "corrupt": gzip.compress(bytes(content)), "badgzip": bytes(flipped)}
     for sub, labels_bytes in variants.items():
         (root / sub).mkdir()
-        shutil.copy(MNIST_DIR / images_name, root / sub / images_name)
+        (root / sub / images_name).write_bytes(files[images_name])
         (root / sub / labels_name).write_bytes(labels_bytes)
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_Handler, directory=str(root)))
@@ -216,10 +244,10 @@ def mirror(tmp_path_factory):
     server.server_close()
 
 
-def test_download_from_a_mirror(tmp_path, mirror, mnist_test):
+def test_download_from_a_mirror(tmp_path, mirror, small_test_split):
     target = tmp_path / "mnist"
     x, y = load_mnist(target, "test", download=True, mirrors=[mirror + "missing/", mirror + "good"])
-    assert torch.equal(x, mnist_test[0]) and torch.equal(y, mnist_test[1])
+    assert torch.equal(x, small_test_split[0]) and torch.equal(y, small_test_split[1])
     assert sorted(p.name for p in target.iterdir()) == sorted(MNIST_FILES["test"])
     # present files are used as they are: a dead mirror is never asked
     x2, _ = load_mnist(target, "test", download=True, mirrors=[mirror + "missing/"])
@@ -282,10 +310,10 @@ def test_binarize_rejects_bad_input():
         binarize(torch.zeros(3), seed=1, generator=torch.Generator())
 
 
-def test_binarized_test_set_is_fixed(mnist_test):
-    a, labels = binarized_mnist_test(MNIST_DIR, seed=0)
-    b, _ = binarized_mnist_test(MNIST_DIR, seed=0)
-    c, _ = binarized_mnist_test(MNIST_DIR, seed=1)
+def test_binarized_test_set_is_fixed(mnist_dir, mnist_test):
+    a, labels = binarized_mnist_test(mnist_dir, seed=0)
+    b, _ = binarized_mnist_test(mnist_dir, seed=0)
+    c, _ = binarized_mnist_test(mnist_dir, seed=1)
     assert a.shape == (10000, 1, 28, 28) and a.dtype == torch.float32
     assert torch.equal(a, b) and not torch.equal(a, c)
     assert set(a.unique().tolist()) == {0.0, 1.0} and torch.equal(labels, mnist_test[1])
@@ -329,8 +357,10 @@ def test_dynamic_binarized_dataset_resamples_per_epoch():
     assert torch.equal(torch.cat([b[0] for b in loader]), e0)
 
 
-def test_train_valid_split_is_the_last_10k(mnist_train):
-    images, labels = mnist_train
+def test_train_valid_split_is_the_last_10k():
+    # the split only slices: numbered stand-ins for the 60,000 training digits show which
+    images = torch.arange(60000).view(60000, 1, 1, 1)
+    labels = torch.arange(60000) % 10
     (xt, yt), (xv, yv) = train_valid_split(images, labels)
     assert len(xt) == 50000 and len(xv) == 10000
     assert torch.equal(xv, images[50000:]) and torch.equal(yt, labels[:50000])
@@ -352,14 +382,14 @@ def test_embedded_digits():
         load_embedded_digits("test")
 
 
-def test_embedded_digits_are_reproduced_by_their_script(mnist_train):
+def test_embedded_digits_are_reproduced_by_their_script(mnist_dir, mnist_train):
     """Provenance: the script rebuilds the shipped file's content from MNIST, bit for bit,
     and the recorded source indices point at MNIST training digits with the same labels."""
     spec = importlib.util.spec_from_file_location(
         "make_embedded_digits", REPO / "scripts" / "make_embedded_digits.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    bits, labels, index = script.make(MNIST_DIR, per_class=300, seed=0)
+    bits, labels, index = script.make(mnist_dir, per_class=300, seed=0)
     images, shipped_labels = load_embedded_digits(dtype=torch.uint8)
     assert np.array_equal(bits, images.numpy()) and np.array_equal(labels, shipped_labels.numpy())
     with np.load(EMBEDDED_DIGITS_PATH) as npz:

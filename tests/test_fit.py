@@ -62,14 +62,9 @@ def alarm(bif_path_module):
 
 @pytest.fixture(scope="module")
 def bif_path_module():
-    from conftest import BIF_DIR
+    from pgm_ar.io.examples import example_path
 
-    def get(name):
-        path = BIF_DIR / f"{name}.bif.gz"
-        if not path.exists():
-            pytest.fail(f"shared data missing: {path}")
-        return path
-    return get
+    return example_path
 
 
 # --------------------------------------------------------------------------- closed form

@@ -80,7 +80,7 @@ def dependence(joint: np.ndarray, names, xs, ys, zs) -> float:
 
 @lru_cache(maxsize=None)
 def bif_structure(name: str):
-    """(names, states, parents) read from the shared BIF file with a small regex reader."""
+    """(names, states, parents) read from the shipped BIF file with a small regex reader."""
     text = gzip.decompress((BIF_DIR / f"{name}.bif.gz").read_bytes()).decode()
     states = {m.group(1): [s.strip() for s in m.group(2).split(",")]
               for m in re.finditer(r"variable\s+(\S+)\s*\{[^{}]*\{([^}]*)\}", text)}

@@ -1,4 +1,4 @@
-"""Counts and d-separation on published networks beyond ../shared/data/bif/.
+"""Counts and d-separation on published networks beyond the shipped example networks.
 
 pgmpy (a test-only dependency) ships more bnlearn networks in its package; each is read by
 pgm_ar's own BIF reader and compared with pgmpy's reading of the same file.
