@@ -117,4 +117,9 @@ if ! command -v dot >/dev/null 2>&1 && [ ! -x .venv/bin/dot ]; then
     echo "setup: no graphviz 'dot' program; drawings will be written as DOT source only" >&2
   fi
 fi
+# Headless Chromium for the test that opens the demo's HTML report (optional: without it that
+# test skips and says why). PGM_AR_CHROMIUM=skip leaves it out.
+if [ "${PGM_AR_CHROMIUM:-auto}" != skip ]; then
+  bash scripts/install_chromium.sh || true
+fi
 echo "setup: done (.venv ready; torch: $(installed_torch || true))"

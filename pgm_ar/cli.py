@@ -300,7 +300,7 @@ def cmd_examples(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(Path(args.out), draw_images=not args.no_draw)
+    run_demo(Path(args.out), draw_images=not args.no_draw, quick=args.quick)
     return 0
 
 
@@ -378,9 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.set_defaults(func=cmd_examples)
 
-    p = sub.add_parser("demo", help="the coins, dice, chain rule and Markov walk-through")
-    p.add_argument("--out", default="demo_output", help="folder for the drawings (default: %(default)s)")
-    p.add_argument("--no-draw", action="store_true", help="skip the drawings")
+    p = sub.add_parser("demo", help="the tour: counting, independence, inference and digit "
+                                    "models, with an HTML report (about a minute)")
+    p.add_argument("--out", default="demo_output",
+                   help="folder for the pictures and DIR/index.html (default: %(default)s)")
+    p.add_argument("--no-draw", action="store_true", help="skip the network drawings")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny digit models, seconds: checks that every step runs")
     p.set_defaults(func=cmd_demo)
 
     try:

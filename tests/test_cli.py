@@ -1,4 +1,4 @@
-"""The structure commands of ``pgm-ar``: factorize, count, independencies, draw, demo."""
+"""The structure commands of ``pgm-ar``: factorize, count, independencies, draw (the demo: test_demo.py)."""
 from __future__ import annotations
 
 import json
@@ -102,16 +102,6 @@ def test_bad_bif_line_and_missing_file(capsys, tmp_path):
 def test_unknown_variable_in_query(capsys, bif_path):
     code, _, err = run(capsys, "independencies", bif_path("asia"), "--query", "asai _|_ smoke")
     assert code == 2 and "'asai'" in err and "did you mean 'asia'" in err
-
-
-def test_demo_writes_drawings(capsys, tmp_path):
-    code, out, _ = run(capsys, "demo", "--out", tmp_path / "demo")
-    assert code == 0
-    assert "2^784 - 1" in out and "1,567" in out
-    assert str(2 ** 784 - 1)[:79] in out
-    files = sorted(p.name for p in (tmp_path / "demo").iterdir())
-    assert "coins_markov.svg" in files and "markov10_factor_graph.svg" in files
-    assert "digit_snake_ordering.svg" in files
 
 
 def test_console_script_runs():
