@@ -109,6 +109,8 @@ def read_png(path: PathLike) -> np.ndarray:
                 raise DataError(f"{path}: PNG mode {mode!r} ({why}) is not read; convert it "
                                 "to 8-bit greyscale ('L') or RGB")
             arr = np.asarray(img)
+    except DataError:  # ours, already naming the file (DataError is a ValueError too)
+        raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataError(f"{path}: not a readable PNG image ({exc})") from None
     if arr.ndim == 2:

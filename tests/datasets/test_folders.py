@@ -77,8 +77,15 @@ def test_refused_pngs_name_the_file(tmp_path):
     with pytest.raises(DataError, match=r"t\.png: transparent pixels .*row 2, column 1"):
         read_png(write(tmp_path / "t.png", rgba))
     Image.fromarray(np.full((3, 3), 1000, np.uint16)).save(tmp_path / "deep.png")
-    with pytest.raises(DataError, match=r"deep\.png: PNG mode .*8 bits"):
+    with pytest.raises(DataError, match=r"deep\.png: PNG mode .*8 bits") as info:
         read_png(tmp_path / "deep.png")
+    assert "not a readable" not in str(info.value)
+    pal = Image.fromarray(np.array([[0, 1, 2], [1, 1, 2]], np.uint8), "P")  # index 0 is used
+    pal.putpalette([255, 0, 0, 0, 255, 0, 0, 0, 255])
+    pal.save(tmp_path / "pt.png", transparency=0)            # ... and transparent
+    with pytest.raises(DataError, match=r"pt\.png: transparent pixels") as info:
+        read_png(tmp_path / "pt.png")
+    assert "not a readable" not in str(info.value)
     (tmp_path / "junk.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     with pytest.raises(DataError, match=r"junk\.png: not a readable PNG"):
         read_png(tmp_path / "junk.png")
