@@ -9,14 +9,25 @@ example network) whose CPTs already give every parameter.
 Data files are CSV with a header naming the variables; discrete values are state names (or
 indices), an empty cell is a missing value.
 
-Image networks (one binary ``Image``, optionally with a 10-state label) take ``--data-dir``
-instead: an MNIST directory (the IDX gzip files; 50,000 training digits re-binarized every
-epoch, the last 10,000 of the training file as validation binarized once with seed
-:data:`VALID_SEED`, the test set binarized once with seed :data:`TEST_SEED`) or the word
-``embedded`` for the 14 x 14 digits shipped with the package (2,500 training, 500
-validation; ``evaluate`` scores the validation part).  Their run directory also holds
-``checkpoints/checkpoint.pt`` (``--resume`` continues from it), ``train_log.csv`` /
-``train_log.json`` and ``curves.png``; ``sample`` writes a picture grid.
+Image networks (one discrete ``Image``, optionally with a label) take ``--data-dir`` or
+``--images`` instead.  The image variable decides what the data become:
+
+* ``--data-dir MNIST_DIR`` (the IDX gzip files): ``levels: 2`` and one channel give binarized
+  digits (50,000 training digits re-binarized every epoch, the last 10,000 of the training
+  file as validation binarized once with seed :data:`VALID_SEED`, the test set binarized once
+  with seed :data:`TEST_SEED`); ``levels: L > 2`` quantizes the grey levels to ``L``; shape
+  ``[3, 28, 28]`` gives coloured digits (:mod:`pgm_ar.datasets.coloured`), quantized to ``L``.
+* ``--data-dir embedded``: the 14 x 14 binary digits shipped with the package (2,500
+  training, 500 validation; ``evaluate`` scores the validation part), grey with
+  ``levels: 2`` or coloured with shape ``[3, 14, 14]``.
+* ``--images PATH``: a directory of PNGs or an ``.npz`` (:mod:`pgm_ar.datasets.folders`),
+  quantized to the image's levels, its shape checked against the spec; ``fit`` holds 10 % out
+  for validation (seeded), ``evaluate`` scores all of PATH.
+
+A label variable must have as many states as the data have classes (10 for the digits).
+Their run directory also holds ``checkpoints/checkpoint.pt`` (``--resume`` continues from
+it), ``train_log.csv`` / ``train_log.json`` and ``curves.png``; ``sample`` writes a picture
+grid.
 """
 from __future__ import annotations
 
@@ -39,6 +50,10 @@ CURVES = "curves.png"
 EMBEDDED = "embedded"
 #: fixed binarization seeds of the MNIST validation and test images
 VALID_SEED, TEST_SEED = 1, 0
+#: validation images of MNIST: the last ones of the training file
+MNIST_VALID = 10_000
+#: the classes of the digit sources, in label order
+DIGIT_CLASSES = tuple(str(d) for d in range(10))
 #: training defaults of image networks (the training loop)
 IMAGE_EPOCHS, IMAGE_BATCH, IMAGE_LR = 20, 100, 0.005
 
@@ -126,44 +141,39 @@ def _model_from_file(source: str):
 
 
 # --------------------------------------------------------------------------- #
-# image networks: data directories
+# image networks: data sources
 # --------------------------------------------------------------------------- #
 def image_layout(net, where: str = "the network") -> Tuple[str, Optional[str]]:
-    """``(image, label or None)`` of a network that ``--data-dir`` can feed: one binary
-    ``Image`` and at most one other variable, a discrete one with 10 states (the digit)."""
+    """``(image, label or None)`` of a network that ``--data-dir`` / ``--images`` can feed:
+    one discrete ``Image`` and at most one other variable, a discrete label (its number of
+    states is checked against the data's classes when the data are read)."""
     from .variables import Image
 
     images = [v for v in net.variables if isinstance(v, Image)]
     if len(images) != 1:
-        raise PgmArError(f"{where}: --data-dir needs a network with exactly one image variable, "
-                         f"found {len(images)}")
+        raise PgmArError(f"{where}: --data-dir / --images need a network with exactly one image "
+                         f"variable, found {len(images)}")
     img = images[0]
-    if img.levels != 2:
-        raise PgmArError(f"{where}: image {img.name!r} has levels {img.levels}; the digits of "
-                         "--data-dir are binarized, so declare 'levels: 2'")
+    if img.levels is None:
+        raise PgmArError(f"{where}: image {img.name!r} has continuous pixels (levels: null); "
+                         "--data-dir / --images give discrete pixels: declare levels 2..256")
     others = [v for v in net.variables if v is not img]
     ok = len(others) == 0 or (len(others) == 1 and others[0].is_discrete
-                              and others[0].num_pixels == 1 and others[0].cardinality == 10)
+                              and others[0].num_pixels == 1)
     if not ok:
-        raise PgmArError(f"{where}: with --data-dir the network is the image {img.name!r} and "
-                         "optionally one label variable with 10 states (the digit); found "
+        raise PgmArError(f"{where}: with --data-dir / --images the network is the image "
+                         f"{img.name!r} and optionally one discrete label variable; found "
                          f"{[v.name for v in others]}")
     return img.name, (others[0].name if others else None)
 
 
-def _data_shape(data_dir: str) -> Tuple[Tuple[int, int, int], str]:
-    if data_dir == EMBEDDED:
-        return (1, 14, 14), "the embedded digits"
-    return (1, 28, 28), f"the MNIST digits in {data_dir}"
-
-
-def _check_image_shape(net, image: str, data_dir: str, where: str) -> None:
-    shape, what = _data_shape(data_dir)
-    have = tuple(net.variable(image).shape)
-    if have != shape:
-        hint = " (e.g. examples/specs/digit14_nade.yaml)" if data_dir == EMBEDDED else ""
-        raise PgmArError(f"{where}: image {image!r} has shape {list(have)} but {what} have shape "
-                         f"{list(shape)}; use a spec with shape {list(shape)}{hint}")
+def _image_source(args: argparse.Namespace) -> Optional[Tuple[str, str]]:
+    """``("data_dir" | "images", value)`` of the image flags given, or ``None``."""
+    if getattr(args, "images", None) is not None:
+        return "images", str(args.images)
+    if getattr(args, "data_dir", None) is not None:
+        return "data_dir", str(args.data_dir)
+    return None
 
 
 def _mnist_dir(data_dir: str) -> Path:
@@ -181,51 +191,206 @@ def _columns(image: str, label: Optional[str], x, y) -> Dict[str, Any]:
     return out
 
 
-def load_image_splits(net, data_dir: str, max_train: Optional[int] = None,
-                      where: str = "the network") -> Tuple[Dict[str, Any], Dict[str, Any],
-                                                          Any, Dict[str, Any]]:
-    """``(train, valid, transform, info)`` for ``--data-dir``: column dicts for
-    :meth:`CompiledModel.fit`, the training transform (dynamic binarization for MNIST) and a
-    description for the log."""
-    from .datasets import (DynamicBinarization, binarize, load_embedded_digits, load_mnist,
-                           train_valid_split)
+class _ImageKind:
+    """What the network's image variable asks of the data: channels, size and levels."""
 
-    image, label = image_layout(net, where)
-    _check_image_shape(net, image, data_dir, where)
+    def __init__(self, net, where: str) -> None:
+        self.image, self.label = image_layout(net, where)
+        var = net.variable(self.image)
+        self.shape = tuple(int(s) for s in var.shape)
+        self.levels = int(var.levels)
+        self.colours = self.shape[0]
+        self.where = where
+        self.net = net
+
+    def check_digits(self, data_dir: str) -> None:
+        """The digit sources give grey (C = 1) or coloured (C = 3) images of a fixed size."""
+        side = 14 if data_dir == EMBEDDED else 28
+        what = "the embedded digits" if data_dir == EMBEDDED else f"the MNIST digits in {data_dir}"
+        if self.shape[1:] != (side, side) or self.colours not in (1, 3):
+            hint = " (e.g. examples/specs/digit14_nade.yaml)" if data_dir == EMBEDDED else ""
+            raise PgmArError(f"{self.where}: image {self.image!r} has shape {list(self.shape)} but "
+                             f"{what} have shape {[1, side, side]} (grey) or {[3, side, side]} "
+                             f"(coloured); use a spec with one of these shapes{hint}")
+        if data_dir == EMBEDDED and self.colours == 1 and self.levels != 2:
+            raise PgmArError(f"{self.where}: image {self.image!r} has levels {self.levels}, but "
+                             "the embedded digits are binary (0/1 pixels, no grey levels): "
+                             "declare 'levels: 2', colour them (shape [3, 14, 14]), or use "
+                             "--data-dir MNIST_DIR (grey levels 0..255 quantized) or --images")
+
+    def quantized(self, x):
+        from .datasets import quantize
+
+        return quantize(x, self.levels)
+
+    def check_classes(self, classes: Optional[Sequence[str]], source: str) -> None:
+        """The label variable (if any) has one state per class of the data."""
+        if self.label is None:
+            return
+        if classes is None:
+            raise PgmArError(f"{self.where}: the network has a label variable {self.label!r} but "
+                             f"{source} has no labels (give a directory with one subdirectory "
+                             "per class, or an .npz with 'labels'; or drop the label variable)")
+        states = tuple(self.net.variable(self.label).states)
+        if len(classes) != len(states):
+            raise PgmArError(f"{self.where}: label variable {self.label!r} has {len(states)} "
+                             f"states but the data ({source}) have {len(classes)} classes "
+                             f"{list(classes)}; declare states: {len(classes)}")
+
+    def labels(self, y, classes: Optional[Sequence[str]], source: str):
+        """``(label column, how classes map to states)`` for class indices ``y``; ``(None,
+        None)`` without a label variable (the data's labels, if any, are then unused)."""
+        import torch
+
+        if self.label is None:
+            return None, None
+        self.check_classes(None if y is None else classes, source)
+        states = tuple(self.net.variable(self.label).states)
+        if set(classes) == set(states) and tuple(classes) != states:
+            # the class names are the state names, in another order: match them by name
+            remap = torch.tensor([states.index(c) for c in classes], dtype=torch.int64)
+            return remap[torch.as_tensor(y).long()], "classes matched to states by name"
+        return torch.as_tensor(y).long(), "class i is state i"
+
+
+def _levels_info(kind: _ImageKind, what: str) -> str:
+    if kind.levels == 256:
+        return f"{what}: the 8-bit values as they are (256 levels)"
+    return (f"{what} quantized to {kind.levels} levels: floor(v * {kind.levels} / 256) of each "
+            "8-bit value v")
+
+
+def _digit_sets(kind: _ImageKind, data_dir: str, test: bool):
+    """``[(images, labels), ...]`` (train and validation, or the test set), ready for the
+    model, and a description, from MNIST or the embedded digits."""
+    from . import datasets as ds
+
+    info: Dict[str, Any] = {}
     if data_dir == EMBEDDED:
-        (xtr, ytr), (xva, yva) = load_embedded_digits("train"), load_embedded_digits("valid")
-        transform = None
-        info = {"data": "embedded 14x14 digits", "binarization": "stochastic, fixed (shipped)"}
+        if kind.colours == 3:
+            parts = [ds.coloured_embedded_digits(s) for s in (("valid",) if test else
+                                                              ("train", "valid"))]
+            parts = [(kind.quantized(x), y) for x, y in parts]
+            info["colouring"] = ds.describe_colouring(ds.COLOUR_SEED, "embedded 14x14 digits")
+            info["colour_seed"] = ds.COLOUR_SEED
+            info["pixels"] = _levels_info(kind, "RGB values")
+        else:
+            parts = [ds.load_embedded_digits(s) for s in (("valid",) if test else
+                                                           ("train", "valid"))]
+            info["binarization"] = "stochastic, fixed (shipped)"
+        info["data"] = "embedded 14x14 digits" + (" (coloured)" if kind.colours == 3 else "")
+        info["transform"] = None
+        return parts, info
+    d = _mnist_dir(data_dir)
+    info["data"] = f"MNIST {data_dir}" + (" (coloured)" if kind.colours == 3 else "")
+    info["transform"] = None
+    if kind.colours == 1 and kind.levels == 2:
+        if test:
+            return [ds.binarized_mnist_test(d, seed=TEST_SEED)], info
+        images, labels = ds.load_mnist(d, "train")
+        (xtr, ytr), (xva, yva) = ds.train_valid_split(images, labels, MNIST_VALID)
+        info["transform"] = ds.DynamicBinarization(key=kind.image)
+        info["binarization"] = (f"training: dynamic (re-drawn every epoch); validation: "
+                                f"stochastic, seed {VALID_SEED}")
+        return [(xtr, ytr), (ds.binarize(xva, seed=VALID_SEED), yva)], info
+    split = "test" if test else "train"
+    if kind.colours == 3:
+        images, labels = ds.coloured_mnist(d, split)
+        seed = ds.COLOUR_SEED + (1 if test else 0)
+        info["colouring"] = ds.describe_colouring(seed, f"MNIST {split} images")
+        info["colour_seed"] = seed
+        info["pixels"] = _levels_info(kind, "RGB values")
     else:
-        images, labels = load_mnist(_mnist_dir(data_dir), "train")
-        (xtr, ytr), (xva, yva) = train_valid_split(images, labels, 10_000)
-        xva = binarize(xva, seed=VALID_SEED)
-        transform = DynamicBinarization(key=image)
-        info = {"data": f"MNIST {data_dir}",
-                "binarization": f"training: dynamic (re-drawn every epoch); validation: "
-                                f"stochastic, seed {VALID_SEED}"}
+        images, labels = ds.load_mnist(d, split)
+        info["pixels"] = _levels_info(kind, "grey levels")
+    images = kind.quantized(images)
+    if test:
+        return [(images, labels)], info
+    return list(ds.train_valid_split(images, labels, MNIST_VALID)), info
+
+
+def _user_images(kind: _ImageKind, path: str):
+    """The images of ``--images PATH``, shape-checked against the spec and quantized."""
+    from .datasets import load_images
+
+    got = load_images(path)
+    have = tuple(int(s) for s in got.images.shape[1:])
+    if have != kind.shape:
+        raise PgmArError(f"{kind.where}: image {kind.image!r} has shape {list(kind.shape)} but "
+                         f"the images in {path} have shape {list(have)} (C, H, W); use a spec "
+                         f"with shape {list(have)} or other images")
+    y, how = kind.labels(got.labels, got.classes, path)
+    info: Dict[str, Any] = {"data": f"images {path}", "transform": None,
+                            "pixels": _levels_info(kind, "grey levels" if kind.colours == 1
+                                                   else "RGB values")}
+    if how is not None:
+        info["labels"] = f"{len(got.classes)} classes {list(got.classes)}; {how}"
+    return kind.quantized(got.images), y, info
+
+
+def load_image_splits(net, data_dir: Optional[str] = None, max_train: Optional[int] = None,
+                      where: str = "the network", *, images: Optional[str] = None
+                      ) -> Tuple[Dict[str, Any], Dict[str, Any], Any, Dict[str, Any]]:
+    """``(train, valid, transform, info)`` for ``--data-dir`` or ``--images``: column dicts for
+    :meth:`CompiledModel.fit`, the training transform (dynamic binarization for binary MNIST,
+    else ``None``) and a description for the log."""
+    from .datasets import SPLIT_SEED, VALID_FRACTION, holdout_split
+
+    kind = _ImageKind(net, where)
+    if images is not None:
+        x, y, info = _user_images(kind, images)
+        train_idx, valid_idx = holdout_split(len(x))
+        xtr, xva = x[train_idx], x[valid_idx]
+        ytr, yva = (None, None) if y is None else (y[train_idx], y[valid_idx])
+        info["split"] = (f"{len(valid_idx)} of {len(x)} images held out for validation "
+                         f"({VALID_FRACTION:.0%}, at least 1, chosen by a permutation seeded "
+                         f"{SPLIT_SEED})")
+    else:
+        if data_dir is None:
+            raise PgmArError("give --data-dir or --images")
+        kind.check_digits(data_dir)
+        kind.check_classes(DIGIT_CLASSES, "the digits")
+        ((xtr, ytr), (xva, yva)), info = _digit_sets(kind, data_dir, test=False)
+        if kind.label is not None:
+            ytr, _ = kind.labels(ytr, DIGIT_CLASSES, info["data"])
+            yva, _ = kind.labels(yva, DIGIT_CLASSES, info["data"])
+    transform = info.pop("transform")
     if max_train is not None:
         if max_train < 1:
             raise PgmArError(f"--max-train must be >= 1, got {max_train}")
-        xtr, ytr = xtr[:max_train], ytr[:max_train]
+        xtr = xtr[:max_train]
+        ytr = None if ytr is None else ytr[:max_train]
     info.update({"train": int(len(xtr)), "valid": int(len(xva))})
-    return (_columns(image, label, xtr, ytr), _columns(image, label, xva, yva), transform, info)
+    return (_columns(kind.image, kind.label, xtr, ytr), _columns(kind.image, kind.label, xva, yva),
+            transform, info)
 
 
-def load_image_test(net, data_dir: str, where: str = "the model") -> Tuple[Dict[str, Any], str]:
-    """The evaluation set of ``--data-dir``: the MNIST test set binarized with seed
-    :data:`TEST_SEED`, or the validation part of the embedded digits."""
-    from .datasets import binarized_mnist_test, load_embedded_digits
-
-    image, label = image_layout(net, where)
-    _check_image_shape(net, image, data_dir, where)
-    if data_dir == EMBEDDED:
-        x, y = load_embedded_digits("valid")
-        what = "embedded digits, validation part (500)"
+def load_image_test(net, data_dir: Optional[str] = None, where: str = "the model", *,
+                    images: Optional[str] = None) -> Tuple[Dict[str, Any], str]:
+    """The evaluation set: all of ``--images PATH``; the MNIST test set (binarized with seed
+    :data:`TEST_SEED`, or quantized / coloured as the image asks); or the validation part of
+    the embedded digits."""
+    kind = _ImageKind(net, where)
+    if images is not None:
+        x, y, info = _user_images(kind, images)
+        return _columns(kind.image, kind.label, x, y), f"all {len(x)} images in {images}"
+    if data_dir is None:
+        raise PgmArError("give --data-dir or --images")
+    kind.check_digits(data_dir)
+    kind.check_classes(DIGIT_CLASSES, "the digits")
+    ((x, y),), info = _digit_sets(kind, data_dir, test=True)
+    if kind.label is not None:
+        y, _ = kind.labels(y, DIGIT_CLASSES, info["data"])
+    base = "embedded 14x14 digits" if data_dir == EMBEDDED else "MNIST test set"
+    if kind.colours == 3:
+        base += f", coloured with seed {info['colour_seed']}"
+    if kind.colours == 1 and kind.levels == 2:
+        how = ("" if data_dir == EMBEDDED else
+               f", stochastic binarization with seed {TEST_SEED}")
     else:
-        x, y = binarized_mnist_test(_mnist_dir(data_dir), seed=TEST_SEED)
-        what = f"MNIST test set, stochastic binarization with seed {TEST_SEED}"
-    return _columns(image, label, x, y), what
+        how = f", {kind.levels} levels"
+    part = f", validation part ({len(x)})" if data_dir == EMBEDDED else ""
+    return _columns(kind.image, kind.label, x, y), base + how + part
 
 
 def _check_run_dir(out: Path, force: bool, resume: bool = False) -> None:
@@ -250,8 +415,10 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
     if args.method not in ("auto", "train"):
         raise PgmArError(f"--method {args.method}: image networks are fitted by the training "
                          "loop (--method train)")
-    train, valid, transform, info = load_image_splits(spec.network, args.data_dir,
-                                                      args.max_train, where=str(args.spec))
+    flag, source = _image_source(args)
+    train, valid, transform, info = load_image_splits(
+        spec.network, args.data_dir, args.max_train, where=str(args.spec),
+        images=source if flag == "images" else None)
     settings = {"epochs": args.epochs if args.epochs is not None else IMAGE_EPOCHS,
                 "batch_size": args.batch_size if args.batch_size is not None else IMAGE_BATCH,
                 "lr": args.lr if args.lr is not None else IMAGE_LR,
@@ -281,7 +448,7 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
     history.plot(out / CURVES, title=f"{spec.network.name}: NLL per epoch")
     params = model.num_parameters()
     log = {
-        "spec": str(spec_src), "spec_copy": spec_copy.name, "data_dir": str(args.data_dir),
+        "spec": str(spec_src), "spec_copy": spec_copy.name, flag: source,
         **info, "method": "train", "seed": args.seed, "resumed": bool(args.resume),
         "settings": settings, "device": history.device,
         "families": {n: f.to_spec() for n, f in model.families.items()},
@@ -299,6 +466,9 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
           + ", ".join(f"{k} {v:,}" for k, v in params.items())
           + f") on {info['train']} images ({info['data']}) in {seconds:.1f} s on "
           f"{history.device}{best}")
+    for key in ("pixels", "colouring", "split", "labels"):
+        if key in info:
+            print(f"{key}: {info[key]}")
     print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}, {out / (TRAIN_LOG + '.csv')}, "
           f"{out / CURVES}, {out / CHECKPOINT_DIR}/")
     return 0
@@ -359,7 +529,9 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 def _evaluate_images(args: argparse.Namespace, model) -> int:
     from .compiler import resolve_device
 
-    data, what = load_image_test(model.net, args.data_dir, where=str(args.run_dir))
+    flag, source = _image_source(args)
+    data, what = load_image_test(model.net, args.data_dir, where=str(args.run_dir),
+                                 images=source if flag == "images" else None)
     model.to(resolve_device(args.device))
     t0 = time.perf_counter()
     res = evaluate_images(model, data, batch_size=args.batch_size,
@@ -402,7 +574,8 @@ def _sample_images(args: argparse.Namespace, model) -> int:
         return 0
     samples = model.sample(args.n, evidence=evidence or None, seed=args.seed, as_tensors=True)
     given = ", ".join(f"{k}={v}" for k, v in evidence.items())
-    save_grid(samples[image], out, nrow=args.nrow, title=f"{image} | {given}" if given else None)
+    save_grid(samples[image], out, nrow=args.nrow, title=f"{image} | {given}" if given else None,
+              levels=model.net.variable(image).levels)
     print(f"wrote {out}: {args.n} samples of {image!r}" + (f" given {given}" if given else ""))
     return 0
 
@@ -429,11 +602,13 @@ def cmd_fit(args: argparse.Namespace) -> int:
     from .training import distributed_rank
 
     out = Path(args.out)
-    if args.data_dir is None:
+    images = _image_source(args) is not None
+    if not images:
         for flag, given in (("--resume", args.resume), ("--patience", args.patience),
                             ("--max-train", args.max_train)):
             if given:
-                raise PgmArError(f"{flag} is for image networks fitted from --data-dir")
+                raise PgmArError(f"{flag} is for image networks fitted from --data-dir or "
+                                 "--images")
         if distributed_rank() == 0:  # under torchrun, rank 0 checks and writes the run
             _check_run_dir(out, args.force)
     spec = load_any(args.spec)
@@ -441,11 +616,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
         model = compile(spec.network, getattr(spec, "conditionals", None) or None)
     except PgmArError as exc:
         raise PgmArError(f"{args.spec}: conditionals: {exc}") from None
-    if args.data_dir is not None:
+    if images:
         return _fit_images(args, spec, model)
     if model.has_images:
         raise PgmArError(f"{args.spec}: the network has image variables; give --data-dir (an "
-                         f"MNIST directory or '{EMBEDDED}') instead of --data")
+                         f"MNIST directory or '{EMBEDDED}') or --images (PNG directory or "
+                         ".npz) instead of --data")
     data = read_csv(args.data)
     kwargs: Dict[str, Any] = {"method": args.method, "seed": args.seed, "device": args.device,
                               "progress": not args.no_progress}
@@ -486,11 +662,12 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model = _load_run(args.run_dir)
-    if args.data_dir is not None:
+    if _image_source(args) is not None:
         return _evaluate_images(args, model)
     if model.has_images:
         raise PgmArError(f"{args.run_dir}: the model has image variables; give --data-dir (an "
-                         f"MNIST directory or '{EMBEDDED}') instead of --data")
+                         f"MNIST directory or '{EMBEDDED}') or --images (PNG directory or "
+                         ".npz) instead of --data")
     data = read_csv(args.data)
     try:
         lp = model.log_prob(data)
@@ -589,13 +766,18 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     model_help = ("a run directory made by 'pgm-ar fit', or a BIF/spec file or example network "
                   "name whose CPTs give every parameter (no fit needed)")
     data_dir_help = (f"image networks: an MNIST directory (IDX .gz files) or '{EMBEDDED}' "
-                     "for the shipped 14x14 digits")
+                     "for the shipped 14x14 digits; the spec's image decides binary, "
+                     "L-level or coloured digits")
+    images_help = ("image networks: your own images, a directory of PNGs (optionally one "
+                   "subdirectory per class) or an .npz with a uint8 array (N, H, W[, C])")
     p = subparsers.add_parser("fit", help="fit a network's conditionals to a CSV of rows or to "
                                           "digit images")
     p.add_argument("spec", help=spec_help)
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="CSV with one column per variable")
     src.add_argument("--data-dir", help=data_dir_help)
+    src.add_argument("--images", metavar="PATH",
+                     help=images_help + "; 10%% are held out for validation")
     p.add_argument("--out", required=True, help="run directory to create")
     p.add_argument("--method", choices=["auto", "counts", "svi", "train"], default="auto",
                    help="closed form (counts), SVI, the training loop (train), or auto "
@@ -625,6 +807,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     src.add_argument("--data", help="CSV with one column per variable")
     src.add_argument("--data-dir", help=data_dir_help + " (scores the test set, or the "
                                                         "validation part of the embedded digits)")
+    src.add_argument("--images", metavar="PATH", help=images_help + " (scores all of them)")
     p.add_argument("--device", default="auto", help="images: auto, cpu or cuda")
     p.add_argument("--batch-size", type=positive_int, default=500,
                    help="images per pass (default 500)")

@@ -5,12 +5,19 @@ matplotlib's Agg canvas (no display, no global pyplot state), atomically; :func:
 samples a fitted model one row per state of the image's label (``label -> digit``: a row per
 digit).  The format follows the file suffix (``.png``, ``.svg``, ``.pdf``).
 
+Values are shown as grey (one channel) or as RGB (three channels, in the order R, G, B).
+Pixel values ``0..L-1`` of an ``L``-level image are shown as ``v / (L - 1)`` when ``levels=L``
+is given (0 black, ``L - 1`` white, whatever values a batch happens to hold); without it,
+values in [0, 1] are shown as they are and other ranges are stretched to the batch's min..max.
+
 >>> import torch
 >>> grid = make_grid(torch.ones(5, 1, 2, 3), nrow=3, padding=1)
 >>> grid.shape                      # 2 rows of 3 cells, each 2 x 3 with a 1-pixel border
 (7, 13)
 >>> float(grid[1, 1]), float(grid[0, 0])
 (1.0, 0.5)
+>>> make_grid(torch.tensor([[[[0, 1, 2, 3]]]]), levels=4, padding=0).tolist()
+[[0.0, 0.3333333333333333, 0.6666666666666666, 1.0]]
 """
 from __future__ import annotations
 
@@ -34,8 +41,9 @@ PathLike = Union[str, Path]
 _BORDER = 0.5
 
 
-def _as_array(images: Any) -> np.ndarray:
-    """``(N, C, H, W)`` float array in [0, 1] from a tensor, an array or a list of images."""
+def _as_array(images: Any, levels: Optional[int] = None) -> np.ndarray:
+    """``(N, C, H, W)`` float array in [0, 1] from a tensor, an array or a list of images
+    (values ``0..levels-1`` scaled by ``1 / (levels - 1)`` when ``levels`` is given)."""
     try:
         import torch
 
@@ -54,18 +62,27 @@ def _as_array(images: Any) -> np.ndarray:
     if not np.isfinite(x).all():
         raise PgmArError("images hold non-finite values")
     lo, hi = float(x.min()), float(x.max())
+    if levels is not None:
+        if int(levels) < 2:
+            raise PgmArError(f"levels must be >= 2, got {levels}")
+        if lo < 0 or hi > levels - 1:
+            raise PgmArError(f"values of a {levels}-level image must lie in 0..{levels - 1}, "
+                             f"found {lo if lo < 0 else hi:g}")
+        return x / (levels - 1)
     if lo < 0 or hi > 1:  # levels 0..k-1 or real values: scale to [0, 1] for display
         x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
     return x
 
 
-def make_grid(images: Any, nrow: Optional[int] = None, padding: int = 1) -> np.ndarray:
+def make_grid(images: Any, nrow: Optional[int] = None, padding: int = 1,
+              levels: Optional[int] = None) -> np.ndarray:
     """Tile ``N`` images into one array, ``nrow`` images per row (default ``ceil(sqrt(N))``).
 
     Returns ``(rows * (H + p) + p, nrow * (W + p) + p)`` for grey images (``+ (3,)`` for RGB),
     values in [0, 1], borders grey (0.5).  Unused cells at the end stay border-grey.
+    ``levels``: the images hold values ``0..levels-1`` (shown as ``v / (levels - 1)``).
     """
-    x = _as_array(images)
+    x = _as_array(images, levels)
     n, c, h, w = x.shape
     ncol = int(nrow) if nrow is not None else int(math.ceil(math.sqrt(n)))
     if ncol < 1 or int(padding) < 0:
@@ -83,14 +100,14 @@ def make_grid(images: Any, nrow: Optional[int] = None, padding: int = 1) -> np.n
 
 def save_grid(images: Any, path: PathLike, nrow: Optional[int] = None, *, padding: int = 1,
               row_labels: Optional[Sequence[str]] = None, title: Optional[str] = None,
-              cell_pixels: int = 56, dpi: int = 100) -> Path:
+              cell_pixels: int = 56, dpi: int = 100, levels: Optional[int] = None) -> Path:
     """Write ``images`` (``(N, C, H, W)``, ink 1 = white) as a grid picture, atomically.
 
     Parameters
     ----------
     images
-        A tensor, an array or a list of ``(C, H, W)`` tensors; binary or grey values in
-        [0, 1] (other ranges are scaled).
+        A tensor, an array or a list of ``(C, H, W)`` tensors (``C`` = 1: grey, 3: RGB);
+        values in [0, 1], or ``0..levels-1`` with ``levels`` (other ranges are stretched).
     path
         Output file; the format follows the suffix (``.png`` by default).
     nrow
@@ -102,13 +119,18 @@ def save_grid(images: Any, path: PathLike, nrow: Optional[int] = None, *, paddin
     cell_pixels
         About how many screen pixels an image cell gets (small images are enlarged with
         nearest-neighbour pixels).
+    levels
+        The number of pixel values of a discrete image: value ``v`` is shown as
+        ``v / (levels - 1)`` (so a batch of a 4-level image that never uses level 3 is not
+        stretched).
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     path = Path(path)
-    grid = make_grid(images, nrow, padding)
-    h = _as_array(images).shape[2]
+    x = _as_array(images, levels)
+    grid = make_grid(x, nrow, padding)
+    h = x.shape[2]
     rows = (grid.shape[0] - padding) // (h + padding)
     if row_labels is not None and len(row_labels) != rows:
         raise PgmArError(f"{len(row_labels)} row labels for a grid of {rows} rows")
@@ -149,13 +171,14 @@ def save_class_grid(model: "CompiledModel", path: PathLike, per_class: int = 8, 
     """
     name = model._image_name(variable)
     label = label if label is not None else model.label_name(name)
+    levels = model.net.variable(name).levels
     import torch
 
     if per_class < 1:
         raise PgmArError(f"per_class must be >= 1, got {per_class}")
     if label is None:
         imgs = model.sample(per_class * per_class, seed=seed, as_tensors=True)[name]
-        return save_grid(imgs, path, nrow=per_class, title=title)
+        return save_grid(imgs, path, nrow=per_class, title=title, levels=levels)
     var = model.net.variable(label)
     if not (var.is_discrete and var.num_pixels == 1):
         raise PgmArError(f"label {label!r} is not a discrete variable")
@@ -163,5 +186,5 @@ def save_class_grid(model: "CompiledModel", path: PathLike, per_class: int = 8, 
     for i, state in enumerate(var.states):
         s = None if seed is None else int(seed) + i
         rows.append(model.sample(per_class, evidence={label: i}, seed=s, as_tensors=True)[name])
-    return save_grid(torch.cat(rows), path, nrow=per_class, title=title,
+    return save_grid(torch.cat(rows), path, nrow=per_class, title=title, levels=levels,
                      row_labels=[f"{label}={state}" for state in var.states])

@@ -1,5 +1,4 @@
-"""Image datasets: the MNIST IDX reader (checked, optionally downloaded), binarization, splits,
-and a small embedded digit set that needs no download.
+"""MNIST: the IDX reader (checked, optionally downloaded), binarization and splits.
 
 MNIST comes as four gzip-compressed IDX files in a directory the user names::
 
@@ -27,9 +26,6 @@ of the 60,000 training images (:func:`train_valid_split`).
 [[0.0, 0.0, 1.0, 1.0]]
 >>> bool((binarize(x, seed=3) == binarize(x, seed=3)).all())
 True
->>> images, labels = load_embedded_digits()
->>> tuple(images.shape), images.dtype, sorted(set(images.unique().tolist())), labels[:5].tolist()
-((3000, 1, 14, 14), torch.float32, [0.0, 1.0], [5, 0, 8, 2, 8])
 """
 from __future__ import annotations
 
@@ -48,14 +44,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .errors import DataError, PgmArError
-from .io.atomic import atomic_write_bytes
+from ..errors import DataError, PgmArError
+from ..io.atomic import atomic_write_bytes
 
 __all__ = [
     "MNIST_FILES", "MNIST_SHA256", "MNIST_MIRRORS", "MIRROR_ENV", "Binarization",
     "read_idx", "load_mnist", "download_mnist", "train_valid_split", "binarize",
     "binarized_mnist_test", "DynamicBinarization", "DynamicBinarizedDataset",
-    "load_embedded_digits", "EMBEDDED_DIGITS_PATH",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -94,9 +89,6 @@ MNIST_MIRRORS: Tuple[str, ...] = (
 #: environment variable holding mirror base URLs (comma or whitespace separated) that replace
 #: :data:`MNIST_MIRRORS`
 MIRROR_ENV = "PGM_AR_MNIST_MIRROR"
-
-#: the embedded digit set shipped inside the package (made by scripts/make_embedded_digits.py)
-EMBEDDED_DIGITS_PATH = Path(__file__).resolve().parent / "data" / "digits14.npz"
 
 # IDX element type code -> numpy big-endian dtype
 _IDX_DTYPES = {
@@ -560,40 +552,3 @@ class DynamicBinarizedDataset(Dataset):
         if self.labels is None:
             return self.images[index]
         return self.images[index], self.labels[index]
-
-
-# --------------------------------------------------------------------------- embedded digits
-def load_embedded_digits(split: str = "all", dtype: torch.dtype = torch.float32
-                         ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """A small binarized digit set shipped inside the package: no download needed.
-
-    3,000 MNIST training digits (300 per class, shuffled), downsampled to 14 x 14 by 2 x 2
-    averaging and binarized stochastically with a fixed seed; made once by
-    ``scripts/make_embedded_digits.py`` (provenance and licence in ``docs/data.md``).
-
-    Parameters
-    ----------
-    split
-        ``"all"`` (3,000), ``"train"`` (the first 2,500) or ``"valid"`` (the last 500).
-    dtype
-        Type of the returned images (values 0 / 1).
-
-    Returns
-    -------
-    (images, labels)
-        ``[N, 1, 14, 14]`` images and ``int64 [N]`` digits 0..9.
-    """
-    cuts = {"all": slice(None), "train": slice(0, 2500), "valid": slice(2500, None)}
-    if split not in cuts:
-        raise PgmArError(f"unknown split {split!r} of the embedded digits: use 'all', 'train' "
-                         "or 'valid'")
-    try:
-        with np.load(EMBEDDED_DIGITS_PATH) as npz:
-            n, c, h, w = (int(s) for s in npz["shape"])
-            bits = np.unpackbits(npz["bits"], count=n * c * h * w)
-            labels = npz["labels"].astype(np.int64)
-    except (OSError, KeyError, ValueError) as exc:
-        raise DataError(f"{EMBEDDED_DIGITS_PATH}: the embedded digit file is missing or "
-                        f"damaged ({exc}); reinstall pgm_ar") from None
-    images = torch.from_numpy(bits.reshape(n, c, h, w)).to(dtype)
-    return images[cuts[split]], torch.from_numpy(labels)[cuts[split]]
