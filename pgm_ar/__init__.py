@@ -40,7 +40,7 @@ _EXPORTS = {
     "load_mnist": "datasets", "load_embedded_digits": "datasets", "binarize": "datasets",
     "History": "training",
     # models
-    "compile": "compiler", "CompiledModel": "compiler", "load_model": "compiler",
+    "compile": "model", "CompiledModel": "model", "load_model": "model",
     "register_family": "conditionals.base",
     "Tabular": "conditionals", "Logistic": "conditionals", "MLP": "conditionals",
     "LinearGaussian": "conditionals", "MLPGaussian": "conditionals",

@@ -202,7 +202,7 @@ def _context_model(path: str):
         from .cli_model import _load_run
 
         return _load_run(path)
-    from .compiler import compile
+    from .model import compile
     from .variables import Image
 
     spec = _load(path)

@@ -94,15 +94,15 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    from .compiler import _atomic_write_bytes
+    from .io.atomic import atomic_write_bytes
 
-    _atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _load_run(run_dir: str):
     """The model of a run directory, or of a network file or example name that carries all
     its parameters (``query``, ``sample`` and ``evaluate`` then need no fit)."""
-    from .compiler import CompiledModel
+    from .model import CompiledModel
 
     d = Path(run_dir)
     if not d.is_dir():
@@ -116,7 +116,7 @@ def _load_run(run_dir: str):
 def _model_from_file(source: str):
     """A ready model from a BIF or spec file (or an example network's name) whose CPTs give
     every variable's parameters; otherwise an error saying to run ``pgm-ar fit`` first."""
-    from .compiler import compile
+    from .model import compile
     from .io import load_any
     from .io.examples import close_examples, is_example_name
 
@@ -527,7 +527,7 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 
 
 def _evaluate_images(args: argparse.Namespace, model) -> int:
-    from .compiler import resolve_device
+    from .model.fitting import resolve_device
 
     flag, source = _image_source(args)
     data, what = load_image_test(model.net, args.data_dir, where=str(args.run_dir),
@@ -559,7 +559,7 @@ def _sample_images(args: argparse.Namespace, model) -> int:
         raise PgmArError(f"{out}: already exists; use --force to overwrite it")
     if args.n < 1:
         raise PgmArError(f"-n must be >= 1, got {args.n}")
-    image = model._image_name()
+    image = model.image_name()
     label = model.label_name(image)
     evidence: Dict[str, Any] = parse_evidence_args(args.evidence)
     if args.label is not None:
@@ -582,7 +582,7 @@ def _sample_images(args: argparse.Namespace, model) -> int:
 
 def compiled_counts(spec) -> Dict[str, Any]:
     """Trainable parameters of the spec's compiled conditionals (``num_parameters()``)."""
-    from .compiler import compile
+    from .model import compile
 
     try:
         model = compile(spec.network, spec.conditionals or None)
@@ -597,7 +597,7 @@ def compiled_counts(spec) -> Dict[str, Any]:
 # commands
 # --------------------------------------------------------------------------- #
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .compiler import compile
+    from .model import compile
     from .io import load_any
     from .training import distributed_rank
 

@@ -32,7 +32,7 @@ from .errors import PgmArError
 from .io.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .compiler import CompiledModel
+    from .model import CompiledModel
 
 __all__ = ["make_grid", "save_grid", "save_class_grid"]
 
@@ -169,7 +169,7 @@ def save_class_grid(model: "CompiledModel", path: PathLike, per_class: int = 8, 
     label is the image's only discrete parent unless named; an image without one gives
     ``per_class`` rows of ``per_class`` unconditional samples.
     """
-    name = model._image_name(variable)
+    name = model.image_name(variable)
     label = label if label is not None else model.label_name(name)
     levels = model.net.variable(name).levels
     import torch

@@ -37,6 +37,9 @@ from .errors import DataError, PgmArError
 from .network import BayesNet
 from .variables import Gaussian, Image, Variable
 
+__all__ = ["MISSING", "DataLike", "EncodedData", "encode", "decode", "parse_evidence",
+           "columns_of", "encode_discrete_column", "encode_real_column"]
+
 #: the encoded value of a missing discrete entry
 MISSING = -1
 
@@ -130,7 +133,9 @@ def _as_array(col: Any, name: str) -> np.ndarray:
     return arr
 
 
-def _encode_discrete(var: Variable, col: Any) -> torch.Tensor:
+def encode_discrete_column(var: Variable, col: Any) -> torch.Tensor:
+    """One discrete column as state indices (``MISSING`` where empty), with a :class:`DataError`
+    naming the column, the first bad row and its value."""
     name, card = var.name, int(var.cardinality)  # type: ignore[arg-type]
     try:
         import pandas as pd
@@ -227,7 +232,8 @@ def _state_code(var: Variable, x: Any) -> Union[int, str]:
     return f"not a state of {var.name!r} (states: {list(states)})"
 
 
-def _encode_real(var: Variable, col: Any) -> torch.Tensor:
+def encode_real_column(var: Variable, col: Any) -> torch.Tensor:
+    """One real-valued column as float64 values (no missing entries allowed)."""
     arr = _as_array(col, var.name)
     if arr.ndim != 1:
         raise DataError(f"expected a 1-D column, got shape {arr.shape}", column=var.name)
@@ -293,7 +299,8 @@ def _encode_image(var: Image, col: Any) -> torch.Tensor:
     return x
 
 
-def _columns(data: DataLike) -> Dict[str, Any]:
+def columns_of(data: DataLike) -> Dict[str, Any]:
+    """``{column name: values}`` of a DataFrame, a mapping or an :class:`EncodedData`."""
     try:
         import pandas as pd
 
@@ -331,7 +338,7 @@ def encode(net: BayesNet, data: DataLike, *, allow_latent: bool = True) -> Encod
     """
     if isinstance(data, EncodedData):
         return data
-    cols = _columns(data)
+    cols = columns_of(data)
     for key in cols:
         if key not in net:
             raise DataError("unknown column; it is not a variable of the network"
@@ -351,9 +358,9 @@ def encode(net: BayesNet, data: DataLike, *, allow_latent: bool = True) -> Encod
         if isinstance(var, Image):
             x = _encode_image(var, col)
         elif var.is_discrete:
-            x = _encode_discrete(var, col)
+            x = encode_discrete_column(var, col)
         elif isinstance(var, Gaussian):
-            x = _encode_real(var, col)
+            x = encode_real_column(var, col)
         else:  # pragma: no cover - every kind is handled above
             raise PgmArError(f"variable {var.name!r} of kind {var.kind} cannot be encoded")
         if n is None:

@@ -12,7 +12,7 @@ import torch
 from conftest import REPO
 from pgm_ar import training
 from pgm_ar.cli import main
-from pgm_ar.compiler import CompiledModel
+from pgm_ar.model import CompiledModel
 from pgm_ar.datasets import load_embedded_digits
 
 SPEC14 = REPO / "examples" / "specs" / "digit14_nade.yaml"

@@ -16,7 +16,7 @@ from PIL import Image
 
 from pgm_ar import cli_model
 from pgm_ar.cli import main
-from pgm_ar.compiler import CompiledModel
+from pgm_ar.model import CompiledModel
 from pgm_ar.datasets import coloured_embedded_digits, mnist
 from pgm_ar.imaging import make_grid
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from pgm_ar.cli import main
-from pgm_ar.compiler import CompiledModel, compile
+from pgm_ar.model import CompiledModel, compile
 from pgm_ar.io import read_bif
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from scipy import stats
 import pgm_ar
 from pgm_ar import (MLP, BayesNet, Bernoulli, Categorical, Gaussian, Image, LinearGaussian,
                     Logistic, MLPGaussian, PgmArError, Tabular, TabularCPD, UnknownVariableError)
-from pgm_ar.compiler import CompiledModel, compile
+from pgm_ar.model import CompiledModel, compile
 from pgm_ar.conditionals import Family, family_from_spec, get_family, register_family
 from pgm_ar.conditionals.tabular import TabularConditional
 
@@ -73,7 +73,7 @@ def test_log_prob_equals_brute_force_joint(seed):
     tr.compute_log_prob()
     per_row = sum(site["log_prob"] for site in tr.nodes.values() if site["type"] == "sample")
     np.testing.assert_allclose(per_row.detach().numpy(), np.log(probs), rtol=1e-10, atol=1e-10)
-    assert [s for s, site in tr.nodes.items() if site["type"] == "sample" and s != "data"] == \
+    assert [s for s, site in tr.nodes.items() if site["type"] == "sample" and s != model.plate_name] == \
         list(net.topological_order())
     assert all(tr.nodes[n]["is_observed"] for n in net.names)
 
@@ -179,7 +179,7 @@ def test_render_model_draws_the_network():
         assert name in src
     for parent, child in net.edges:
         assert f"{parent} -> {child}" in src
-    assert "cluster_data" in src  # the plate
+    assert f"cluster_{model.plate_name}" in src  # the plate, named after the model
 
 
 def test_bif_network_is_a_ready_model_and_round_trips_to_bayesnet():
@@ -253,7 +253,7 @@ def test_family_registry_lets_other_modules_add_families():
     x = torch.tensor([[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]]).reshape(3, 1, 2, 2)
     data = {"digit": x, "label": torch.tensor([0, 1, 1])}
     lp = m.log_prob(data)
-    tr = poutine.trace(m.model).get_trace(m._encode(data).values)
+    tr = poutine.trace(m.model).get_trace(m.encode_data(data).values)
     tr.compute_log_prob()
     np.testing.assert_allclose(lp.numpy(), sum(s["log_prob"] for s in tr.nodes.values()
                                                if s["type"] == "sample").double().detach().numpy(),
@@ -323,7 +323,7 @@ def test_save_and_load_keep_spec_and_weights(tmp_path):
 
 
 def test_pgm_ar_compile_is_the_function_after_submodule_import():
-    import pgm_ar.compiler  # noqa: F401  (the module is named compiler, not compile)
+    import pgm_ar.model  # noqa: F401  (the package is named model, not compile)
 
     net = BayesNet([Bernoulli("a")])
     assert isinstance(pgm_ar.compile(net), CompiledModel)

@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from pgm_ar.cli import main
-from pgm_ar.compiler import compile
+from pgm_ar.model import compile
 from pgm_ar.conditionals.base import Conditional, Family, family_from_spec
 from pgm_ar.conditionals.nade import NADE, NADEConditional
 from pgm_ar.conditionals.pixelcnn import PixelCNN

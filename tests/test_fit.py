@@ -11,7 +11,7 @@ import torch
 
 from pgm_ar import (BayesNet, Bernoulli, Categorical, DataError, Gaussian, Logistic, MLP,
                     PgmArError, Tabular, TabularCPD)
-from pgm_ar.compiler import compile
+from pgm_ar.model import compile
 
 from test_compile import random_net
 

@@ -16,6 +16,7 @@ import torch
 from pgm_ar import BayesNet, Categorical, Image, compile
 from pgm_ar.conditionals.autoregressive import ApproximateCompletionWarning
 from pgm_ar.datasets import load_embedded_digits
+from pgm_ar.model.loop_data import loop_columns
 from pgm_ar.errors import DataError, PgmArError
 from pgm_ar.imaging import make_grid, save_class_grid, save_grid
 from pgm_ar.training import History
@@ -81,8 +82,8 @@ def test_log_prob_is_label_prior_plus_nade_given_label():
     np.testing.assert_allclose(model.bits_per_dim((x, y)).numpy(),
                                -got.numpy() / (6 * math.log(2)), rtol=1e-12)
     # the differentiable path of the training loop gives the same values, with gradients
-    values = model._loop_values((x, y), "training")
-    lp = model._batch_log_prob(values)
+    values = loop_columns(model, (x, y), "training")
+    lp = model.batch_log_prob(values)
     assert lp.requires_grad
     np.testing.assert_allclose(lp.detach().double().numpy(), expect, rtol=1e-5, atol=1e-5)
 

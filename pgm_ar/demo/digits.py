@@ -1,7 +1,7 @@
 """The demo's second half: models of the embedded 14x14 digits, fitted, scored and sampled.
 
 Every model is the same two-node network ``label -> digit`` fitted by the same training
-loop (:meth:`pgm_ar.compiler.CompiledModel.fit` with ``method="train"``) on the same 2,500
+loop (:meth:`pgm_ar.model.CompiledModel.fit` with ``method="train"``) on the same 2,500
 training digits; only the digit's conditional family and its pixel ordering change:
 
 * independent pixels given the label (AR-k with ``k = 0``: naive Bayes),
@@ -142,7 +142,7 @@ def _network(ordering: str):
 
 
 def _fit_one(spec: ModelSpec, s: DigitSettings, train, valid, echo: bool) -> FitResult:
-    from ..compiler import compile as compile_net
+    from ..model import compile as compile_net
 
     model = compile_net(_network(spec.ordering), {"digit": spec.conditional(s)})
     nade = spec.family == "nade"

@@ -148,7 +148,7 @@ def image_variable(rep: Report, out: DemoOutputs) -> Dict[str, Any]:
 
 def asia(rep: Report, out: DemoOutputs) -> Dict[str, Any]:
     """ASIA: factorization, d-separation queries and exact posteriors."""
-    from ..compiler import compile as compile_net
+    from ..model import compile as compile_net
     from ..io.bif import read_bif
 
     net = read_bif(ASIA_PATH)

@@ -196,7 +196,7 @@ def autoregressive_conditional(model: Any, variable: Optional[str] = None
     ----------
     model
         An :class:`~pgm_ar.conditionals.autoregressive.AutoregressiveConditional`, or a
-        :class:`~pgm_ar.compiler.CompiledModel` with an image node.
+        :class:`~pgm_ar.model.CompiledModel` with an image node.
     variable
         The image's name, needed when the model has several images.
 

@@ -1,0 +1,300 @@
+"""The compiled model: one conditional module per node, and the Pyro program that runs them.
+
+:func:`compile` builds a :class:`CompiledModel`, a ``PyroModule`` whose :meth:`~CompiledModel.model`
+is a Pyro program: one ``pyro.sample`` site per variable, in topological order, inside a plate
+over the rows.  It is meant to be composed like any Pyro model:
+
+* every trainable parameter reaches Pyro's param store when the program runs (the conditional
+  modules are registered with ``pyro.module`` under the model's name), so ``SVI`` with a guide
+  of your own trains them;
+* the plate's name is unique per model (``plate_name``, default ``"<network>_rows"`` with a
+  number when several models of one network exist) and its dim is ``plate_dim`` (default
+  ``-1``), so two models run in one program, and the model runs inside your own plates
+  placed to its left (``pyro.plate(..., dim=-2)`` with the default);
+* under ``pyro.condition`` / ``Predictive`` / ``infer_discrete`` with no ``data`` argument, the
+  number of rows is read from the values conditioned on, so a conditioned model needs no size.
+
+What the model does with data (scoring, fitting, sampling, images, queries, files) lives in
+the sibling modules and comes in as mixins; this module holds the construction, the basics and
+the program.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
+
+import numpy as np
+import pyro
+import torch
+from pyro.nn import PyroModule
+from pyro.poutine.condition_messenger import ConditionMessenger
+from pyro.poutine.runtime import _PYRO_STACK
+from torch import nn
+
+from ..conditionals import Family
+from ..conditionals.base import Conditional
+from ..conditionals.tabular import MAX_TABLE_SIZE, TabularConditional
+from ..cpd import TabularCPD
+from ..errors import PgmArError, UnknownVariableError
+from ..network import BayesNet
+from ..tabular_data import EncodedData
+from ..variables import Image
+from .data import IMPOSSIBLE, is_discrete_scalar
+from .families import resolve_families
+from .fitting import FittingMixin
+from .images import ImageMixin
+from .modes import in_eval_mode
+from .persistence import PersistenceMixin
+from .queries import QueryMixin
+from .sampling import SamplingMixin
+from .scoring import ScoringMixin
+
+__all__ = ["CompiledModel", "compile"]
+
+#: how many models of each network name exist, for unique default plate names
+_PLATES_PER_NAME: Dict[str, "itertools.count[int]"] = {}
+
+
+def _default_plate_name(net: BayesNet) -> str:
+    base = f"{net.name or 'network'}_rows"
+    k = next(_PLATES_PER_NAME.setdefault(base, itertools.count(1)))
+    return base if k == 1 else f"{base}_{k}"
+
+
+def compile(net: BayesNet, conditionals: Optional[Mapping[Any, Any]] = None, *,
+            plate_name: Optional[str] = None, plate_dim: int = -1) -> "CompiledModel":
+    """Compile ``net`` to a :class:`CompiledModel`.
+
+    Parameters
+    ----------
+    net
+        The network.  CPTs it carries (e.g. read from BIF) become the parameters of its
+        tabular nodes, so ``compile(read_bif(path))`` is a ready model.
+    conditionals
+        ``{variable name or kind: family}``; a family is a :class:`~pgm_ar.conditionals.Family`
+        (``Tabular(prior=2)``, ``MLP(hidden=(64,))``), a name (``"logistic"``) or a dict
+        (``{"family": "mlp", "hidden": [64]}``).  Kinds are ``"bernoulli"``,
+        ``"categorical"``, ``"gaussian"``, ``"image"`` (or :class:`~pgm_ar.variables.Kind`).
+    plate_name, plate_dim
+        Name and dim of the Pyro plate over the rows (see the module docstring).
+
+    Raises
+    ------
+    PgmArError
+        For an unknown variable, an unknown family, or a family that cannot model its node.
+    """
+    if not isinstance(net, BayesNet):
+        raise PgmArError(f"compile expects a BayesNet, got {type(net).__name__}")
+    return CompiledModel(net, resolve_families(net, conditionals), plate_name=plate_name,
+                         plate_dim=plate_dim)
+
+
+class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, QueryMixin,
+                    PersistenceMixin, PyroModule):
+    """A Bayesian network with one conditional module per node, as a Pyro program.
+
+    Build it with :func:`compile`.  Attributes: ``net`` (the network), ``families``
+    (``{name: Family}``), ``plate_name`` / ``plate_dim`` (the Pyro plate over the rows), and
+    :meth:`conditional` (the module of one node).
+    """
+
+    def __init__(self, net: BayesNet, families: Mapping[str, Family], *,
+                 plate_name: Optional[str] = None, plate_dim: int = -1) -> None:
+        super().__init__()
+        if not isinstance(plate_dim, int) or plate_dim > -1:
+            raise PgmArError(f"plate_dim must be a negative int (-1 is the rightmost batch "
+                             f"dim), got {plate_dim!r}")
+        self.net = net
+        self.families = dict(families)
+        self.plate_name = str(plate_name) if plate_name else _default_plate_name(net)
+        self.plate_dim = plate_dim
+        self._index = {n: i for i, n in enumerate(net.names)}
+        self._topo = net.topological_order()
+        self._parents = {n: net.parents(n) for n in net.names}
+        mods = []
+        for name in net.names:
+            parents = [net.variable(p) for p in self._parents[name]]
+            mods.append(self.families[name].build(net.variable(name), parents))
+        # index keys: variable names may hold characters a ModuleDict key may not
+        self.nodes = nn.ModuleList(mods)
+        # small exact families run in float64: tables and sums then match exact inference
+        self.exact = all(type(f).exact for f in self.families.values())
+        self.to(torch.float64 if self.exact else torch.float32)
+        # which nodes hold fitted (or given) parameters; the others are re-initialised by a
+        # seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
+        self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
+        for name, cpd in net.cpds.items():
+            node = self.nodes[self._index[name]]
+            if isinstance(node, TabularConditional):
+                node.set_probs(cpd.probs)
+                self.fitted[self._index[name]] = True
+        self.all_discrete = all(is_discrete_scalar(v) for v in net.variables)
+        self.all_tabular = all(isinstance(m, TabularConditional) for m in mods)
+        self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
+                                                  if isinstance(v, Image))
+        # answers never depend on the mode; fitting switches to training mode itself
+        self.eval()
+
+    # ------------------------------------------------------------------ basics
+    def conditional(self, name: str) -> Conditional:
+        """The module of node ``name``."""
+        if name not in self._index:
+            raise UnknownVariableError(name, self.net.names)
+        return self.nodes[self._index[name]]  # type: ignore[return-value]
+
+    @property
+    def device(self) -> torch.device:
+        return self.fitted.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return torch.float64 if self.exact else torch.float32
+
+    @property
+    def max_plate_nesting(self) -> int:
+        """The ``max_plate_nesting`` an ELBO needs for this model alone (``-plate_dim``)."""
+        return -self.plate_dim
+
+    def num_parameters(self) -> Dict[str, int]:
+        """Trainable parameters per variable (free parameters for tables)."""
+        return {n: self.nodes[i].num_parameters() for i, n in enumerate(self.net.names)}
+
+    def __repr__(self) -> str:
+        fams = ", ".join(sorted({f.name for f in self.families.values()}))
+        return (f"CompiledModel({self.net.name!r}, {len(self.net)} variables, "
+                f"families: {fams}, {sum(self.num_parameters().values())} parameters)")
+
+    # ------------------------------------------------------------------ the Pyro program
+    def model(self, data: Optional[Union[Mapping[str, torch.Tensor], EncodedData]] = None,
+              num_samples: Optional[int] = None) -> Dict[str, torch.Tensor]:
+        """The Pyro program: one ``pyro.sample`` site per variable inside the model's plate.
+
+        Parameters
+        ----------
+        data
+            ``{name: tensor}`` (batch-first; discrete values as state indices, ``-1`` where
+            missing) or an :class:`~pgm_ar.tabular_data.EncodedData`.  A variable in the data
+            is observed; one that is absent is sampled (latent).  A discrete column with
+            missing entries is a latent site whose value is tied to the observation where
+            there is one (a log-factor ``{name}__observed``), so enumeration marginalises
+            exactly the missing entries.
+        num_samples
+            The plate size when ``data`` is ``None``; without it, the size of the values a
+            ``pyro.condition`` handler holds for the model's sites, else 1.
+        """
+        values = data.values if isinstance(data, EncodedData) else dict(data or {})
+        n = self._plate_size(values, num_samples)
+        pyro.module(self.plate_name, self.nodes)  # the parameters reach Pyro's param store
+        drawn: Dict[str, torch.Tensor] = {}
+        with pyro.plate(self.plate_name, n, dim=self.plate_dim):
+            for name in self._topo:
+                node = self.nodes[self._index[name]]
+                parents = {p: drawn[p] for p in self._parents[name]}
+                # roots get one row and the plate broadcasts them to its size, at its dim
+                d = node(parents, batch_size=1 if not parents else None)
+                drawn[name] = self._site(name, node, d, values.get(name))
+        return drawn
+
+    forward = model
+
+    def _rows_at_plate(self, x: torch.Tensor, event_dims: int) -> torch.Tensor:
+        """Batch-first values ``(n, *event)`` with the rows moved to the plate's dim."""
+        extra = -self.plate_dim - 1
+        if extra == 0:
+            return x
+        shape = (x.shape[0],) + (1,) * extra + tuple(x.shape[1:])
+        return x.reshape(shape) if event_dims >= 0 else x
+
+    def _site(self, name: str, node: nn.Module, d: Any, obs: Optional[torch.Tensor]):
+        var = node.variable
+        event_dims = len(getattr(d, "event_shape", ()))
+        if obs is None:
+            return pyro.sample(name, d)
+        obs = self._rows_at_plate(obs, event_dims)
+        if is_discrete_scalar(var):
+            obs = obs.long()
+            missing = obs < 0
+            if bool(missing.any()):
+                x = pyro.sample(name, d)
+                zero = torch.zeros((), dtype=self.dtype, device=obs.device)
+                ok = torch.where(x == obs, zero, zero + IMPOSSIBLE)
+                pyro.factor(f"{name}__observed", torch.where(missing, zero, ok))
+                return x
+        elif var.is_discrete:
+            obs = obs.long()
+        else:
+            obs = obs.to(self.dtype)
+        return pyro.sample(name, d, obs=obs)
+
+    def _plate_size(self, values: Mapping[str, torch.Tensor], num_samples: Optional[int]) -> int:
+        if values:
+            return int(next(iter(values.values())).shape[0])
+        if num_samples is not None:
+            return int(num_samples)
+        conditioned = self._conditioned_rows()
+        return 1 if conditioned is None else conditioned
+
+    def _conditioned_rows(self) -> Optional[int]:
+        """Rows of the values that ``pyro.condition`` handlers around this call hold for the
+        model's sites (how ``infer_discrete`` / ``Predictive`` on a conditioned model learn the
+        plate size).  Pyro has no public accessor for the handler stack; this reads it."""
+        for frame in _PYRO_STACK:
+            if not isinstance(frame, ConditionMessenger):
+                continue
+            for name in self.net.names:
+                value = _conditioned_value(frame.data, name)
+                if value is None or not torch.is_tensor(value):
+                    continue
+                var = self.net.variable(name)
+                event_dims = 3 if isinstance(var, Image) else 0
+                dim = value.dim() - event_dims + self.plate_dim
+                if dim >= 0:
+                    return int(value.shape[dim])
+        return None
+
+    # ------------------------------------------------------------------ tables
+    @in_eval_mode
+    def tables(self) -> Dict[str, torch.Tensor]:
+        """Every node's CPT, ``(*parent_cards, card)`` float64 on the CPU (all-discrete nets).
+
+        Non-tabular conditionals are evaluated on every parent configuration.
+        """
+        if not self.all_discrete:
+            bad = next(v.name for v in self.net.variables if not is_discrete_scalar(v))
+            raise PgmArError(f"variable {bad!r} is not a discrete scalar: the network has no CPTs")
+        with torch.no_grad():
+            return {name: self._table(self.nodes[i]).cpu()
+                    for i, name in enumerate(self.net.names)}
+
+    def _table(self, node: nn.Module) -> torch.Tensor:
+        if isinstance(node, TabularConditional):
+            return node.probs()
+        pvars = node.parent_vars
+        cards = [int(p.cardinality) for p in pvars]
+        card = int(node.variable.cardinality)
+        size = int(np.prod(cards + [card], dtype=object))
+        if size > MAX_TABLE_SIZE:
+            raise PgmArError(f"the CPT of {node.variable.name!r} would have {size} entries "
+                             f"(limit {MAX_TABLE_SIZE})")
+        if not pvars:
+            return node({}, batch_size=1).probs.double().reshape(card)
+        grid = torch.cartesian_prod(*[torch.arange(k, device=self.device)
+                                      for k in cards]).reshape(-1, len(cards))
+        d = node({p.name: grid[:, j] for j, p in enumerate(pvars)})
+        return d.probs.double().reshape(tuple(cards) + (card,))
+
+    def to_bayesnet(self) -> BayesNet:
+        """The network with the fitted CPTs attached (so ``write_bif`` writes it)."""
+        cpds = {name: TabularCPD(name, self._parents[name], t.numpy())
+                for name, t in self.tables().items()}
+        return self.net.with_cpds(cpds)
+
+
+def _conditioned_value(data: Any, name: str) -> Optional[torch.Tensor]:
+    """The value a condition handler's ``data`` (a dict or a trace) holds for site ``name``."""
+    if isinstance(data, Mapping):
+        return data.get(name)
+    nodes = getattr(data, "nodes", None)
+    if nodes is not None and name in nodes:
+        return nodes[name].get("value")
+    return None

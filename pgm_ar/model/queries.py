@@ -1,0 +1,84 @@
+"""Questions to a compiled model: posterior marginals and most probable states.
+
+All-discrete networks are answered exactly by :mod:`pgm_ar.inference` on the model's CPTs
+(for non-tabular families, the CPT obtained by evaluating the conditional on every parent
+configuration); networks with real variables by likelihood weighting, with a warning when the
+effective sample size is small.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
+
+import torch
+
+from .. import inference
+from ..errors import PgmArError
+from ..tabular_data import parse_evidence
+from .data import is_discrete_scalar
+from .modes import in_eval_mode
+
+__all__ = ["QueryMixin"]
+
+
+class QueryMixin:
+    """Queries (a mixin of :class:`~pgm_ar.model.CompiledModel`)."""
+
+    @in_eval_mode
+    def query(self, target: Union[str, Sequence[str]], evidence: Optional[Mapping[str, Any]] = None,
+              num_samples: int = 100_000, seed: Optional[int] = 0):
+        """Posterior marginal ``p(target | evidence)`` as ``{state: probability}``.
+
+        Exact (variable elimination) for all-discrete networks; with real variables, an
+        estimate by likelihood weighting from ``num_samples`` samples (warns when the
+        effective sample size is small).  A list of targets gives ``{target: {state: p}}``.
+        Evidence values are state names or indices (numbers for real variables).
+        """
+        single = isinstance(target, str)
+        targets = [target] if single else list(target)
+        for t in targets:
+            var = self.net.variable(t)
+            if not is_discrete_scalar(var):
+                raise PgmArError(f"query target {t!r} is not discrete; use sample(...) for "
+                                 "real or image variables")
+        ev = parse_evidence(self.net, evidence)
+        if self.all_discrete:
+            res = inference.query(self.net, self.tables(), targets, ev)
+            out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
+                   for t in targets}
+        else:
+            gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
+            if gen is None:
+                gen = torch.Generator()
+                gen.seed()
+            vals, logw = self._ancestral(int(num_samples), ev, gen, seed)
+            if torch.isneginf(logw).all():
+                raise PgmArError(f"every sample has zero weight: evidence {dict(ev)} is "
+                                 "impossible or too unlikely for likelihood weighting")
+            w = torch.softmax(logw.cpu(), 0)
+            ess = inference.effective_sample_size(logw)
+            if ev and ess < 1000:
+                warnings.warn(f"likelihood weighting: effective sample size {ess:.1f}; the "
+                              "answer is a rough estimate (raise num_samples)", RuntimeWarning,
+                              stacklevel=2)
+            out = {}
+            for t in targets:
+                var = self.net.variable(t)
+                probs = torch.zeros(int(var.cardinality), dtype=torch.float64)
+                probs.index_add_(0, vals[t].cpu().long(), w)
+                out[t] = dict(zip(var.states, probs.tolist()))
+        return out[targets[0]] if single else out
+
+    @in_eval_mode
+    def map_query(self, targets: Optional[Union[str, Sequence[str]]] = None,
+                  evidence: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
+        """The most probable states ``{name: state}``: of all non-evidence variables (MPE) when
+        ``targets`` is ``None``, else of the targets with the others summed out (exact;
+        all-discrete networks)."""
+        if not self.all_discrete:
+            raise PgmArError("map_query needs a network of discrete variables only")
+        ev = parse_evidence(self.net, evidence)
+        tl = [targets] if isinstance(targets, str) else targets
+        res = inference.map_query(self.net, self.tables(), tl, ev)
+        return {k: self.net.variable(k).states[v] for k, v in res.items()}
+

@@ -1,0 +1,180 @@
+"""Drawing rows from a compiled model, with or without evidence, and filling in missing values.
+
+Without evidence: ancestral sampling, vectorised per node.  With evidence, the most exact
+method that applies: exact posterior samples for all-discrete networks (variable elimination,
+then backward sampling), clamped ancestral sampling when the evidence's ancestors are all
+evidence too, else likelihood weighting with the effective sample size reported.  Missing
+discrete values are imputed by Pyro's ``infer_discrete`` on the model's own program.
+"""
+from __future__ import annotations
+
+import warnings
+from enum import Enum
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+
+import torch
+from pyro import poutine
+from pyro.infer import config_enumerate, infer_discrete
+
+from .. import inference
+from ..errors import InferenceTooLargeError, PgmArError
+from ..tabular_data import decode, parse_evidence
+from .data import ModelData
+from .fitting import parse_choice
+from .modes import in_eval_mode
+
+__all__ = ["ImputeMode", "SamplingMixin"]
+
+
+class ImputeMode(str, Enum):
+    """How :meth:`CompiledModel.impute` fills missing values: the per-row joint MAP assignment
+    or a posterior sample."""
+
+    MAP = "map"
+    SAMPLE = "sample"
+
+
+class SamplingMixin:
+    """Sampling and imputation (a mixin of :class:`~pgm_ar.model.CompiledModel`)."""
+
+    @in_eval_mode
+    def impute(self, data: ModelData, mode: Union[str, ImputeMode] = "map",
+               seed: Optional[int] = None, batch_size: int = 65536):
+        """Fill missing discrete values (and latent variables) with their per-row joint MAP
+        assignment (``mode="map"``) or a posterior sample (``"sample"``), via Pyro's
+        ``infer_discrete``.  Returns a ModelDataFrame with state names."""
+        mode = parse_choice(ImputeMode, mode, "impute mode")
+        enc = self.encode_data(data)
+        if not enc.has_missing:
+            return decode(self.net, enc.values)
+        fill = list(enc.latent) + list(enc.missing_columns)
+        chunk = max(1, min(batch_size, self._enum_chunk(max(1, self._enum_width(enc)))))
+        temperature = 0 if mode is ImputeMode.MAP else 1
+        out = {k: v.clone() for k, v in enc.values.items()}
+        got: Dict[str, List[torch.Tensor]] = {name: [] for name in fill}
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            if seed is not None:
+                torch.manual_seed(int(seed))
+            with torch.no_grad():
+                for start in range(0, enc.n, chunk):
+                    part = enc.rows(slice(start, start + chunk))
+                    program = infer_discrete(config_enumerate(self.model), first_available_dim=self.plate_dim - 1,
+                                             temperature=temperature)
+                    tr = poutine.trace(program).get_trace(part.values)
+                    for name in fill:
+                        got[name].append(tr.nodes[name]["value"].reshape(-1).expand(part.n))
+        for name in fill:
+            x = torch.cat(got[name]).long()
+            if name in out:
+                out[name] = torch.where(out[name] < 0, x, out[name])
+            else:
+                out[name] = x
+        ordered = {n: out[n] for n in self.net.names if n in out}
+        return decode(self.net, ordered)
+
+    @in_eval_mode
+    def sample(self, n: int, evidence: Optional[Mapping[str, Any]] = None,
+               seed: Optional[int] = None, num_proposals: Optional[int] = None,
+               as_tensors: bool = False):
+        """``n`` rows as a pandas ModelDataFrame (state names for discrete variables; for an image
+        variable, a column holding one ``(C, H, W)`` tensor per row).
+
+        With ``as_tensors=True`` the result is ``{name: tensor}`` instead: images stacked as
+        ``(n, C, H, W)``, discrete values as state indices (the way :meth:`log_prob` takes
+        them); ``torch.stack(list(df["digit"]))`` gives the same images from the ModelDataFrame.
+
+        Without evidence: ancestral sampling, vectorised per node.  With evidence:
+
+        * all-discrete networks: exact posterior samples (variable elimination, then
+          backward sampling); if the network is too densely connected for that, likelihood
+          weighting as below;
+        * evidence whose ancestors are all evidence too: clamped ancestral sampling (exact);
+        * otherwise likelihood weighting: ``num_proposals`` (default ``max(10 n, 10000)``)
+          weighted ancestral samples are resampled to ``n`` rows; the effective sample size is
+          in ``df.attrs["ess"]`` and a warning is given when it is below ``n``.
+
+        ``df.attrs["method"]`` says which was used.
+        """
+        n = inference.check_sample_count(n)
+        ev = parse_evidence(self.net, evidence)
+        gen = torch.Generator()
+        if seed is not None:
+            gen.manual_seed(int(seed))
+        else:
+            gen.seed()
+        method, ess = "forward", None
+        if self.all_discrete:
+            tables = self.tables()
+            if not ev:
+                vals = inference.forward_sample(self.net, tables, n, generator=gen)
+            else:
+                try:
+                    vals = inference.posterior_sample(self.net, tables, n, ev, generator=gen)
+                    method = "exact"
+                except InferenceTooLargeError:
+                    vals, ess = self._weighted_resample(n, ev, gen, num_proposals, tables)
+                    method = "likelihood_weighting"
+        else:
+            if not ev or self._clamp_is_exact(ev):
+                vals, _ = self._ancestral(n, ev, gen, seed)
+                method = "forward" if not ev else "clamped"
+            else:
+                vals, ess = self._weighted_resample(n, ev, gen, num_proposals, None, seed)
+                method = "likelihood_weighting"
+        if as_tensors:
+            return {k: v.detach().cpu() for k, v in vals.items()}
+        df = decode(self.net, vals)
+        df.attrs["method"] = method
+        if ess is not None:
+            df.attrs["ess"] = ess
+        return df
+
+    def _clamp_is_exact(self, ev: Mapping[str, Any]) -> bool:
+        return all(self.net.ancestors(e) <= set(ev) for e in ev)
+
+    def _ancestral(self, n: int, ev: Mapping[str, Any], gen: torch.Generator,
+                   seed: Optional[int]) -> Tuple[Dict[str, torch.Tensor], torch.Tensor]:
+        """Ancestral samples with evidence clamped, and each row's log weight (sum of the
+        evidence's log-likelihoods)."""
+        vals: Dict[str, torch.Tensor] = {}
+        logw = torch.zeros(n, dtype=torch.float64, device=self.device)
+        # distributions draw from torch's global generator: seed a forked copy of it
+        torch_seed = int(torch.randint(0, 2 ** 62, (1,), generator=gen))
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            torch.manual_seed(torch_seed)
+            with torch.no_grad():
+                for name in self._topo:
+                    node = self.nodes[self._index[name]]
+                    d = node({p: vals[p] for p in self._parents[name]}, batch_size=n)
+                    if name in ev:
+                        var = node.variable
+                        x = torch.full((n,), ev[name], device=self.device,
+                                       dtype=torch.long if var.is_discrete else self.dtype)
+                        logw = logw + d.log_prob(x).double()
+                        vals[name] = x
+                    else:
+                        vals[name] = d.sample()
+        return {k: vals[k] for k in self.net.names}, logw
+
+    def _weighted_resample(self, n: int, ev: Mapping[str, Any], gen: torch.Generator,
+                           num_proposals: Optional[int], tables=None,
+                           seed: Optional[int] = None) -> Tuple[Dict[str, torch.Tensor], float]:
+        m = int(num_proposals) if num_proposals is not None else max(10 * n, 10_000)
+        if tables is not None:
+            vals, logw, ess = inference.likelihood_weighting(self.net, tables, m, ev,
+                                                             generator=gen)
+        else:
+            vals, logw = self._ancestral(m, ev, gen, seed)
+            if torch.isneginf(logw).all():
+                raise PgmArError(f"every sample has zero weight: evidence {dict(ev)} is "
+                                 "impossible or too unlikely for likelihood weighting")
+            ess = inference.effective_sample_size(logw)
+        w = torch.softmax(logw.double().cpu(), 0)
+        idx = torch.multinomial(w, n, replacement=True, generator=gen) if n else \
+            torch.zeros(0, dtype=torch.long)
+        if ess < n:
+            warnings.warn(f"likelihood weighting: effective sample size {ess:.1f} from {m} "
+                          f"proposals is below the {n} rows asked for; rows repeat "
+                          "(raise num_proposals)", RuntimeWarning, stacklevel=3)
+        return {k: v.cpu()[idx] for k, v in vals.items()}, ess
+
