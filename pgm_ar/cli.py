@@ -383,12 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-draw", action="store_true", help="skip the drawings")
     p.set_defaults(func=cmd_demo)
 
-    try:
-        from .cli_model import add_model_commands
-    except ImportError:  # model commands need torch and Pyro
-        pass
-    else:
-        add_model_commands(sub)
+    from .cli_model import add_model_commands  # torch and Pyro load only when one runs
+
+    add_model_commands(sub)
     return parser
 
 
