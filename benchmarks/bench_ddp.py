@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 
 from pgm_ar.conditionals.nade import NADE  # noqa: E402
 from pgm_ar.datasets import DynamicBinarization, load_mnist  # noqa: E402
-from pgm_ar.io.atomic import atomic_write_text  # noqa: E402
 from pgm_ar.training import fit  # noqa: E402
+from pgm_ar.utils.atomic import atomic_write_text  # noqa: E402
 from pgm_ar.variables import Image  # noqa: E402
 
 

@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from pgm_ar.conditionals import get_family  # noqa: E402
-from pgm_ar.io.atomic import atomic_write_text  # noqa: E402
-from pgm_ar.training import resolve_device  # noqa: E402
+from pgm_ar.utils.atomic import atomic_write_text  # noqa: E402
+from pgm_ar.utils.devices import resolve_device  # noqa: E402
 from pgm_ar.variables import Image  # noqa: E402
 
 CONFIGS: Dict[str, dict] = {

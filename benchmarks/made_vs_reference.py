@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from pgm_ar.conditionals.made import MADE  # noqa: E402
 from pgm_ar.datasets import binarized_mnist_test, load_mnist  # noqa: E402
-from pgm_ar.io.atomic import atomic_write_text  # noqa: E402
+from pgm_ar.utils.atomic import atomic_write_text  # noqa: E402
 from pgm_ar.variables import Image  # noqa: E402
 
 D = 784

@@ -59,8 +59,9 @@ from pgm_ar.conditionals.nade import NADE  # noqa: E402
 from pgm_ar.datasets import (DynamicBinarization, binarize, binarized_mnist_test,  # noqa: E402
                              load_mnist, train_valid_split)
 from pgm_ar.errors import PgmArError  # noqa: E402
-from pgm_ar.io.atomic import atomic_write_text  # noqa: E402
-from pgm_ar.training import History, fit, resolve_device  # noqa: E402
+from pgm_ar.training import History, fit  # noqa: E402
+from pgm_ar.utils.atomic import atomic_write_text  # noqa: E402
+from pgm_ar.utils.devices import resolve_device  # noqa: E402
 from pgm_ar.variables import Image  # noqa: E402
 
 D = 784

@@ -21,7 +21,8 @@ _EXPORTS = {
     # errors
     "PgmArError": "errors", "CycleError": "errors", "UnknownVariableError": "errors",
     "DuplicateVariableError": "errors", "StatementError": "errors", "SpecError": "errors",
-    "DataError": "errors", "InferenceTooLargeError": "errors", "GraphvizMissingError": "errors",
+    "SpecCycleError": "errors", "DataError": "errors", "InferenceTooLargeError": "errors",
+    "GraphvizMissingError": "errors",
     # declaring
     "Variable": "variables", "Bernoulli": "variables", "Categorical": "variables",
     "Gaussian": "variables", "Image": "variables", "bernoullis": "variables",

@@ -387,12 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tiny digit models, seconds: checks that every step runs")
     p.set_defaults(func=cmd_demo)
 
-    try:
-        from .cli_model import add_model_commands
-    except ImportError:  # model commands need torch and Pyro
-        pass
-    else:
-        add_model_commands(sub)
+    from .cli_model import add_model_commands  # torch and Pyro load only when one runs
+
+    add_model_commands(sub)
     return parser
 
 

@@ -6,7 +6,13 @@ instead of a traceback.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
+
+from .utils.suggest import did_you_mean
+
+__all__ = ["PgmArError", "UnknownVariableError", "DuplicateVariableError", "CycleError",
+           "StatementError", "SpecError", "SpecCycleError", "DataError", "InferenceTooLargeError",
+           "GraphvizMissingError"]
 
 
 class PgmArError(ValueError):
@@ -18,13 +24,7 @@ class UnknownVariableError(PgmArError):
 
     def __init__(self, name: str, known: Sequence[str] = (), where: str = "") -> None:
         self.name = name
-        hint = ""
-        if known:
-            import difflib
-
-            close = difflib.get_close_matches(str(name), [str(k) for k in known], n=3)
-            if close:
-                hint = f" (did you mean {', '.join(repr(c) for c in close)}?)"
+        hint = did_you_mean(name, known)
         place = f" in {where}" if where else ""
         super().__init__(f"unknown variable {name!r}{place}{hint}")
 
@@ -69,6 +69,25 @@ class SpecError(PgmArError):
             where.append(f"at {key}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class SpecCycleError(SpecError, CycleError):
+    """A cycle in a file's edges: both a :class:`SpecError` (file, line, key) and a
+    :class:`CycleError` (``cycle`` lists the nodes in order)."""
+
+    def __init__(self, cycle: Sequence[str], path: Optional[str] = None,
+                 line: Optional[int] = None, key: Optional[str] = None) -> None:
+        # Both bases build their own message; compose it here once instead of
+        # letting the cooperative __init__ chain mix the two signatures.
+        self.cycle = tuple(cycle)
+        self.path, self.line, self.key = path, line, key
+        where = [str(p) for p in (path,) if p]
+        if line is not None:
+            where.append(f"line {line}")
+        if key:
+            where.append(f"at {key}")
+        message = str(CycleError(self.cycle))
+        ValueError.__init__(self, f"{', '.join(where)}: {message}" if where else message)
 
 
 class DataError(PgmArError):

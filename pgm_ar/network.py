@@ -113,7 +113,7 @@ class BayesNet:
             if key not in self._index:
                 raise UnknownVariableError(key, self.names, where="CPTs")
             var = self.variable(key)
-            if not var.is_discrete or var.num_pixels != 1:
+            if not var.is_discrete_scalar:
                 raise PgmArError(f"variable {key!r} is not a discrete scalar; it cannot have a CPT")
             parents = self._parents[key]
             if sorted(cpd.parents) != sorted(parents):

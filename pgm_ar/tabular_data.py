@@ -26,7 +26,6 @@ pgm_ar.errors.DataError: column 'w', row 0, value 'hail': unknown state; the sta
 """
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -35,6 +34,7 @@ import torch
 
 from .errors import DataError, PgmArError
 from .network import BayesNet
+from .utils.suggest import did_you_mean
 from .variables import Gaussian, Image, Variable
 
 __all__ = ["MISSING", "DataLike", "EncodedData", "encode", "decode", "parse_evidence",
@@ -88,11 +88,6 @@ class EncodedData:
     def to(self, device: Union[str, torch.device]) -> "EncodedData":
         return EncodedData({k: v.to(device) for k, v in self.values.items()}, self.n, self.latent,
                            self._missing)
-
-
-def _close(name: str, known) -> str:
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=3)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 def _tensor(arr: np.ndarray) -> torch.Tensor:
@@ -218,7 +213,8 @@ def _state_code(var: Variable, x: Any) -> Union[int, str]:
         stripped = x.strip()
         if stripped in states:  # type: ignore[operator]
             return states.index(stripped)  # type: ignore[union-attr]
-        return f"unknown state; the states of {var.name!r} are {list(states)}" + _close(x, states)
+        return (f"unknown state; the states of {var.name!r} are {list(states)}"
+                + did_you_mean(x, states))
     if isinstance(x, (bool, np.bool_)):
         if card != 2:
             return f"boolean value for a variable with {card} states"
@@ -342,14 +338,14 @@ def encode(net: BayesNet, data: DataLike, *, allow_latent: bool = True) -> Encod
     for key in cols:
         if key not in net:
             raise DataError("unknown column; it is not a variable of the network"
-                            + _close(key, net.names), column=key)
+                            + did_you_mean(key, net.names), column=key)
     values: Dict[str, torch.Tensor] = {}
     n: Optional[int] = None
     first_col = None
     latent = []
     for var in net.variables:
         if var.name not in cols:
-            if var.is_discrete and var.num_pixels == 1 and allow_latent:
+            if var.is_discrete_scalar and allow_latent:
                 latent.append(var.name)
                 continue
             raise DataError("missing column: real and image variables must be observed"

@@ -55,6 +55,21 @@ class Variable:
         return None
 
     @property
+    def is_discrete_scalar(self) -> bool:
+        """Whether this is one discrete value (Bernoulli or Categorical): a variable that can
+        have a CPT, be enumerated, or be a latent column.
+
+        An image is never one, not even a one-pixel image: it has no :attr:`cardinality` and
+        compiles to an autoregressive distribution over its pixels.
+
+        >>> Categorical("die", 6).is_discrete_scalar, Gaussian("h").is_discrete_scalar
+        (True, False)
+        >>> Image("x", shape=(1, 1, 1)).is_discrete_scalar
+        False
+        """
+        return self.cardinality is not None
+
+    @property
     def states(self) -> Optional[Tuple[str, ...]]:
         return None
 

@@ -20,7 +20,7 @@ from scipy import stats
 from pgm_ar import BayesNet, Categorical, TabularCPD
 
 __all__ = ["random_net", "brute_joint", "brute_conditional", "marginal", "chi_square_p",
-           "counts_of", "pgmpy_pair"]
+           "counts_of", "pgmpy_pair", "line_of", "parent_sets", "assert_same_cpts"]
 
 
 def random_net(seed: int, n_nodes: int = 6, max_parents: int = 2, max_card: int = 3,
@@ -128,3 +128,25 @@ def pgmpy_pair(path: Path) -> Tuple[BayesNet, object]:
         cards = [len(cpd.state_names[p]) for p in parents]
         cpds[name] = TabularCPD.from_child_major(name, parents, cpd.get_values(), cards)
     return BayesNet(variables, edges, cpds, name=path.name), model
+
+
+def line_of(text: str, marker: str, nth: int = 1) -> int:
+    """1-based number of the ``nth`` line of ``text`` containing ``marker`` (where a file
+    reader's error should point)."""
+    hits = [i for i, line in enumerate(text.splitlines(), start=1) if marker in line]
+    assert len(hits) >= nth, f"marker {marker!r} not found {nth} time(s)"
+    return hits[nth - 1]
+
+
+def parent_sets(net: BayesNet) -> dict:
+    """``{name: set of parents}``: the graph, whatever the parents' order."""
+    return {n: set(net.parents(n)) for n in net.names}
+
+
+def assert_same_cpts(a: BayesNet, b: BayesNet, atol: float = 1e-15) -> None:
+    """Both nets have CPTs for the same variables, with the same parent order and cells."""
+    assert sorted(a.cpds) == sorted(b.cpds)
+    for name in a.cpds:
+        ca, cb = a.cpd(name), b.cpd(name)
+        assert ca.parents == cb.parents == a.parents(name)
+        np.testing.assert_allclose(ca.probs, cb.probs, rtol=0, atol=atol, err_msg=name)

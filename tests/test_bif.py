@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import BIF_NAMES
+from oracles import line_of
 from pgm_ar import Bernoulli, Categorical, Gaussian, Image
 from pgm_ar.cpd import TabularCPD
 from pgm_ar.errors import CycleError, PgmArError, SpecError
@@ -67,14 +68,6 @@ def assert_matches_pgmpy(net: BayesNet, model) -> None:
         expected = pgmpy_table(model, v.name, net.parents(v.name), states)
         np.testing.assert_allclose(net.cpd(v.name).probs, expected, rtol=0, atol=1e-9,
                                    err_msg=v.name)
-
-
-def line_of(text: str, marker: str) -> int:
-    """1-based number of the first line of ``text`` containing ``marker``."""
-    for i, line in enumerate(text.splitlines(), start=1):
-        if marker in line:
-            return i
-    raise AssertionError(f"marker {marker!r} not in text")
 
 
 SMALL = """\

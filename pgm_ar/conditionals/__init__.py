@@ -8,7 +8,7 @@ families for images live in their own modules and are found by name
 from __future__ import annotations
 
 from .base import (Conditional, Family, available_families, context_size, encode_context,
-                   encode_parents, family_from_spec, get_family, register_family)
+                   family_from_spec, get_family, register_family)
 from .gaussian import LinearGaussian, MLPGaussian
 from .logistic import Logistic
 from .mlp import MLP
@@ -24,4 +24,4 @@ register_family("mlpgaussian", MLPGaussian)
 
 __all__ = ["Conditional", "Family", "Tabular", "Logistic", "MLP", "LinearGaussian",
            "MLPGaussian", "available_families", "context_size", "encode_context",
-           "encode_parents", "family_from_spec", "get_family", "register_family"]
+           "family_from_spec", "get_family", "register_family"]

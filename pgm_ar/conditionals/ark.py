@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..errors import PgmArError
+from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .base import Family
@@ -43,7 +44,7 @@ class ARkConditional(AutoregressiveConditional):
         self.k = int(min(k, D - 1))
         self.tabular = self.levels == 2 and self.k <= tabular_max_k
         Lo, Li = self.out_width, self.in_width
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch_generator(seed)
         if self.tabular:
             sizes = [2 ** min(t, self.k) for t in range(D)]
             offsets = torch.tensor([0] + sizes[:-1]).cumsum(0)

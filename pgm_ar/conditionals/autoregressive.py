@@ -364,8 +364,6 @@ class AutoregressiveDistribution(TorchDistribution):
         logits = self.conditional_logits(value)
         return torch.sigmoid(logits) if self.model.levels == 2 else torch.softmax(logits, -1)
 
-    probs_per_pixel = conditional_probs
-
     # ------------------------------------------------------------------ sampling
     def _finish(self, x_ord: torch.Tensor, shape: torch.Size) -> torch.Tensor:
         img = self.model.from_ordered(x_ord).to(self.model.value_dtype())

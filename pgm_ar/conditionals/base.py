@@ -93,23 +93,14 @@ def context_size(parents: Sequence[Variable]) -> int:
 
 def encode_context(parents: Sequence[Variable], values: Mapping[str, torch.Tensor],
                    dtype: torch.dtype = torch.float32) -> Optional[torch.Tensor]:
-    """Concatenate the parents' values as a ``(B, context_size)`` float tensor.
+    """The parents' values as one ``(*batch, context_size)`` float tensor (``None`` without
+    parents).
 
-    Discrete parents are one-hot encoded, real parents enter as themselves and images
-    as their flattened pixels.  Returns ``None`` when there are no parents.
-    """
-    return encode_parents(parents, values, dtype)
-
-
-def encode_parents(parents: Sequence[Variable], values: Mapping[str, torch.Tensor],
-                   dtype: torch.dtype = torch.float32) -> Optional[torch.Tensor]:
-    """Like :func:`encode_context`, but for scalar parents with any (broadcastable) batch shape.
-
-    Under Pyro's enumeration a latent parent's value has shape ``(K, 1, ..., 1)`` while an
-    observed one has shape ``(N,)``; the encodings (one-hot of width ``card`` for discrete
-    parents, the value itself for real ones) are broadcast to a common batch shape before they
-    are concatenated, giving ``(*batch, context_size)``.  Image parents enter flattened and
-    must be batch-first ``(N, C, H, W)``.
+    Discrete parents are one-hot encoded (width ``card``), real parents enter as themselves
+    and images as their flattened pixels (batch-first ``(N, C, H, W)``).  Scalar parents may
+    have any broadcastable batch shapes: under Pyro's enumeration a latent parent's value has
+    shape ``(K, 1, ..., 1)`` while an observed one has shape ``(N,)``, so the encodings are
+    broadcast to a common batch shape before they are concatenated.
     """
     if not parents:
         return None

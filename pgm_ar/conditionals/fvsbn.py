@@ -20,6 +20,7 @@ from typing import ClassVar, Optional, Sequence
 import torch
 from torch import nn
 
+from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .base import Family
@@ -36,7 +37,7 @@ class FVSBNConditional(AutoregressiveConditional):
         rows, cols = torch.tril_indices(D, D, offset=-1)
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("cols", cols, persistent=False)
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch_generator(seed)
         self.weight = nn.Parameter(0.01 * torch.randn(rows.numel(), Lo, Li, generator=gen))
         self.bias = nn.Parameter(torch.zeros(D, Lo))
         self.U = context_linear(self.context_width, D * Lo, gen)

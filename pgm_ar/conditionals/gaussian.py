@@ -23,7 +23,7 @@ from torch import nn
 
 from ..errors import PgmArError
 from ..variables import Gaussian, Variable
-from .base import Conditional, Family, context_size, encode_parents
+from .base import Conditional, Family, context_size, encode_context
 from .mlp import check_hidden, make_mlp
 
 #: smallest standard deviation a fit may reach (a constant column would otherwise give 0)
@@ -63,7 +63,7 @@ class LinearGaussianConditional(Conditional):
             self.log_scale.zero_()
 
     def mean(self, parent_values: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        u = encode_parents(self.parent_vars, parent_values, dtype=self.weight.dtype)
+        u = encode_context(self.parent_vars, parent_values, dtype=self.weight.dtype)
         return self.bias if u is None else u @ self.weight + self.bias
 
     def forward(self, parent_values: Mapping[str, torch.Tensor], batch_size: Optional[int] = None):
@@ -83,7 +83,7 @@ class LinearGaussianConditional(Conditional):
         if self.width:
             cpu_vals = {k: v.detach().cpu() for k, v in parent_values.items()
                         if k in {p.name for p in self.parent_vars}}
-            cols.insert(0, encode_parents(self.parent_vars, cpu_vals, dtype=torch.float64))
+            cols.insert(0, encode_context(self.parent_vars, cpu_vals, dtype=torch.float64))
         a = torch.cat(cols, dim=1)
         # gelsd: minimum-norm least squares, fine with the rank deficiency of one-hot + bias
         coef = torch.linalg.lstsq(a, y.unsqueeze(1), driver="gelsd").solution.squeeze(1)
@@ -122,7 +122,7 @@ class MLPGaussianConditional(Conditional):
         if self.net is None:
             out = self.root if batch_size is None else self.root.expand((batch_size, 2))
         else:
-            u = encode_parents(self.parent_vars, parent_values, dtype=self.net[0].weight.dtype)
+            u = encode_context(self.parent_vars, parent_values, dtype=self.net[0].weight.dtype)
             out = self.net(u)
         loc, raw = out[..., 0], out[..., 1]
         return dist.Normal(loc, torch.nn.functional.softplus(raw) + MIN_SCALE)

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from ..errors import PgmArError
+from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .masked_conv import MaskType, channel_groups, pointwise
@@ -100,7 +101,7 @@ class GridConditional(AutoregressiveConditional):
                              f"at least {self.colours}")
         self.feature_width = int(features)
         # every sub-module draws its initial weights from this generator, in construction order
-        self._gen = torch.Generator().manual_seed(int(seed))
+        self._gen = torch_generator(int(seed))
 
     def make_head(self) -> None:
         """Build the output head (call at the end of the subclass's ``__init__``)."""

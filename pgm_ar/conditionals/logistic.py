@@ -21,7 +21,7 @@ from torch import nn
 
 from ..errors import PgmArError
 from ..variables import Variable
-from .base import Conditional, Family, context_size, encode_parents
+from .base import Conditional, Family, context_size, encode_context
 
 
 def discrete_logits(free: torch.Tensor) -> torch.Tensor:
@@ -35,7 +35,7 @@ def expand_root(logits: torch.Tensor, batch_size: Optional[int]) -> torch.Tensor
 
 
 def check_discrete_node(variable: Variable, family: str) -> Optional[str]:
-    if not (variable.is_discrete and variable.num_pixels == 1):
+    if not variable.is_discrete_scalar:
         return (f"{family} models a discrete scalar node; {variable.name!r} is "
                 f"{type(variable).__name__}"
                 + (" (use LinearGaussian or MLPGaussian)" if not variable.is_discrete else ""))
@@ -63,7 +63,7 @@ class LogisticConditional(Conditional):
     def forward(self, parent_values: Mapping[str, torch.Tensor], batch_size: Optional[int] = None):
         if self.weight is None:
             return dist.Categorical(logits=expand_root(discrete_logits(self.bias), batch_size))
-        u = encode_parents(self.parent_vars, parent_values, dtype=self.bias.dtype)
+        u = encode_context(self.parent_vars, parent_values, dtype=self.bias.dtype)
         free = torch.nn.functional.linear(u, self.weight, self.bias)
         return dist.Categorical(logits=discrete_logits(free))
 

@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import PgmArError
+from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import (context_linear, ApproximateCompletionWarning, AutoregressiveConditional,
                              AutoregressiveDistribution, _observed_first, check_image)
@@ -67,7 +68,7 @@ class MADEConditional(AutoregressiveConditional):
         self.ensemble = True  # eval-mode distributions average all members when K > 1
         D, Li, Lo = self.num_values, self.in_width, self.out_width
         sizes = [D * Li, *hidden, D * Lo]
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch_generator(seed)
         self.layers = nn.ModuleList()
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
             lin = nn.Linear(fan_in, fan_out)

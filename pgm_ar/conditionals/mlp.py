@@ -23,7 +23,7 @@ from torch import nn
 
 from ..errors import PgmArError
 from ..variables import Variable
-from .base import Conditional, Family, context_size, encode_parents
+from .base import Conditional, Family, context_size, encode_context
 from .logistic import check_discrete_node, discrete_logits, expand_root
 
 
@@ -76,7 +76,7 @@ class MLPConditional(Conditional):
             return dist.Categorical(logits=expand_root(discrete_logits(self.root_logits),
                                                        batch_size))
         dtype = self.net[0].weight.dtype
-        u = encode_parents(self.parent_vars, parent_values, dtype=dtype)
+        u = encode_context(self.parent_vars, parent_values, dtype=dtype)
         return dist.Categorical(logits=discrete_logits(self.net(u)))
 
 

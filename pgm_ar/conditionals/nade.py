@@ -33,6 +33,8 @@ import torch
 from torch import nn
 
 from ..errors import PgmArError
+from ..utils.enums import parse_enum
+from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import AutoregressiveConditional, check_image, context_linear
 from .base import Family
@@ -217,13 +219,13 @@ class NADEConditional(AutoregressiveConditional):
         if hidden < 1:
             raise PgmArError(f"{self.family_name}: hidden must be >= 1, got {hidden}")
         self.hidden = int(hidden)
-        self.activation = Activation(activation)
+        self.activation = parse_enum(Activation, activation, "NADE activation")
         self.block = int(block)
         self.impl = "auto"
         if out_width is not None:
             self.out_width = int(out_width)
         D, H = self.num_values, self.hidden
-        gen = torch.Generator().manual_seed(seed)
+        gen = torch_generator(seed)
         self.W = nn.Parameter(torch.randn(D, self.in_width, H, generator=gen) / math.sqrt(D))
         self.c = nn.Parameter(torch.zeros(H))
         self.V = nn.Parameter(torch.randn(D, H, self.out_width, generator=gen) / math.sqrt(H))
@@ -312,10 +314,6 @@ class NADE(Family):
         return check_image(variable, "NADE", real=False)
 
     def build(self, variable: Variable, parents: Sequence[Variable]) -> NADEConditional:
-        try:
-            act = Activation(self.activation)
-        except ValueError:
-            raise PgmArError(f"NADE: unknown activation {self.activation!r}; use one of "
-                             f"{[a.value for a in Activation]}")
+        act = parse_enum(Activation, self.activation, "NADE activation")
         return NADEConditional(variable, parents, self.hidden, act, block=self.block,
                                seed=self.seed)

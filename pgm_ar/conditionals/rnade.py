@@ -23,6 +23,7 @@ from typing import ClassVar, Optional, Sequence
 import torch
 
 from ..errors import PgmArError
+from ..utils.enums import parse_enum
 from ..variables import Variable
 from .autoregressive import check_image
 from .base import Family
@@ -94,10 +95,6 @@ class RNADE(Family):
         return check_image(variable, "RNADE", real=True)
 
     def build(self, variable: Variable, parents: Sequence[Variable]) -> RNADEConditional:
-        try:
-            act = Activation(self.activation)
-        except ValueError:
-            raise PgmArError(f"RNADE: unknown activation {self.activation!r}; use one of "
-                             f"{[a.value for a in Activation]}")
+        act = parse_enum(Activation, self.activation, "RNADE activation")
         return RNADEConditional(variable, parents, self.hidden, self.components, act,
                                 block=self.block, seed=self.seed)

@@ -59,10 +59,6 @@ class NormalizedCategorical(dist.Categorical):
         return super().expand(batch_shape, _instance=new)
 
 
-def _scalar_discrete(v: Variable) -> bool:
-    return v.is_discrete and v.num_pixels == 1
-
-
 class TabularConditional(Conditional):
     """A CPT over a discrete node with discrete parents (built by :class:`Tabular`)."""
 
@@ -162,10 +158,10 @@ class Tabular(Family):
             object.__setattr__(self, "prior", a)
 
     def supports(self, variable: Variable, parents: Sequence[Variable]) -> Optional[str]:
-        if not _scalar_discrete(variable):
+        if not variable.is_discrete_scalar:
             return f"a table needs a discrete scalar node; {variable.name!r} is {type(variable).__name__}"
         for p in parents:
-            if not _scalar_discrete(p):
+            if not p.is_discrete_scalar:
                 return (f"a table needs discrete parents; parent {p.name!r} is "
                         f"{type(p).__name__} (use Logistic or MLP)")
         size = int(np.prod([p.cardinality for p in parents] + [variable.cardinality],

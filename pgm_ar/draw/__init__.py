@@ -22,6 +22,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from ..errors import PgmArError
+from ..utils.enums import parse_enum
 from ..variables import Image
 # Bound after the submodule import, so ``pgm_ar.draw.render`` is the function, not the module.
 from .render import render, to_graphviz
@@ -48,15 +49,6 @@ class DrawKind(str, Enum):
     DAG = "dag"
     FACTOR = "factor"
     GRID = "grid"
-
-
-def _kind(kind: Union[str, DrawKind]) -> DrawKind:
-    try:
-        return DrawKind(kind.lower() if isinstance(kind, str) else kind)
-    except ValueError:
-        raise PgmArError(
-            f"unknown drawing kind {kind!r}: use one of {[k.value for k in DrawKind]}"
-        ) from None
 
 
 def _grid_image(net: "BayesNet", variable: Optional[str]) -> Image:
@@ -114,7 +106,7 @@ def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKi
     pathlib.Path
         The written file.
     """
-    which = _kind(kind)
+    which = parse_enum(DrawKind, kind, "drawing kind")
     if which is DrawKind.GRID:
         spec = ordering_grid_spec(_grid_image(net, variable), show_path=show_path)
     else:

@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, 
 import numpy as np
 
 from ..errors import PgmArError
+from ..utils.seeding import SeedLike, torch_random_state
 from ..variables import Image
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -412,9 +413,10 @@ def _by_change(cond: Any, x_ord: "torch.Tensor", ctx: Optional["torch.Tensor"], 
     return out
 
 
+@torch_random_state("seed")
 def context_dependence(model: Any, pixel: Union[str, Sequence[int]],
                        channel: Union[int, str] = 0, *, variable: Optional[str] = None,
-                       images: int = DEFAULT_IMAGES, seed: int = 0,
+                       images: int = DEFAULT_IMAGES, seed: SeedLike = 0,
                        parents: Optional[Mapping[str, Any]] = None) -> ContextDependence:
     """Which inputs the output for ``(pixel, channel)`` depends on, from autograd.
 
@@ -434,7 +436,8 @@ def context_dependence(model: Any, pixel: Union[str, Sequence[int]],
         gradients are maxed over.
     seed
         Seed of the random images (and of the random weights that fold a vector of logits
-        into one number).
+        into one number): an integer, a ``torch.Generator``, or ``None`` for fresh entropy
+        (:mod:`pgm_ar.utils.seeding`).
     parents
         Values of the image's parents (one value, or one per image); by default state 0 of a
         discrete parent, 0.0 of a real one and random images for an image parent.
@@ -471,7 +474,7 @@ def context_dependence(model: Any, pixel: Union[str, Sequence[int]],
     ref = next(iter(cond.parameters()), None)
     dtype = ref.dtype if ref is not None and ref.is_floating_point() else torch.float32
     device = ref.device if ref is not None else torch.device("cpu")
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = seed  # a torch.Generator: see the decorator
 
     x = _random_values(cond.variable, n, gen, dtype)                    # (n, C, H, W)
     values = _parent_values(cond, n, parents, gen, dtype)
@@ -684,7 +687,7 @@ def render_context(dep: ContextDependence, path: Union[str, os.PathLike], *,
     not see in amber (the blind spot) or pale amber (beyond the receptive field); later inputs
     (the future) in grey.  The target's pixel is outlined in every channel's panel.
     """
-    from .render import _atomic_write
+    from .render import write_picture
 
     path = pathlib.Path(path)
     key = context_format(path, fmt)
@@ -694,13 +697,13 @@ def render_context(dep: ContextDependence, path: Union[str, os.PathLike], *,
     buf = io.BytesIO()
     with rc_context({"svg.fonttype": "none"}):  # SVG text stays text (searchable, smaller)
         fig.savefig(buf, format=key, dpi=dpi)
-    _atomic_write(path, buf.getvalue())
+    write_picture(path, buf.getvalue())
     return path
 
 
 def draw_context(model: Any, path: Union[str, os.PathLike], pixel: Union[str, Sequence[int]],
                  channel: Union[int, str] = 0, *, variable: Optional[str] = None,
-                 images: int = DEFAULT_IMAGES, seed: int = 0,
+                 images: int = DEFAULT_IMAGES, seed: SeedLike = 0,
                  parents: Optional[Mapping[str, Any]] = None, fmt: Optional[str] = None
                  ) -> Tuple[pathlib.Path, ContextDependence]:
     """:func:`context_dependence` then :func:`render_context`; returns the file and the result.

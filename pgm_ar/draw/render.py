@@ -36,6 +36,7 @@ from typing import Dict, Optional, Union
 import graphviz
 
 from ..errors import GraphvizMissingError, PgmArError
+from ..utils.atomic import atomic_write_bytes
 from .spec import HEATMAP_PITCH, MAX_GRID_PIXELS, EdgeRole, GraphSpec, Node, NodeRole
 
 #: suffix -> graphviz output format (``None``: write the DOT source itself)
@@ -248,14 +249,13 @@ def output_format(path: Union[str, os.PathLike], fmt: Optional[str] = None) -> s
     return key
 
 
-def _atomic_write(path: pathlib.Path, data: bytes) -> None:
+def write_picture(path: pathlib.Path, data: bytes) -> None:
+    """Write a rendered picture to ``path`` atomically, into a folder that must exist."""
     # Unlike a checkpoint, a picture path with a missing folder is more likely a typo than a
     # request to create folders: say so instead of creating them.
     directory = path.parent if str(path.parent) else pathlib.Path(".")
     if not directory.is_dir():
         raise PgmArError(f"cannot write {str(path)!r}: folder {str(directory)!r} does not exist")
-    from ..io.atomic import atomic_write_bytes
-
     atomic_write_bytes(path, data)
 
 
@@ -314,5 +314,5 @@ def render(spec: Union[GraphSpec, GraphvizGraph], path: Union[str, os.PathLike],
     """
     target = pathlib.Path(path)
     data = render_bytes(spec, output_format(target, fmt))
-    _atomic_write(target, data)
+    write_picture(target, data)
     return target

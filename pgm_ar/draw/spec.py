@@ -26,6 +26,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import PgmArError, UnknownVariableError
+from ..utils.enums import parse_enum
 from ..variables import Bernoulli, Categorical, Gaussian, Image, Variable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -200,15 +201,6 @@ def factor_id(child: str) -> str:
 
 
 # -- images -------------------------------------------------------------------------------
-def _image_mode(mode: Union[str, ImageMode]) -> ImageMode:
-    try:
-        return ImageMode(mode.lower() if isinstance(mode, str) else mode)
-    except ValueError:
-        raise PgmArError(
-            f"unknown image_mode {mode!r}: use one of {[m.value for m in ImageMode]}"
-        ) from None
-
-
 def _check_grid_size(image: Image) -> None:
     _, h, w = image.shape
     if h * w > MAX_GRID_PIXELS:
@@ -310,7 +302,7 @@ def dag_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto",
     GraphSpec
         Edges in the order of ``net.edges``.
     """
-    mode = _image_mode(image_mode)
+    mode = parse_enum(ImageMode, image_mode, "image_mode")
     seen = _observed_set(net, observed)
     nodes = tuple(_variable_node(v, mode, v.name in seen) for v in net.variables)
     edges = tuple(Edge(p, c, True, EdgeRole.DEPENDENCY) for p, c in net.edges)
@@ -326,7 +318,7 @@ def factor_graph_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto
     so the graph is bipartite.  Factor ids are ``p(child)`` (see :func:`factor_id`);
     their labels list the parents (:func:`factor_label`).
     """
-    mode = _image_mode(image_mode)
+    mode = parse_enum(ImageMode, image_mode, "image_mode")
     seen = _observed_set(net, observed)
     nodes: List[Node] = [_variable_node(v, mode, v.name in seen) for v in net.variables]
     edges: List[Edge] = []

@@ -129,7 +129,7 @@ class NetStructure:
 def _cardinalities(net: BayesNet) -> Tuple[int, ...]:
     cards = []
     for v in net.variables:
-        if not v.is_discrete or v.num_pixels != 1:
+        if not v.is_discrete_scalar:
             raise PgmArError(
                 f"variable {v.name!r} is not a discrete scalar; exact inference and tabular "
                 "sampling need every variable to be Bernoulli or Categorical")

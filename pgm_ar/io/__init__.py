@@ -1,4 +1,4 @@
-"""Files in and out: BIF networks, YAML/JSON specs, and atomic writes.
+"""Files in and out: BIF networks and YAML/JSON specs.
 
 * :func:`load_network` — a :class:`~pgm_ar.network.BayesNet` from any supported file.
 * :func:`load_any` — a :class:`~pgm_ar.io.spec.Spec` from any supported file (a BIF
@@ -7,7 +7,9 @@
   (:func:`example_network`, :func:`example_networks`); both loaders also take their names.
 * :mod:`pgm_ar.io.bif` — :func:`read_bif`, :func:`read_bif_string`, :func:`write_bif`.
 * :mod:`pgm_ar.io.spec` — :func:`load_spec`, :func:`load_spec_text`, :func:`save_spec`.
-* :mod:`pgm_ar.io.atomic` — :func:`atomic_write_text`, :func:`atomic_write_bytes`.
+* :mod:`pgm_ar.io.cpts` — CPT rows assembled as both formats give them.
+
+Atomic writes are :mod:`pgm_ar.utils.atomic` (re-exported here and as ``pgm_ar.io.atomic``).
 
 Supported suffixes: ``.bif``, ``.bif.gz``, ``.yaml``, ``.yml``, ``.json``; or the name of
 an example network (``alarm``) where no file of that name exists.
@@ -15,35 +17,16 @@ an example network (``alarm``) where no file of that name exists.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Union
 
-from ..errors import CycleError, SpecError
-
-
-class SpecCycleError(SpecError, CycleError):
-    """A cycle in a file's edges: both a :class:`SpecError` (file, line, key) and a
-    :class:`CycleError` (``cycle`` lists the nodes in order)."""
-
-    def __init__(self, cycle: Sequence[str], path: Optional[str] = None,
-                 line: Optional[int] = None, key: Optional[str] = None) -> None:
-        # Both bases build their own message; compose it here once instead of
-        # letting the cooperative __init__ chain mix the two signatures.
-        self.cycle = tuple(cycle)
-        self.path, self.line, self.key = path, line, key
-        where = [str(p) for p in (path,) if p]
-        if line is not None:
-            where.append(f"line {line}")
-        if key:
-            where.append(f"at {key}")
-        message = str(CycleError(self.cycle))
-        ValueError.__init__(self, f"{', '.join(where)}: {message}" if where else message)
-
-
-from .atomic import atomic_write_bytes, atomic_write_text  # noqa: E402
-from .bif import read_bif, read_bif_string, write_bif  # noqa: E402
-from .examples import (close_examples, example_for_missing, example_network,  # noqa: E402
-                       example_networks, example_path, is_example_name)
-from .spec import Spec, load_spec, load_spec_text, save_spec  # noqa: E402
+# SpecCycleError lives with the other errors; it is re-exported here, where it was first
+# defined.  Atomic writes moved to pgm_ar.utils.atomic; re-exported for the same reason.
+from ..errors import SpecCycleError, SpecError
+from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from .bif import read_bif, read_bif_string, write_bif
+from .examples import (close_examples, example_for_missing, example_network, example_networks,
+                       example_path, is_example_name)
+from .spec import Spec, load_spec, load_spec_text, save_spec
 
 PathLike = Union[str, Path]
 
@@ -51,8 +34,8 @@ BIF_SUFFIXES = (".bif", ".bif.gz")
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 
 __all__ = ["Spec", "SpecCycleError", "atomic_write_bytes", "atomic_write_text",
-           "example_network", "example_networks", "example_path", "load_any", "load_network", "load_spec", "load_spec_text", "read_bif", "read_bif_string",
-           "save_spec", "write_bif"]
+           "example_network", "example_networks", "example_path", "load_any", "load_network",
+           "load_spec", "load_spec_text", "read_bif", "read_bif_string", "save_spec", "write_bif"]
 
 
 def _resolve(path: PathLike) -> Path:

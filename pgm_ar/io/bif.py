@@ -41,7 +41,6 @@ and then normalized, as :class:`~pgm_ar.cpd.TabularCPD` does.
 """
 from __future__ import annotations
 
-import difflib
 import gzip
 import itertools
 import math
@@ -53,11 +52,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..cpd import ROW_SUM_TOLERANCE, TabularCPD
-from ..errors import CycleError, PgmArError, SpecError
+from ..errors import CycleError, PgmArError, SpecCycleError, SpecError
 from ..network import BayesNet
+from ..utils.atomic import atomic_write_bytes, atomic_write_text
+from ..utils.suggest import did_you_mean
 from ..variables import Categorical
-from . import SpecCycleError
-from .atomic import atomic_write_text
+from .cpts import CptRows
 
 PathLike = Union[str, Path]
 
@@ -380,9 +380,7 @@ class _Parser:
 # from raw records to a BayesNet
 # --------------------------------------------------------------------------- #
 def _unknown(name: str, known: Sequence[str], where: str) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3)
-    hint = f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
-    return f"unknown variable {name!r} in {where}{hint}"
+    return f"unknown variable {name!r} in {where}{did_you_mean(name, known)}"
 
 
 def _build_cpt(p: _Parser, prob: _RawProbability) -> TabularCPD:
@@ -391,71 +389,68 @@ def _build_cpt(p: _Parser, prob: _RawProbability) -> TabularCPD:
     card = len(var.states)
     parents = [name for name, _ in prob.parents]
     pstates = [p.variables[name].states for name in parents]
-    pcards = tuple(len(s) for s in pstates)
-    n_configs = int(np.prod(pcards, dtype=np.int64)) if pcards else 1
-    probs = np.zeros(pcards + (card,), dtype=np.float64)
-    filled = np.zeros(pcards, dtype=bool)
-    by_row = np.zeros(pcards, dtype=bool)
-    row_lines = np.zeros(pcards, dtype=np.int64)
+    rows = CptRows(parents, pstates, card)
+    n_configs = int(np.prod([len(s) for s in pstates], dtype=np.int64)) if parents else 1
     default: Optional[_Entry] = None
     if not prob.entries:
         raise p.error(f"the probability block of {child!r} gives no numbers", prob.line)
     for e in prob.entries:
         if e.kind == "table":
-            if len(e.values) != card * n_configs:
-                shape = f"{card} states x {n_configs} parent configurations" if parents else \
-                    f"{card} states"
-                raise p.error(f"table of {child!r} has {len(e.values)} values; expected "
-                              f"{card * n_configs} ({shape})", e.line)
-            # child-major (the child's state slowest, then parents in header order)
-            probs[...] = np.moveaxis(np.asarray(e.values).reshape((card,) + pcards), 0, -1)
-            filled[...] = True
-            row_lines[...] = e.line
+            _put_table(p, rows, e, child, n_configs)
         elif e.kind == "default":
             if len(e.values) != card:
                 raise p.error(f"default row of {child!r} has {len(e.values)} values; expected "
                               f"{card} (one per state {var.states})", e.line)
             default = e
         else:
-            if len(e.states) != len(parents):
-                raise p.error(f"row of {child!r} names {len(e.states)} parent states; expected "
-                              f"{len(parents)} (for {parents})", e.line)
-            idx = []
-            for (state, sline), parent, states in zip(e.states, parents, pstates):
-                try:
-                    idx.append(states.index(state))
-                except ValueError:
-                    raise p.error(f"unknown state {state!r} of parent {parent!r} in the "
-                                  f"probability block of {child!r}; its states are {states}",
-                                  sline) from None
-            if len(e.values) != card:
-                raise p.error(f"row of {child!r} has {len(e.values)} values; expected {card} "
-                              f"(one per state {var.states})", e.line)
-            key = tuple(idx)
-            if by_row[key]:
-                raise p.error(f"configuration ({', '.join(s for s, _ in e.states)}) of {child!r} "
-                              f"is given twice (also at line {int(row_lines[key])})", e.line)
-            probs[key] = e.values
-            filled[key] = by_row[key] = True
-            row_lines[key] = e.line
+            _put_row(p, rows, e, child, var.states)
     if default is not None:
-        probs[~filled] = default.values
-        row_lines[~filled] = default.line
-        filled[...] = True
-    if not filled.all():
-        missing = tuple(int(i) for i in np.argwhere(~filled)[0])
-        cfg = ", ".join(f"{par}={st[i]}" for par, st, i in zip(parents, pstates, missing))
-        raise p.error(f"the probability block of {child!r} has no row for ({cfg}) and no "
-                      "'default'", prob.line)
-    sums = probs.sum(axis=-1)
-    bad = np.argwhere(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
-    if len(bad):
-        key = tuple(int(i) for i in bad[0])
-        cfg = ", ".join(f"{par}={st[i]}" for par, st, i in zip(parents, pstates, key))
-        what = f"for ({cfg}) " if parents else ""
-        raise p.error(f"probabilities of {child!r} {what}sum to {float(sums[key]):.6g}, not 1",
-                      int(row_lines[key]))
-    return TabularCPD(child, parents, probs)
+        rows.fill_default(default.values, default.line)
+    missing = rows.first_missing()
+    if missing is not None:
+        raise p.error(f"the probability block of {child!r} has no row for "
+                      f"({rows.describe(missing)}) and no 'default'", prob.line)
+    bad = rows.first_off_sum(ROW_SUM_TOLERANCE)
+    if bad is not None:
+        what = f"for ({rows.describe(bad)}) " if parents else ""
+        total = float(rows.probs[bad].sum())
+        raise p.error(f"probabilities of {child!r} {what}sum to {total:.6g}, not 1",
+                      rows.where(bad))
+    return TabularCPD(child, parents, rows.probs)
+
+
+def _put_table(p: _Parser, rows: CptRows, e: _Entry, child: str, n_configs: int) -> None:
+    card = rows.probs.shape[-1]
+    if len(e.values) != card * n_configs:
+        shape = f"{card} states x {n_configs} parent configurations" if rows.parents else \
+            f"{card} states"
+        raise p.error(f"table of {child!r} has {len(e.values)} values; expected "
+                      f"{card * n_configs} ({shape})", e.line)
+    # child-major (the child's state slowest, then parents in header order)
+    pcards = rows.probs.shape[:-1]
+    rows.put_table(np.moveaxis(np.asarray(e.values).reshape((card,) + pcards), 0, -1), e.line)
+
+
+def _put_row(p: _Parser, rows: CptRows, e: _Entry, child: str, states: List[str]) -> None:
+    parents, card = rows.parents, len(states)
+    if len(e.states) != len(parents):
+        raise p.error(f"row of {child!r} names {len(e.states)} parent states; expected "
+                      f"{len(parents)} (for {parents})", e.line)
+    idx = []
+    for (state, sline), parent, pstates in zip(e.states, parents, rows.parent_states):
+        try:
+            idx.append(pstates.index(state))
+        except ValueError:
+            raise p.error(f"unknown state {state!r} of parent {parent!r} in the probability "
+                          f"block of {child!r}; its states are {pstates}", sline) from None
+    if len(e.values) != card:
+        raise p.error(f"row of {child!r} has {len(e.values)} values; expected {card} "
+                      f"(one per state {states})", e.line)
+    first = rows.given(tuple(idx))
+    if first is not None:
+        raise p.error(f"configuration ({', '.join(s for s, _ in e.states)}) of {child!r} is "
+                      f"given twice (also at line {first})", e.line)
+    rows.put_row(tuple(idx), e.values, e.line)
 
 
 def _build(p: _Parser, name: str) -> BayesNet:
@@ -514,7 +509,7 @@ def read_bif_string(text: str, source: str = "<string>", name: Optional[str] = N
     ------
     SpecError
         For any syntax or consistency problem, naming ``source`` and the line.  A
-        cycle raises :class:`~pgm_ar.io.SpecCycleError`, which is also a
+        cycle raises :class:`~pgm_ar.errors.SpecCycleError`, which is also a
         :class:`~pgm_ar.errors.CycleError`.
     """
     if not isinstance(text, str):
@@ -566,7 +561,7 @@ def read_bif(path: PathLike) -> BayesNet:
     SpecError
         Naming the file and the line, for a missing file, a syntax error, an
         unknown variable or state, a wrong number of values, a missing CPT, an
-        unclosed block, or a cycle (:class:`~pgm_ar.io.SpecCycleError`).
+        unclosed block, or a cycle (:class:`~pgm_ar.errors.SpecCycleError`).
     """
     p = Path(path)
     parser = _Parser(_tokenize(_read_text(p), str(p)), str(p))
@@ -604,7 +599,7 @@ def bif_string(net: BayesNet) -> str:
     if not isinstance(net, BayesNet):
         raise PgmArError(f"write_bif expects a BayesNet, got {type(net).__name__}")
     for var in net.variables:
-        if not var.is_discrete or var.num_pixels != 1:
+        if not var.is_discrete_scalar:
             raise PgmArError(f"variable {var.name!r} is a {type(var).__name__}; BIF holds only "
                              "discrete variables with CPTs")
     for var in net.variables:
@@ -655,8 +650,6 @@ def write_bif(net: BayesNet, path: PathLike) -> Path:
     text = bif_string(net)
     p = Path(path)
     if p.name.lower().endswith(".gz"):
-        from .atomic import atomic_write_bytes
-
         # mtime=0 keeps the output byte-for-byte reproducible.
         return atomic_write_bytes(p, gzip.compress(text.encode("utf-8"), mtime=0))
     return atomic_write_text(p, text)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Optional, Tuple
 
 from ..errors import PgmArError
+from ..utils.suggest import did_you_mean
 
 __all__ = ["NETWORKS_DIR", "close_examples", "example_for_missing", "example_network",
            "example_networks", "example_path", "is_example_name"]
@@ -66,11 +67,12 @@ def is_example_name(name: object) -> bool:
 
 
 def close_examples(name: str) -> str:
-    """`` (did you mean 'alarm'?)`` for a name close to an example's, else ``""``."""
-    import difflib
+    """`` (did you mean 'alarm'?)`` for a name close to an example's (in any case), else ``""``.
 
-    close = difflib.get_close_matches(_normalize(name), _NAMES, n=3)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
+    >>> close_examples("ALRAM")
+    " (did you mean 'alarm'?)"
+    """
+    return did_you_mean(_normalize(name), _NAMES)
 
 
 def _unknown(name: str) -> PgmArError:

@@ -1,0 +1,103 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+The data goes to a temporary file in the target's own directory (so the final
+``os.replace`` is a rename within one file system, which POSIX and Windows make
+atomic), is flushed and ``fsync``-ed, and only then replaces the target.  On any
+failure the temporary file is removed and the old target is left untouched.
+
+>>> import tempfile, pathlib
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> atomic_write_text(d / "sub" / "hello.txt", "hi\\n").read_text()
+'hi\\n'
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+__all__ = ["atomic_write_bytes", "atomic_write_text"]
+
+
+def _fsync_dir(directory: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on every platform.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    # Reading the umask through os.umask briefly changes it for every thread, so
+    # ask /proc first (Linux) and fall back to the set-and-restore dance elsewhere.
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; create missing parent directories.
+
+    Parameters
+    ----------
+    path
+        The target file.  An existing file is replaced only once the new
+        content is completely on disk.
+    data
+        The bytes to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    target = Path(path)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            # mkstemp creates 0600 files; keep the permissions the old file had.
+            try:
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            except OSError:
+                pass
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(parent)
+    return target
+
+
+def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> Path:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_write_bytes`).
+
+    Newlines are written as given (``"\\n"``), on every platform.
+    """
+    return atomic_write_bytes(path, text.encode(encoding))
