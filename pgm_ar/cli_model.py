@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .errors import DataError, PgmArError
+from .utils.atomic import atomic_write_text
 
 MODEL_FILE = "model.pt"
 FIT_LOG = "fit_log.json"
@@ -91,12 +92,6 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
             raise PgmArError(f"evidence must be written name=state, got {item!r}")
         out[name.strip()] = value.strip()
     return out
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    from .io.atomic import atomic_write_bytes
-
-    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _load_run(run_dir: str):
@@ -158,8 +153,7 @@ def image_layout(net, where: str = "the network") -> Tuple[str, Optional[str]]:
         raise PgmArError(f"{where}: image {img.name!r} has continuous pixels (levels: null); "
                          "--data-dir / --images give discrete pixels: declare levels 2..256")
     others = [v for v in net.variables if v is not img]
-    ok = len(others) == 0 or (len(others) == 1 and others[0].is_discrete
-                              and others[0].num_pixels == 1)
+    ok = len(others) == 0 or (len(others) == 1 and others[0].is_discrete_scalar)
     if not ok:
         raise PgmArError(f"{where}: with --data-dir / --images the network is the image "
                          f"{img.name!r} and optionally one discrete label variable; found "
@@ -458,7 +452,7 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
             history.train_nll[-1] if history.train_nll else None,
         "seconds": round(seconds, 3),
     }
-    _atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
+    atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
     total = sum(params.values())
     best = "" if history.best_val_nll is None else \
         f"; best validation NLL {history.best_val_nll:.3f} nats (epoch {history.best_epoch})"
@@ -527,7 +521,7 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 
 
 def _evaluate_images(args: argparse.Namespace, model) -> int:
-    from .model.fitting import resolve_device
+    from .utils.devices import resolve_device
 
     flag, source = _image_source(args)
     data, what = load_image_test(model.net, args.data_dir, where=str(args.run_dir),
@@ -652,7 +646,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "history": history, "final_loss": history[-1] if history else None,
         "seconds": round(seconds, 3),
     }
-    _atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
+    atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
     print(f"fitted {spec.network.name!r} ({len(spec.network)} variables, "
           f"{sum(log['parameters'].values())} parameters) on {len(data)} rows in "
           f"{seconds:.2f} s; mean negative log-likelihood {history[-1]:.4f} nats per row")
@@ -699,7 +693,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise PgmArError(f"{out}: already exists; use --force to overwrite it")
     evidence = parse_evidence_args(args.evidence)
     df = model.sample(args.n, evidence=evidence or None, seed=args.seed)
-    _atomic_write_text(out, df.to_csv(index=False))
+    atomic_write_text(out, df.to_csv(index=False))
     how = df.attrs.get("method", "forward")
     extra = f", effective sample size {df.attrs['ess']:.1f}" if "ess" in df.attrs else ""
     print(f"wrote {len(df)} rows to {out} ({how} sampling{extra})")

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 import numpy as np
 
 from .errors import PgmArError
-from .io.atomic import atomic_write_bytes
+from .utils.atomic import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import CompiledModel
@@ -180,7 +180,7 @@ def save_class_grid(model: "CompiledModel", path: PathLike, per_class: int = 8, 
         imgs = model.sample(per_class * per_class, seed=seed, as_tensors=True)[name]
         return save_grid(imgs, path, nrow=per_class, title=title, levels=levels)
     var = model.net.variable(label)
-    if not (var.is_discrete and var.num_pixels == 1):
+    if not var.is_discrete_scalar:
         raise PgmArError(f"label {label!r} is not a discrete variable")
     rows = []
     for i, state in enumerate(var.states):

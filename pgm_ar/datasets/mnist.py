@@ -45,7 +45,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import DataError, PgmArError
-from ..io.atomic import atomic_write_bytes
+from ..utils.atomic import atomic_write_bytes
+from ..utils.enums import parse_enum
 
 __all__ = [
     "MNIST_FILES", "MNIST_SHA256", "MNIST_MIRRORS", "MIRROR_ENV", "Binarization",
@@ -437,11 +438,7 @@ def binarize(images: torch.Tensor, mode: Union[str, Binarization] = Binarization
 
 
 def _binarization(mode: Union[str, Binarization]) -> Binarization:
-    try:
-        return Binarization(mode)
-    except ValueError:
-        raise PgmArError(f"unknown binarization {mode!r}: use "
-                         + " or ".join(repr(m.value) for m in Binarization)) from None
+    return parse_enum(Binarization, mode, "binarization")
 
 
 def binarized_mnist_test(data_dir: PathLike, seed: int = 0, download: bool = False,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Union
 
-from ..io.atomic import atomic_write_text
+from ..utils.atomic import atomic_write_text
 from .digits import FULL, QUICK, DigitSettings, digits_sections
 from .outputs import DemoOutputs
 from .report import Report

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..io.atomic import atomic_write_bytes
+from ..utils.atomic import atomic_write_bytes
 from .outputs import DemoOutputs
 from .report import Figure, Report, png_size
 

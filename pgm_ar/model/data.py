@@ -15,9 +15,9 @@ from ..tabular_data import EncodedData
 if TYPE_CHECKING:  # names for the alias only
     import pandas
     import torch
-from ..variables import Image, Variable
+from ..variables import Image
 
-__all__ = ["ModelData", "is_discrete_scalar", "is_discrete_image", "IMPOSSIBLE", "ENUM_BUDGET",
+__all__ = ["ModelData", "is_discrete_image", "IMPOSSIBLE", "ENUM_BUDGET",
            "IMAGE_ENUM_BUDGET", "IMAGE_BATCH"]
 
 #: the forms of data the model's methods accept (see the module docstring)
@@ -34,11 +34,6 @@ IMAGE_ENUM_BUDGET = 2 ** 22
 IMAGE_BATCH = 1024
 
 
-def is_discrete_scalar(v: Variable) -> bool:
-    """A variable with finitely many states and one value per row (Bernoulli, Categorical)."""
-    return v.is_discrete and v.num_pixels == 1
-
-
-def is_discrete_image(v: Variable) -> bool:
+def is_discrete_image(v: Image) -> bool:
     """An image whose pixels take ``levels`` discrete values."""
     return isinstance(v, Image) and v.levels is not None

@@ -14,7 +14,6 @@ from ..conditionals import Family, LinearGaussian, Logistic, Tabular, family_fro
 from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
 from ..variables import Gaussian, Image, Kind, Variable
-from .data import is_discrete_scalar
 
 __all__ = ["default_family", "resolve_families"]
 
@@ -52,7 +51,7 @@ def default_family(net: BayesNet, name: str) -> Family:
             "or, in a spec, 'conditionals:' with that mapping")
     if isinstance(var, Gaussian):
         return LinearGaussian()
-    if all(is_discrete_scalar(p) for p in parents) and Tabular().supports(var, parents) is None:
+    if all(p.is_discrete_scalar for p in parents) and Tabular().supports(var, parents) is None:
         return Tabular()
     return Logistic()
 

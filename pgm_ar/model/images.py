@@ -15,8 +15,9 @@ import numpy as np
 import torch
 
 from ..errors import DataError, PgmArError
+from ..utils.seeding import forked_global_rng
 from ..variables import Image
-from .data import IMAGE_BATCH, ModelData, is_discrete_scalar
+from .data import IMAGE_BATCH, ModelData
 from .modes import in_eval_mode
 
 __all__ = ["ImageMixin"]
@@ -51,7 +52,7 @@ class ImageMixin:
         """The image's label: its only discrete scalar parent (``None`` if it has none or
         several)."""
         name = self.image_name(variable)
-        cands = [p for p in self._parents[name] if is_discrete_scalar(self.net.variable(p))]
+        cands = [p for p in self._parents[name] if self.net.variable(p).is_discrete_scalar]
         return cands[0] if len(cands) == 1 else None
 
     def image_data(self, images: Any, labels: Any = None,
@@ -143,11 +144,8 @@ class ImageMixin:
         elif tuple(m.shape) != tuple(x.shape):
             raise PgmArError(f"mask of shape {tuple(m.shape)}: expected {shape} or "
                              f"{tuple(x.shape)} for image {name!r}")
-        devices = [self.device] if self.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices), warnings.catch_warnings(record=True) as got:
+        with forked_global_rng(seed, self.device), warnings.catch_warnings(record=True) as got:
             warnings.simplefilter("always")
-            if seed is not None:
-                torch.manual_seed(int(seed))
             with torch.no_grad():
                 out = node(parents, batch_size=int(x.shape[0])).complete(x, m)
         for w in got:  # re-issue at the caller's line, not inside the family

@@ -14,7 +14,7 @@ from typing import Any, Dict, Mapping, Union
 import torch
 
 from ..errors import PgmArError
-from ..io.atomic import atomic_write_bytes
+from ..utils.atomic import atomic_write_bytes
 from ..network import BayesNet
 from .families import resolve_families
 from .fitting import resolve_device

@@ -39,7 +39,7 @@ from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
 from ..tabular_data import EncodedData
 from ..variables import Image
-from .data import IMPOSSIBLE, is_discrete_scalar
+from .data import IMPOSSIBLE
 from .families import resolve_families
 from .fitting import FittingMixin
 from .images import ImageMixin
@@ -128,7 +128,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
             if isinstance(node, TabularConditional):
                 node.set_probs(cpd.probs)
                 self.fitted[self._index[name]] = True
-        self.all_discrete = all(is_discrete_scalar(v) for v in net.variables)
+        self.all_discrete = all(v.is_discrete_scalar for v in net.variables)
         self.all_tabular = all(isinstance(m, TabularConditional) for m in mods)
         self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
                                                   if isinstance(v, Image))
@@ -211,7 +211,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         if obs is None:
             return pyro.sample(name, d)
         obs = self._rows_at_plate(obs, event_dims)
-        if is_discrete_scalar(var):
+        if var.is_discrete_scalar:
             obs = obs.long()
             missing = obs < 0
             if bool(missing.any()):
@@ -260,7 +260,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         Non-tabular conditionals are evaluated on every parent configuration.
         """
         if not self.all_discrete:
-            bad = next(v.name for v in self.net.variables if not is_discrete_scalar(v))
+            bad = next(v.name for v in self.net.variables if not v.is_discrete_scalar)
             raise PgmArError(f"variable {bad!r} is not a discrete scalar: the network has no CPTs")
         with torch.no_grad():
             return {name: self._table(self.nodes[i]).cpu()

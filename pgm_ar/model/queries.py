@@ -15,7 +15,7 @@ import torch
 from .. import inference
 from ..errors import PgmArError
 from ..tabular_data import parse_evidence
-from .data import is_discrete_scalar
+from ..utils.seeding import torch_generator
 from .modes import in_eval_mode
 
 __all__ = ["QueryMixin"]
@@ -38,7 +38,7 @@ class QueryMixin:
         targets = [target] if single else list(target)
         for t in targets:
             var = self.net.variable(t)
-            if not is_discrete_scalar(var):
+            if not var.is_discrete_scalar:
                 raise PgmArError(f"query target {t!r} is not discrete; use sample(...) for "
                                  "real or image variables")
         ev = parse_evidence(self.net, evidence)
@@ -47,10 +47,7 @@ class QueryMixin:
             out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
                    for t in targets}
         else:
-            gen = torch.Generator().manual_seed(int(seed)) if seed is not None else None
-            if gen is None:
-                gen = torch.Generator()
-                gen.seed()
+            gen = torch_generator(seed)
             vals, logw = self._ancestral(int(num_samples), ev, gen, seed)
             if torch.isneginf(logw).all():
                 raise PgmArError(f"every sample has zero weight: evidence {dict(ev)} is "

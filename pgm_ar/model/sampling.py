@@ -19,8 +19,9 @@ from pyro.infer import config_enumerate, infer_discrete
 from .. import inference
 from ..errors import InferenceTooLargeError, PgmArError
 from ..tabular_data import decode, parse_evidence
+from ..utils.enums import parse_enum
+from ..utils.seeding import forked_global_rng, torch_generator
 from .data import ModelData
-from .fitting import parse_choice
 from .modes import in_eval_mode
 
 __all__ = ["ImputeMode", "SamplingMixin"]
@@ -42,8 +43,8 @@ class SamplingMixin:
                seed: Optional[int] = None, batch_size: int = 65536):
         """Fill missing discrete values (and latent variables) with their per-row joint MAP
         assignment (``mode="map"``) or a posterior sample (``"sample"``), via Pyro's
-        ``infer_discrete``.  Returns a ModelDataFrame with state names."""
-        mode = parse_choice(ImputeMode, mode, "impute mode")
+        ``infer_discrete``.  Returns a DataFrame with state names."""
+        mode = parse_enum(ImputeMode, mode, "impute mode")
         enc = self.encode_data(data)
         if not enc.has_missing:
             return decode(self.net, enc.values)
@@ -52,9 +53,7 @@ class SamplingMixin:
         temperature = 0 if mode is ImputeMode.MAP else 1
         out = {k: v.clone() for k, v in enc.values.items()}
         got: Dict[str, List[torch.Tensor]] = {name: [] for name in fill}
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            if seed is not None:
-                torch.manual_seed(int(seed))
+        with forked_global_rng(seed, self.device):
             with torch.no_grad():
                 for start in range(0, enc.n, chunk):
                     part = enc.rows(slice(start, start + chunk))
@@ -76,12 +75,12 @@ class SamplingMixin:
     def sample(self, n: int, evidence: Optional[Mapping[str, Any]] = None,
                seed: Optional[int] = None, num_proposals: Optional[int] = None,
                as_tensors: bool = False):
-        """``n`` rows as a pandas ModelDataFrame (state names for discrete variables; for an image
+        """``n`` rows as a pandas DataFrame (state names for discrete variables; for an image
         variable, a column holding one ``(C, H, W)`` tensor per row).
 
         With ``as_tensors=True`` the result is ``{name: tensor}`` instead: images stacked as
         ``(n, C, H, W)``, discrete values as state indices (the way :meth:`log_prob` takes
-        them); ``torch.stack(list(df["digit"]))`` gives the same images from the ModelDataFrame.
+        them); ``torch.stack(list(df["digit"]))`` gives the same images from the DataFrame.
 
         Without evidence: ancestral sampling, vectorised per node.  With evidence:
 
@@ -97,11 +96,7 @@ class SamplingMixin:
         """
         n = inference.check_sample_count(n)
         ev = parse_evidence(self.net, evidence)
-        gen = torch.Generator()
-        if seed is not None:
-            gen.manual_seed(int(seed))
-        else:
-            gen.seed()
+        gen = torch_generator(seed)
         method, ess = "forward", None
         if self.all_discrete:
             tables = self.tables()
@@ -138,10 +133,8 @@ class SamplingMixin:
         evidence's log-likelihoods)."""
         vals: Dict[str, torch.Tensor] = {}
         logw = torch.zeros(n, dtype=torch.float64, device=self.device)
-        # distributions draw from torch's global generator: seed a forked copy of it
-        torch_seed = int(torch.randint(0, 2 ** 62, (1,), generator=gen))
-        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-            torch.manual_seed(torch_seed)
+        # distributions draw from torch's global generator: seed a forked copy of it from gen
+        with forked_global_rng(gen, self.device):
             with torch.no_grad():
                 for name in self._topo:
                     node = self.nodes[self._index[name]]

@@ -17,8 +17,7 @@ from pyro.infer import config_enumerate
 from .. import inference
 from ..errors import PgmArError
 from ..tabular_data import EncodedData, encode
-from .data import (ENUM_BUDGET, IMAGE_BATCH, IMAGE_ENUM_BUDGET, ModelData, is_discrete_image,
-                   is_discrete_scalar)
+from .data import ENUM_BUDGET, IMAGE_BATCH, IMAGE_ENUM_BUDGET, ModelData, is_discrete_image
 from .modes import in_eval_mode
 
 __all__ = ["ScoringMixin"]
@@ -70,7 +69,7 @@ class ScoringMixin:
             var = node.variable
             d = node({p: values[p] for p in self._parents[name]}, batch_size=n)
             x = values[name]
-            if is_discrete_scalar(var):
+            if var.is_discrete_scalar:
                 x = x.long()
             elif not is_discrete_image(var):
                 x = x.to(self.dtype)
