@@ -28,7 +28,7 @@ MADE_MIN=${MADE_MIN:-1.5}
 PCNN_MIN=${PCNN_MIN:-2}
 DIAG_MIN=${DIAG_MIN:-2}
 # for a dry run of the whole path on a machine without a GPU, e.g.
-#   DEVICE=cpu EXTRA="--max-train 500 --max-valid 500 --epochs 1" OUT=/tmp/dry bash benchmarks/gpu_all.sh run
+#   DEVICE=cpu EXTRA="--max-train 300 --max-valid 100 --max-test 100 --epochs 1" OUT=/tmp/dry bash benchmarks/gpu_all.sh run
 DEVICE=${DEVICE:-cuda}
 EXTRA=${EXTRA:-}
 

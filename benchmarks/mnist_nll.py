@@ -232,6 +232,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     ap.add_argument("--data-dir", default=str(ROOT.parent / "shared" / "data" / "mnist"))
     ap.add_argument("--max-train", type=int, default=None, help="use the first N training images")
     ap.add_argument("--max-valid", type=int, default=None, help="use the first N validation images")
+    ap.add_argument("--max-test", type=int, default=None, help="score the first N test images "
+                    "only (dry runs of the pipeline; reported NLLs then are not the test NLL)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results"))
     ap.add_argument("--tag", default=None, help="run name in the output files "
@@ -260,6 +262,8 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
         valid_grey = valid_grey[:args.max_valid]
     valid = binarize(valid_grey, seed=VALID_SEED)
     test, _ = binarized_mnist_test(args.data_dir, seed=0)
+    if args.max_test is not None:
+        test = test[:args.max_test]
     t_data = time.perf_counter() - t0
     baseline = independent_baseline(train_grey, test)
 
