@@ -23,7 +23,7 @@ from pgm_ar.errors import PgmArError
 from pgm_ar.training import CHECKPOINT_NAME
 
 EPOCHS, BATCH = 3, 7  # 50 rows: slices of 4 and 3, and a last global batch of 1 (one empty)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_model():
