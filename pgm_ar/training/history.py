@@ -64,6 +64,10 @@ class History:
 
     _COLUMNS = ("epoch", "train_nll", "val_nll", "lr", "seconds")
 
+    def __len__(self) -> int:
+        """The number of epochs recorded."""
+        return len(self.epoch)
+
     @property
     def loss(self) -> List[float]:
         """The objective per epoch: ``train_nll - penalty`` (nats/example; the NLL itself

@@ -8,6 +8,7 @@ logs.  The settings are one :class:`~pgm_ar.training.config.TrainConfig`.
 from __future__ import annotations
 
 import math
+import numbers
 import random
 import sys
 import time
@@ -189,6 +190,9 @@ def run_seed(seed: Any) -> int:
     if seed is None or isinstance(seed, torch.Generator):
         gen = torch_generator(seed)
         return int(torch.randint(0, 2 ** 62, (1,), generator=gen, device=gen.device))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise PgmArError(f"seed={seed!r}: must be an integer, a torch.Generator or None "
+                         "(fresh randomness)")
     return int(seed)
 
 
