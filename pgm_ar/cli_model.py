@@ -670,6 +670,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "families": {n: f.to_spec() for n, f in model.families.items()},
         "parameters": model.num_parameters(),
         "history": history.loss, "final_loss": history.loss[-1] if history.loss else None,
+        "device": history.device, "world_size": history.world_size,
         "seconds": round(seconds, 3), "warnings": fit_warnings,
     }
     _atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))

@@ -315,7 +315,7 @@ class FittingMixin:
         yet the data's units, and floor zeros of given tables."""
         # the modules' reset_parameters draw from torch's global generator: seed a private
         # copy of it, leaving the caller's stream alone
-        with forked_global_rng(seed), torch.no_grad():
+        with forked_global_rng(seed, device=self.device), torch.no_grad():
             for i, node in enumerate(self.nodes):
                 if bool(self.fitted[i]):
                     continue
