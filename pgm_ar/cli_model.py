@@ -547,7 +547,7 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 
 
 def _evaluate_images(args: argparse.Namespace, model) -> int:
-    from .model.fitting import resolve_device
+    from .utils.devices import resolve_device
 
     flag, source = _image_source(args)
     data, what = load_image_test(model.net, args.data_dir, where=str(args.run_dir),

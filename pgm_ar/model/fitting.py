@@ -34,7 +34,7 @@ import torch
 from ..conditionals.tabular import TabularConditional
 from ..errors import DataError, PgmArError
 from ..tabular_data import EncodedData
-from ..training import History, LRSchedule, evaluate
+from ..training import History, LRSchedule, TrainConfig, evaluate
 from ..training import fit as train_fit
 from ..training.loop import run_seed
 from ..utils.devices import resolve_device
@@ -244,16 +244,18 @@ class FittingMixin:
         if valid is not None:
             hidden |= set(marginalised(self, valid))
         self._check_enumerable(hidden)
-        settings = self._loop_settings(method, opts)
         # one seed for the whole fit (initialisation and loop); None draws it from fresh
         # entropy, and the History keeps it, so that the fit can be repeated
         seed = run_seed(opts["seed"])
-        self._start_gradient_fit(train, seed, random_tables=bool(marginalised(self, train)))
         has_prior = any(node.log_prior() is not None for node in self.nodes)
-        history = train_fit(
-            self, train, valid, seed=seed, transform=transform,
+        # every setting is checked here, before the model is touched
+        config = TrainConfig(
+            seed=seed, transform=transform,
             log_prob_fn=_enumerated_log_prob if hidden else _batch_log_prob,
-            penalty_fn=self.log_prior if has_prior else None, **settings)
+            penalty_fn=self.log_prior if has_prior else None,
+            **self._loop_settings(method, opts))
+        self._start_gradient_fit(train, seed, random_tables=bool(marginalised(self, train)))
+        history = train_fit(self, train, valid, config=config)
         for node in self.nodes:
             fold = getattr(node, "fold_units", None)
             if callable(fold):
@@ -261,11 +263,11 @@ class FittingMixin:
         self.fitted.fill_(True)
         if history.epoch:
             check_loss(history.loss, stopped_early=history.stopped_early)
-            self._check_against_baseline(history, train, transform, settings)
+            self._check_against_baseline(history, train, transform, config.batch_size)
         return history
 
     def _check_against_baseline(self, history: History, train: Dict[str, torch.Tensor],
-                                transform: Any, settings: Mapping[str, Any]) -> None:
+                                transform: Any, batch_size: int) -> None:
         """Warn when the fitted model is worse than independent marginals on its training
         rows.  The epoch's mean NLL is measured while training; only when it looks worse is
         the fitted model scored exactly (one pass, no gradient)."""
@@ -273,7 +275,7 @@ class FittingMixin:
         if not worse_than(baseline, history.train_nll[-1]):
             return
         fn = _enumerated_log_prob if marginalised(self, train) else _batch_log_prob
-        final = evaluate(self, train, batch_size=settings["batch_size"],
+        final = evaluate(self, train, batch_size=batch_size,
                          device=self.device, log_prob_fn=fn)["nll_nats"]
         check_baseline(final, baseline)
 

@@ -168,3 +168,12 @@ def test_every_method_returns_a_history():
     assert h.best_epoch == 1 and len(h) == 1
     with pytest.raises(PgmArError, match="checkpoint_dir, log_path: only with a gradient fit"):
         model.fit(rows, method="counts", checkpoint_dir="c", log_path="l")
+
+
+def test_bad_settings_leave_the_model_untouched():
+    net = BayesNet([Bernoulli("a"), Gaussian("y")], [("a", "y")])
+    model = compile(net)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(PgmArError, match="lr=0"):
+        model.fit({"a": [0, 1], "y": [100.0, 300.0]}, method="svi", lr=0)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
