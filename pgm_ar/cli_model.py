@@ -387,6 +387,26 @@ def load_image_test(net, data_dir: Optional[str] = None, where: str = "the model
     return _columns(kind.image, kind.label, x, y), base + how + part
 
 
+def _fit_reporting_warnings(model, data, **kwargs):
+    """``model.fit(data, **kwargs)`` with each :class:`~pgm_ar.errors.FitWarning` printed as
+    one ``pgm-ar: warning:`` line; returns the history and the warnings' texts."""
+    import warnings
+
+    from .errors import FitWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", FitWarning)
+        history = model.fit(data, **kwargs)
+    texts = []
+    for w in caught:
+        if issubclass(w.category, FitWarning):
+            texts.append(str(w.message))
+            print(f"pgm-ar: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return history, texts
+
+
 def _check_run_dir(out: Path, force: bool, resume: bool = False) -> None:
     if out.exists() and not out.is_dir():
         raise PgmArError(f"{out}: exists and is not a directory")
@@ -421,10 +441,10 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
         out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        history = model.fit(train, method="train", val=valid, seed=args.seed,
-                            progress=not args.no_progress, checkpoint_dir=out / CHECKPOINT_DIR,
-                            resume=args.resume, transform=transform,
-                            log_path=out / TRAIN_LOG, **settings)
+        history, fit_warnings = _fit_reporting_warnings(
+            model, train, method="train", val=valid, seed=args.seed,
+            progress=not args.no_progress, checkpoint_dir=out / CHECKPOINT_DIR,
+            resume=args.resume, transform=transform, log_path=out / TRAIN_LOG, **settings)
     except KeyboardInterrupt:
         if main_process and (out / CHECKPOINT_DIR / "checkpoint.pt").exists():
             print(f"pgm-ar: the last finished epoch is saved in {out / CHECKPOINT_DIR}; the same "
@@ -450,7 +470,7 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
         "best_epoch": history.best_epoch, "best_val_nll": history.best_val_nll,
         "stopped_early": history.stopped_early, "final_train_nll":
             history.train_nll[-1] if history.train_nll else None,
-        "seconds": round(seconds, 3),
+        "seconds": round(seconds, 3), "warnings": fit_warnings,
     }
     atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
     total = sum(params.values())
@@ -624,7 +644,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
             kwargs[key] = getattr(args, key)
     t0 = time.perf_counter()
     try:
-        history = model.fit(data, **kwargs)
+        history, fit_warnings = _fit_reporting_warnings(model, data, **kwargs)
     except DataError as exc:
         raise _with_line(exc, args.data) from None
     if distributed_rank() != 0:  # under torchrun: rank 0 writes the run
@@ -643,13 +663,14 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "settings": {k: v for k, v in kwargs.items() if k not in ("method", "seed")},
         "families": {n: f.to_spec() for n, f in model.families.items()},
         "parameters": model.num_parameters(),
-        "history": history, "final_loss": history[-1] if history else None,
-        "seconds": round(seconds, 3),
+        "history": history.loss, "final_loss": history.loss[-1] if history.loss else None,
+        "device": history.device, "world_size": history.world_size,
+        "seconds": round(seconds, 3), "warnings": fit_warnings,
     }
     atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
     print(f"fitted {spec.network.name!r} ({len(spec.network)} variables, "
           f"{sum(log['parameters'].values())} parameters) on {len(data)} rows in "
-          f"{seconds:.2f} s; mean negative log-likelihood {history[-1]:.4f} nats per row")
+          f"{seconds:.2f} s; mean negative log-likelihood {history.loss[-1]:.4f} nats per row")
     print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}")
     return 0
 

@@ -47,25 +47,43 @@ def _card(v: Variable) -> Optional[int]:
 def tabular_count(v: Variable, parents: Sequence[Variable]) -> Optional[int]:
     """Free parameters of a table for ``v`` given ``parents``; ``None`` if not tabular.
 
-    A real-valued node gets a conditional linear-Gaussian count instead: for each
-    configuration of its discrete parents, one weight per real parent, an intercept and
-    a variance.
+    A real-valued node has no table; it gets the count of the conditional it compiles to by
+    default, the linear-Gaussian one (:class:`~pgm_ar.conditionals.LinearGaussian`): one
+    weight per input column (a one-hot column per state of a discrete parent, one per real
+    parent, one per pixel of an image parent), an intercept and one variance.
     """
     discrete = [p for p in parents if _card(p) is not None]
     real = [p for p in parents if _card(p) is None]
-    configs = math.prod(_card(p) for p in discrete)  # type: ignore[misc]
     if isinstance(v, Image):
-        if v.levels is None:
+        if v.levels is None or real:
             return None
-        if real:
-            return None
+        configs = math.prod(_card(p) for p in discrete)  # type: ignore[misc]
         return (v.levels ** v.num_pixels - 1) * configs
     if v.is_discrete:
         if real:
             return None  # a discrete node with real parents has no finite table
+        configs = math.prod(_card(p) for p in discrete)  # type: ignore[misc]
         return (int(v.cardinality) - 1) * configs  # type: ignore[arg-type]
-    real_width = sum(p.num_pixels for p in real)
-    return configs * (real_width + 2)
+    return linear_gaussian_count(parents)
+
+
+def linear_gaussian_count(parents: Sequence[Variable]) -> int:
+    """Parameters of a linear-Gaussian node: its input columns' weights, an intercept and a
+    variance (what the compiled module trains).
+
+    >>> from pgm_ar import Bernoulli, Categorical, Gaussian
+    >>> linear_gaussian_count([Categorical("c", 3), Gaussian("u")])   # 3 + 1 weights, b, sigma
+    6
+    """
+    width = 0
+    for p in parents:
+        if isinstance(p, Image):
+            width += p.num_pixels
+        elif p.is_discrete:
+            width += int(p.cardinality)  # type: ignore[arg-type]
+        else:
+            width += 1
+    return width + 2
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The one error hierarchy of pgm_ar.
+"""The one error hierarchy of pgm_ar, and its one warning.
 
 Every error a user can cause is a :class:`PgmArError` (a ``ValueError``), so a
 caller can catch one type, and the CLI turns it into one clear line (exit 2)
-instead of a traceback.
+instead of a traceback.  A result that is returned but should not be trusted as it
+is comes with a :class:`FitWarning`.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .utils.suggest import did_you_mean
 
 __all__ = ["PgmArError", "UnknownVariableError", "DuplicateVariableError", "CycleError",
            "StatementError", "SpecError", "SpecCycleError", "DataError", "InferenceTooLargeError",
-           "GraphvizMissingError"]
+           "GraphvizMissingError", "FitWarning"]
 
 
 class PgmArError(ValueError):
@@ -121,3 +122,9 @@ class GraphvizMissingError(PgmArError):
             "Install it with 'apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' "
             "(macOS) or 'pip install graphviz-pure'; or write DOT source with format 'gv'."
         )
+
+
+class FitWarning(UserWarning):
+    """A fit finished but its result is doubtful: the loss was still falling fast, it rose,
+    or the model ends worse than independent marginals of the same data.  The message gives
+    the numbers; ``warnings.simplefilter("error", FitWarning)`` makes it an error."""

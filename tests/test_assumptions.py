@@ -121,7 +121,9 @@ def test_gaussian_counts():
     from pgm_ar import Gaussian
     net = BayesNet([Categorical("z", 3), Gaussian("a"), Gaussian("b")], [("z", "b"), ("a", "b")])
     pc = count_parameters(net)
-    assert pc.per_variable["a"] == 2 and pc.per_variable["b"] == 3 * (1 + 2)
+    # the compiled linear-Gaussian node: a weight per state of z and for a, an intercept and
+    # one variance (not one per configuration of z)
+    assert pc.per_variable["a"] == 2 and pc.per_variable["b"] == 3 + 1 + 1 + 1
     t = compare_parameter_counts(net.variables)
     assert t.row("full joint").count is None
 

@@ -34,6 +34,7 @@ def test_fit_writes_a_run_and_refuses_to_overwrite(asia_run, capsys):
     assert {p.name for p in run.iterdir()} == {"model.pt", "fit_log.json", bif.name}
     log = json.loads((run / "fit_log.json").read_text())
     assert log["rows"] == 3000 and log["method"] == "auto" and len(log["history"]) == 1
+    assert log["warnings"] == []
     model = CompiledModel.load(run / "model.pt")
     expected = compile(truth.__class__(truth.variables, truth.edges))
     expected.fit(rows, method="counts")
@@ -46,6 +47,10 @@ def test_fit_writes_a_run_and_refuses_to_overwrite(asia_run, capsys):
                  "--method", "svi", "--epochs", "2", "--lr", "0.05", "--no-progress"]) == 0
     log = json.loads((run / "fit_log.json").read_text())
     assert log["method"] == "svi" and len(log["history"]) == 2
+    # two epochs are not enough: said on stderr in one line each, and kept in the log
+    err = capsys.readouterr().err
+    assert "pgm-ar: warning: the fit is far from converged" in err
+    assert log["warnings"] and all(w in err for w in log["warnings"])
 
 
 def test_evaluate_reports_mean_and_total_log_likelihood(asia_run, capsys):

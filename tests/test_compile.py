@@ -343,4 +343,4 @@ def test_enumeration_through_neural_conditionals_matches_their_cpts():
                         for k in range(3)))
     np.testing.assert_allclose(model.log_prob(data).numpy(), expect, rtol=1e-5)
     hist = model.fit(data, method="svi", epochs=5, batch_size=6, lr=0.01, progress=False)
-    assert len(hist) == 5 and all(np.isfinite(hist))
+    assert len(hist) == 5 and all(np.isfinite(hist.loss))

@@ -2,7 +2,7 @@
 
 The package, one concept per module: ``families`` (which conditional each node gets),
 ``program`` (:class:`CompiledModel` and its Pyro program), ``scoring``, ``fitting`` (with
-``loop_data``), ``sampling``, ``images``, ``queries``, ``persistence``, ``modes`` (answers do
+``loop_data`` and ``fit_checks``), ``sampling``, ``images``, ``queries``, ``persistence``, ``modes`` (answers do
 not depend on train/eval mode) and ``data`` (the data forms the methods take).
 
 :func:`compile` gives every node a conditional family (:mod:`pgm_ar.conditionals`) and returns

@@ -23,7 +23,7 @@ from pgm_ar.errors import PgmArError
 from pgm_ar.training import CHECKPOINT_NAME
 
 EPOCHS, BATCH = 3, 7  # 50 rows: slices of 4 and 3, and a last global batch of 1 (one empty)
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_model():
@@ -227,3 +227,40 @@ def test_errors_without_a_launcher_or_with_a_dataloader(monkeypatch):
 
 if __name__ == "__main__":  # a torchrun process
     _worker(Path(sys.argv[1]))
+
+
+def test_svi_with_a_latent_variable_and_a_prior_under_torchrun_matches_one_process(tmp_path):
+    # the compiled model's SVI is the same loop: enumeration of the latent z, the Dirichlet
+    # prior as the penalty, and two processes giving the fit of one
+    import numpy as np
+    import pandas as pd
+
+    from pgm_ar.cli import main
+    from pgm_ar.model import CompiledModel
+
+    spec = tmp_path / "mix.yaml"
+    spec.write_text("name: mix\nvariables:\n  - {name: z, type: bernoulli}\n"
+                    "  - {name: x, type: bernoulli, count: 3}\n"
+                    "edges: [[z, x1], [z, x2], [z, x3]]\n"
+                    "conditionals:\n  bernoulli: {family: tabular, prior: 2}\n")
+    rng = np.random.default_rng(0)
+    z = rng.random(200) < 0.4
+    rows = pd.DataFrame({f"x{j}": (rng.random(200) < np.where(z, 0.8, 0.2)).astype(int)
+                         for j in (1, 2, 3)})
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    args = ["fit", "mix.yaml", "--data", "rows.csv", "--method", "svi", "--epochs", "3",
+            "--batch-size", "50", "--lr", "0.05", "--device", "cpu", "--no-progress"]
+    torchrun("-m", "pgm_ar.cli", *args, "--out", "two", cwd=tmp_path)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert main(args + ["--out", "one"]) == 0
+    finally:
+        os.chdir(cwd)
+    one = CompiledModel.load(tmp_path / "one" / "model.pt").tables()
+    two = CompiledModel.load(tmp_path / "two" / "model.pt").tables()
+    assert one.keys() == two.keys() and all(torch.allclose(one[k], two[k], atol=1e-9, rtol=0)
+                                            for k in one)
+    assert not torch.allclose(one["z"], torch.tensor([0.5, 0.5], dtype=torch.float64))
+    logs = [json.loads((tmp_path / d / "fit_log.json").read_text()) for d in ("one", "two")]
+    assert [log["world_size"] for log in logs] == [1, 2]
