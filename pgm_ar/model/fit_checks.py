@@ -18,7 +18,7 @@ from typing import Any, List, Mapping, Optional
 import torch
 
 from ..errors import FitWarning
-from .data import is_discrete_image, is_discrete_scalar
+from .data import is_discrete_image
 
 __all__ = ["independent_baseline", "check_loss", "check_baseline", "worse_than",
            "STILL_FALLING", "TOLERANCE"]
@@ -38,7 +38,7 @@ def independent_baseline(model: Any, columns: Mapping[str, torch.Tensor]) -> Opt
     for name, x in columns.items():
         var = model.net.variable(name)
         n = int(x.shape[0]) if n is None else n
-        if is_discrete_scalar(var):
+        if var.is_discrete_scalar:
             nll = _categorical_nll(x[x >= 0].long(), int(var.cardinality))
         elif is_discrete_image(var):
             if x.dtype.is_floating_point and bool((x != x.round()).any()):

@@ -37,18 +37,13 @@ from ..tabular_data import EncodedData
 from ..training import History, LRSchedule, TrainConfig, evaluate
 from ..training import fit as train_fit
 from ..training.loop import run_seed
-from ..utils.devices import resolve_device
 from ..utils.enums import parse_enum
 from ..utils.seeding import forked_global_rng
 from .data import ENUM_BUDGET, ModelData
 from .fit_checks import check_baseline, check_loss, independent_baseline, worse_than
 from .loop_data import loop_columns, marginalised
 
-__all__ = ["FitMethod", "FittingMixin", "ZERO_FLOOR", "ZERO_MIX", "parse_choice",
-           "resolve_device"]
-
-#: the one enum parser, under the name sibling modules import
-parse_choice = parse_enum
+__all__ = ["FitMethod", "FittingMixin", "ZERO_FLOOR", "ZERO_MIX"]
 
 
 class FitMethod(str, Enum):

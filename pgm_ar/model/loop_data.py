@@ -22,7 +22,7 @@ from ..errors import DataError
 from ..tabular_data import (EncodedData, columns_of, encode, encode_discrete_column,
                             encode_real_column)
 from ..variables import Image
-from .data import ModelData, is_discrete_image, is_discrete_scalar
+from .data import ModelData, is_discrete_image
 
 __all__ = ["loop_columns", "marginalised"]
 
@@ -86,7 +86,7 @@ def _raw_image_columns(model: Any, data: Mapping[str, Any], what: str, keep_miss
     values: Dict[str, torch.Tensor] = {}
     for var in model.net.variables:
         if var.name not in cols:
-            if keep_missing and is_discrete_scalar(var):
+            if keep_missing and var.is_discrete_scalar:
                 continue  # latent: summed out
             raise DataError(f"{what} data: missing column (the training loop needs "
                             "every variable)", column=var.name)
@@ -116,7 +116,7 @@ def marginalised(model: Any, columns: Mapping[str, torch.Tensor]) -> Tuple[str, 
     a missing (``-1``) value somewhere, in the network's order."""
     out = []
     for var in model.net.variables:
-        if not is_discrete_scalar(var):
+        if not var.is_discrete_scalar:
             continue
         col = columns.get(var.name)
         if col is None or bool((col < 0).any()):

@@ -17,7 +17,7 @@ from ..errors import PgmArError
 from ..utils.atomic import atomic_write_bytes
 from ..network import BayesNet
 from .families import resolve_families
-from .fitting import resolve_device
+from ..utils.devices import resolve_device
 
 __all__ = ["FORMAT", "PersistenceMixin", "load_model", "network_to_dict", "network_from_dict"]
 

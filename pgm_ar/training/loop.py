@@ -53,63 +53,68 @@ def fit(model: nn.Module, train: Any, val: Any = None, *,
         dict of tensors (batches are dicts), any map-style ``Dataset``, or a ``DataLoader``
         (used as given: its own batch size, shuffling, workers).  ``val`` is optional; without
         it there is no early stopping and the last weights are kept.
-    epochs
+    config
+        A :class:`~pgm_ar.training.TrainConfig` holding the settings below.
+
+    Other Parameters
+    ----------------
+    epochs : int
         Total number of epochs (a resumed run counts the epochs already done).  Default 10.
-    batch_size, lr, optimizer, weight_decay
+    batch_size, lr, optimizer, weight_decay : int, float, str, float
         Minibatch size (100); learning rate (0.001); ``"adam"`` (default), ``"adamw"`` or
         ``"sgd"`` (Nesterov momentum 0.9); weight decay (0).
-    lr_schedule, lr_step_size, lr_gamma
+    lr_schedule, lr_step_size, lr_gamma : str or None, int, float
         ``"cosine"`` (default: to 0 over ``epochs``), ``"step"`` (times ``lr_gamma`` every
         ``lr_step_size`` epochs, default a third of ``epochs``), ``"exponential"`` (times
         ``lr_gamma`` after every epoch) or ``None`` (constant).
-    device, amp
+    device, amp : str or torch.device, bool
         ``"auto"`` (default), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``; bf16 autocast on CUDA
         when ``amp`` (default; validation is always in full precision).
-    early_stopping_patience
+    early_stopping_patience : int or None
         Stop after this many epochs without a lower validation NLL (``None``: never).
-    restore_best
+    restore_best : bool
         With validation data, load the weights of the best epoch into ``model`` at the end.
-    checkpoint_dir, resume
+    checkpoint_dir, resume : path or None, bool
         Write ``checkpoint_dir/checkpoint.pt`` after every epoch (atomically).  With
         ``resume=True`` an existing checkpoint there is loaded and training continues from
         the epoch after it; the settings that shape the trajectory (optimizer, learning rate,
         schedule, batch size, seed; ``epochs`` when there is a schedule) must match, and the
         model must have the same parameters.  No checkpoint yet: a fresh start.
-    seed
+    seed : int or None
         An integer (default 0): the same seed gives the same run on CPU.  ``None``: fresh
         entropy (the seed drawn is kept in :attr:`History.seed`, and a resumed run takes the
         checkpoint's).  A ``torch.Generator``: a seed drawn from it.  The seed seeds torch,
         numpy and ``random`` at a fresh start (a resumed run restores their saved states
         instead) and the per-epoch shuffling and ``transform`` generators.
-    progress
+    progress : bool
         Show a tqdm bar with the running nats/example (only when stderr is a terminal).
-    log_path
+    log_path : path or None
         Write ``<log_path>.csv`` and ``<log_path>.json`` (suffix replaced) after every epoch;
         default ``checkpoint_dir/log.csv`` and ``.json`` when there is a ``checkpoint_dir``.
-    num_workers, pin_memory, preload
+    num_workers, pin_memory, preload : int, bool, bool or None
         DataLoader workers and pinned memory (default: on CUDA) for in-memory data or a
         Dataset; ``preload`` moves in-memory data to the device once and slices batches there
         (default: on when ``num_workers == 0`` and, on CUDA, the data takes under a quarter
         of the free GPU memory).  The batches are the same either way.
-    transform
+    transform : callable or None
         ``transform(batch, generator) -> batch`` applied to each training batch on the device,
         with a generator seeded per epoch (e.g. :class:`pgm_ar.datasets.DynamicBinarization`).
-    max_grad_norm
+    max_grad_norm : float or None
         Clip the gradient norm to this value (``None``: no clipping).
-    val_batch_size
+    val_batch_size : int or None
         Batch size for validation (default: ``batch_size``).
-    on_epoch_end
+    on_epoch_end : callable or None
         ``on_epoch_end(epoch, history)``, called after each epoch's checkpoint; return
         ``True`` to stop.
-    log_prob_fn
+    log_prob_fn : callable or None
         ``log_prob_fn(model, batch) -> Tensor[B]`` (nats, differentiable) used instead of
         ``model.log_prob``, for a module whose scoring method has another name or signature.
-    penalty_fn
+    penalty_fn : callable or None
         ``penalty_fn() -> Tensor[]``, e.g. the log prior of the parameters (MAP fitting): the
         objective of each step is then ``mean NLL of the batch - penalty / N`` (``N`` the
         training examples), so an epoch's steps add up to the penalised likelihood of the
         data.  :attr:`History.penalty` records ``penalty / N`` after each epoch.
-    distributed
+    distributed : str or bool
         Train in several processes with PyTorch ``DistributedDataParallel`` (see
         ``docs/distributed.md``).  ``"auto"`` (default): when launched by ``torchrun`` with
         ``WORLD_SIZE > 1``, or when a process group of more than one process is already
@@ -132,8 +137,6 @@ def fit(model: nn.Module, train: Any, val: Any = None, *,
         machines).  ``on_epoch_end`` runs in every process; if any returns ``True``, all
         stop.  Data must be tensors or a ``Dataset`` (not a ``DataLoader``), and every
         trainable parameter must take part in ``log_prob``.
-    config
-        A :class:`~pgm_ar.training.TrainConfig` holding the settings above.
 
     Returns
     -------
