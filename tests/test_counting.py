@@ -35,7 +35,7 @@ def test_readable_is_exact_with_thousands_separators_below_a_million(n):
     assert readable(n) == f"{n:,}"
 
 
-@pytest.mark.parametrize("n", [1_000_000, 1_049_999, 1_234_567, 9_940_000, 9_960_000, 99_960_000,
+@pytest.mark.parametrize("n", [1_000_000, 1_049_999, 1_234_567, 9_940_000, 9_950_000, 9_960_000, 10 ** 40, 99_960_000,
                                123_456_789, 10 ** 17 + 3, 3 ** 200, 7 * 10 ** 298 + 11,
                                10 ** 299, 10 ** 300, 4 * 10 ** 300 + 1, 2 ** 784 - 1,
                                2 ** 10000, 3 ** 5000])
@@ -51,6 +51,7 @@ def test_readable_examples_by_hand():
     assert readable(1_000_000) == "1.0e6"
     assert readable(9_960_000) == "1.0e7"  # 9.96 rounds up: the exponent moves, not "10.0e6"
     assert readable(9_940_000) == "9.9e6"
+    assert readable(9_950_000) == "1.0e7"  # 9.95 itself rounds up
     assert readable(2 ** 784 - 1) == "1.0e236"
     assert readable(2 ** 10000) == "2.0e3010"  # 2^10000 = 1.995...e3010
 
@@ -171,8 +172,9 @@ def test_rows_and_labels():
                                               "Markov k=1", "independent"]
     assert table.row("full joint").formula == "2^5 - 1"
     assert table.row("chain rule").formula == "2^5 - 1"
-    assert table.row("full joint").note and table.row("chain rule").note
-    with pytest.raises(KeyError):
+    assert table.row("full joint").note == "one probability per joint state, minus one"
+    assert table.row("chain rule").note == "sum_i (k_i - 1) prod_{j<i} k_j: no savings"
+    with pytest.raises(KeyError, match="Markov k=3"):
         table.row("Markov k=3")
     with pytest.raises(PgmArError, match="Markov orders must be >= 1, got 0"):
         compare_parameter_counts(bernoullis(3), markov_orders=(1, 0))
@@ -184,6 +186,9 @@ def test_power_formula_groups_equal_cardinalities_most_frequent_first():
     assert compare_parameter_counts(vs).row("full joint").formula == "2^3 * 3^2 * 5 * 10 - 1"
     two = [Categorical("a", 3), Categorical("b", 3), Bernoulli("c"), Bernoulli("d")]
     assert compare_parameter_counts(two).row("full joint").formula == "2^2 * 3^2 - 1"
+    # the most frequent cardinality comes first even when it is the larger one
+    three = [Bernoulli("a"), Categorical("b", 3), Categorical("c", 3)]
+    assert compare_parameter_counts(three).row("full joint").formula == "3^2 * 2 - 1"
 
 
 def test_images_count_as_their_pixels_in_order():
@@ -241,4 +246,6 @@ def test_table_text_of_long_counts_without_formula_and_missing_counts():
     assert lines[2] == f"none  {'n/a':>{cw}}    [why]"
     assert lines[3] == f"x     {'5':>{cw}}  5"
     assert CountTable(3, (CountRow("a", 10 ** 40 - 1),)).__str__().splitlines()[1].endswith(
-        "  " + "9" * 40)  # 40 digits are still written out
+        "  " + "9" * 40)  # 40 digits are still written out, 41 are not
+    assert str(CountTable(3, (CountRow("a", 10 ** 40),))).splitlines()[1].endswith(
+        "  100000000000...000000000000 (41 digits)")
