@@ -249,3 +249,59 @@ def test_table_text_of_long_counts_without_formula_and_missing_counts():
         "  " + "9" * 40)  # 40 digits are still written out, 41 are not
     assert str(CountTable(3, (CountRow("a", 10 ** 40),))).splitlines()[1].endswith(
         "  100000000000...000000000000 (41 digits)")
+
+
+# ---------------------------------------------------------------------------- moved from test_assumptions
+def test_builders_counts_closed_forms():
+    for n in (1, 3, 10, 20):
+        xs = bernoullis(n)
+        assert count_parameters(chain_rule(xs)).total == 2 ** n - 1
+        assert count_parameters(markov(xs, 1)).total == 2 * n - 1
+        assert count_parameters(independent(xs)).total == n
+        table = compare_parameter_counts(xs, net=markov(xs, 2))
+        assert table.row("full joint").count == 2 ** n - 1
+        assert table.row("Markov k=1").count == 2 * n - 1
+        assert table.row("declared network (markov2)").count == count_parameters(markov(xs, 2)).total
+
+
+def test_count_matches_brute_force_table_sizes():
+    # (k-1) * prod(parent cards), counted the long way by enumerating parent configurations
+    rng = np.random.default_rng(0)
+    vs = [Categorical(f"v{i}", int(rng.integers(2, 5))) for i in range(6)]
+    edges = [(vs[j].name, vs[i].name) for i in range(6) for j in range(i) if rng.random() < 0.5]
+    net = BayesNet(vs, edges)
+    pc = count_parameters(net)
+    for v in vs:
+        configs = list(itertools.product(*[range(net.variable(p).cardinality) for p in net.parents(v.name)]))
+        assert pc.per_variable[v.name] == (v.cardinality - 1) * len(configs)
+    assert pc.total == sum(pc.per_variable.values())
+
+
+def test_784_pixel_table():
+    table = compare_parameter_counts(bernoullis(784))
+    full = table.row("full joint")
+    assert full.count == 2 ** 784 - 1 and readable(full.count) == "1.0e236"
+    assert "2^784 - 1" in str(table)
+    assert table.row("Markov k=1").count == 1567
+    img = Image("digit", (1, 28, 28))
+    t2 = compare_parameter_counts([img])
+    assert t2.row("full joint").count == 2 ** 784 - 1 and t2.row("Markov k=1").count == 1567
+    # an image node with a 10-state parent: the chain rule over its pixels, per label
+    net = independent([Categorical("label", 10), img]).with_edges([("label", "digit")])
+    assert count_parameters(net).per_variable["digit"] == (2 ** 784 - 1) * 10
+
+
+def test_readable():
+    assert readable(7) == "7"
+    assert readable(123456789) == "1.2e8"
+    assert readable(2 ** 10000).endswith("e3010")
+    assert readable(None) == "n/a"
+
+
+def test_gaussian_counts():
+    from pgm_ar import Gaussian
+    net = BayesNet([Categorical("z", 3), Gaussian("a"), Gaussian("b")], [("z", "b"), ("a", "b")])
+    pc = count_parameters(net)
+    assert pc.per_variable["a"] == 2 and pc.per_variable["b"] == 3 * (1 + 2)
+    t = compare_parameter_counts(net.variables)
+    assert t.row("full joint").count is None

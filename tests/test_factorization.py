@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pgm_ar import (BayesNet, Bernoulli, Gaussian, Image, PgmArError, bernoullis, chain_rule,
+from pgm_ar import (BayesNet, Bernoulli, Categorical, Gaussian, Image, PgmArError, bernoullis, chain_rule,
                     independent, markov)
 from pgm_ar.factorization import MIN_RUN, Factorization, Run, Term, pixel_expansion
+from tests.oracles import random_dag
 
 
 def _expand(piece):
@@ -121,3 +122,38 @@ def test_to_dict_and_pixel_expansions():
 def test_a_hand_built_factorization():
     f = Factorization(["b", "a"], [Term("b", ()), Term("a", ("b",))])
     assert f.text() == "p(b, a) = p(b) p(a | b)" and f.images == ()
+
+
+# ---------------------------------------------------------------------------- moved from test_assumptions
+def test_factorization_forms():
+    net = BayesNet([Bernoulli("a"), Bernoulli("b"), Bernoulli("c")], [("a", "b"), ("b", "c")])
+    f = net.factorization()
+    assert f.text() == "p(a, b, c) = p(a) p(b | a) p(c | b)"
+    assert f.latex() == r"p(a, b, c) = p(a) p(b \mid a) p(c \mid b)"
+    assert str(markov(bernoullis(784)).factorization()) == \
+        "p(x1, ..., x784) = p(x1) ∏_{i=2}^{784} p(x_i | x_{i-1})"
+    assert markov(bernoullis(784)).factorization().text() == \
+        "p(x1, ..., x784) = p(x1) prod_{i=2}^{784} p(x_i | x_{i-1})"
+    assert str(chain_rule(bernoullis(9)).factorization()) == \
+        "p(x1, ..., x9) = p(x1) ∏_{i=2}^{9} p(x_i | x_1, ..., x_{i-1})"
+    assert str(independent(bernoullis(5)).factorization()) == "p(x1, ..., x5) = ∏_{i=1}^{5} p(x_i)"
+    # short runs are written out
+    assert str(markov(bernoullis(3)).factorization()) == "p(x1, x2, x3) = p(x1) p(x2 | x1) p(x3 | x2)"
+    assert len(markov(bernoullis(50), 3).factorization().expanded_text().split(") p(")) == 50
+
+
+def test_factorization_matches_parents_on_random_nets():
+    # every term of the (uncompressed) factorization is p(child | its parents)
+    for seed in range(5):
+        net = random_dag(10, 0.3, seed)
+        f = net.factorization()
+        assert [t.child for t in f.terms] == list(net.topological_order())
+        for t in f.terms:
+            assert t.parents == net.parents(t.child)
+
+
+def test_image_pixel_expansion():
+    net = independent([Categorical("label", 10), Image("digit", (1, 8, 8), ordering="snake")])
+    net = net.with_edges([("label", "digit")])
+    [line] = net.factorization().pixel_expansions()
+    assert "64" in line and "snake" in line and "label" in line

@@ -93,3 +93,29 @@ def test_expand_channels_visits_the_channels_of_each_pixel_in_turn(channels):
     want = [c * h * w + int(p) for p in pix for c in range(channels)]
     assert full.tolist() == want
     assert Image("x", (channels, h, w), ordering="snake").order.tolist() == want
+
+
+# ---------------------------------------------------------------------------- moved from test_declare
+@pytest.mark.parametrize("kind", ["raster", "snake", "diagonal", "random(3)"])
+def test_orderings_are_permutations(kind):
+    label, perm = orderings.make_ordering(kind, 5, 7)
+    assert sorted(perm.tolist()) == list(range(35))
+
+
+def test_ordering_definitions():
+    h, w = 4, 5
+    r, c = np.divmod(orderings.diagonal(h, w), w)
+    # anti-diagonals in order, top row first within each
+    keys = list(zip(r + c, r))
+    assert keys == sorted(keys)
+    s = orderings.snake(h, w)
+    rows, cols = np.divmod(s, w)
+    assert list(cols[:w]) == list(range(w)) and list(cols[w:2 * w]) == list(range(w))[::-1]
+    assert np.array_equal(orderings.random(h, w, 1), orderings.random(h, w, 1))
+    assert not np.array_equal(orderings.random(h, w, 1), orderings.random(h, w, 2))
+    with pytest.raises(PgmArError, match="permutation"):
+        Image("x", (1, 2, 2), ordering=[0, 1, 1, 3])
+    with pytest.raises(PgmArError, match="unknown ordering"):
+        Image("x", (1, 2, 2), ordering="spiral")
+    img = Image("x", (2, 2, 2), ordering=[3, 2, 1, 0])
+    assert img.order.tolist() == [3, 7, 2, 6, 1, 5, 0, 4]  # channels of a pixel in turn
