@@ -1,14 +1,25 @@
-"""MADE: degree rules, functional masks, mask cycling, and the probability-averaging ensemble."""
+"""MADE: degree rules, functional masks, mask cycling, the probability-averaging ensemble, the
+context, cached steps, mixture sampling and completion (chi-square against enumeration)."""
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
+from pathlib import Path
 
 import numpy as np
+import pytest
+import scipy.stats
 import torch
 
-from pgm_ar.conditionals.made import MADE
-from pgm_ar.variables import Image
+from pgm_ar.conditionals import made as made_module
+from pgm_ar.conditionals.autoregressive import ApproximateCompletionWarning
+from pgm_ar.conditionals.made import MADE, MADEConditional
+from pgm_ar.errors import PgmArError
+from pgm_ar.variables import Bernoulli, Categorical, Gaussian, Image
+from tests.conditionals.grid_checks import (assert_cached_equals_naive,
+                                            assert_cached_steps_match_full_pass,
+                                            assert_completion_equals_naive, randomize)
 
 
 def _configs(D):
@@ -164,21 +175,6 @@ def test_equals_a_from_the_paper_reference_with_the_same_degrees_and_weights():
 
 
 # ---------------------------------------------------------------------------- construction
-import itertools as _it  # noqa: E402
-import warnings  # noqa: E402
-
-import pytest  # noqa: E402
-import scipy.stats  # noqa: E402
-
-from pgm_ar.conditionals.autoregressive import ApproximateCompletionWarning  # noqa: E402
-from pgm_ar.conditionals.made import MADEConditional  # noqa: E402
-from pgm_ar.errors import PgmArError  # noqa: E402
-from pgm_ar.variables import Bernoulli, Categorical, Gaussian  # noqa: E402
-from tests.conditionals.grid_checks import (assert_cached_equals_naive,  # noqa: E402
-                                            assert_cached_steps_match_full_pass,
-                                            assert_completion_equals_naive, randomize)
-
-
 @pytest.mark.parametrize("hidden,match", [((), "non-empty list of positive sizes, got \\(\\)"),
                                           ((4, 0), "positive sizes, got \\(4, 0\\)")])
 def test_bad_hidden_sizes_are_refused(hidden, match):
@@ -205,6 +201,11 @@ def test_defaults_and_seeded_initialisation():
     assert other.seed == 3
     assert all(torch.equal(a, b) for a, b in zip(other.parameters(), again.parameters()))
     assert not torch.equal(other.layers[0].weight, family.layers[0].weight)
+    # the context layers come from the same seeded generator
+    label = [Categorical("y", 3)]
+    c1, c2 = (MADE(hidden=(7,), seed=3).build(img, label) for _ in range(2))
+    assert torch.equal(c1.ctx_layer.weight, c2.ctx_layer.weight)
+    assert torch.equal(c1.ctx_out.weight, c2.ctx_out.weight)
     # torch's Linear init: uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], for weights and biases
     big = MADE(hidden=(400,)).build(Image("x", shape=(1, 1, 16)), [])
     for lin in big.layers:
@@ -271,7 +272,7 @@ def test_context_enters_the_first_layer_and_the_outputs(levels):
                      .build(img, [label]).double(), seed=2, scale=0.8)
     cond.eval()
     cond.ensemble = False
-    xs = torch.tensor(list(_it.product(range(levels), repeat=3))).double()
+    xs = torch.tensor(list(itertools.product(range(levels), repeat=3))).double()
     n = len(xs)
     for lab in range(3):
         y = torch.full((n,), lab)
@@ -279,6 +280,14 @@ def test_context_enters_the_first_layer_and_the_outputs(levels):
         onehot = torch.nn.functional.one_hot(y, 3).double()
         torch.testing.assert_close(got, _reference_log_prob(cond, xs, onehot))
         assert abs(torch.logsumexp(got, 0).exp().item() - 1) < 1e-10
+    # every member, scored by the module itself, sees the label too
+    y = torch.arange(n) % 3
+    onehot = torch.nn.functional.one_hot(y, 3).double()
+    members = cond.member_log_probs(xs, onehot)
+    for m in range(2):
+        cond._set_masks(m)
+        torch.testing.assert_close(members[m], _reference_log_prob(cond, xs, onehot))
+    cond._set_masks(0)
     # the label changes every output, including the first (which no hidden unit reaches)
     a = cond({"y": torch.zeros(n, dtype=torch.long)}).log_prob(xs.reshape(n, 1, 1, 3))
     b = cond({"y": torch.ones(n, dtype=torch.long)}).log_prob(xs.reshape(n, 1, 1, 3))
@@ -379,6 +388,19 @@ def test_ensemble_samples_follow_the_ensemble_per_context():
         assert scipy.stats.chisquare(counts, probs.numpy() * 3000).pvalue > 1e-3
 
 
+@pytest.mark.parametrize("num_masks", [1, 3])
+def test_samples_without_a_context_follow_the_model(num_masks):
+    img = Image("x", shape=(1, 1, 3))
+    cond = randomize(MADE(hidden=(8, 6), num_masks=num_masks, seed=2).build(img, []).double(),
+                     seed=3, scale=1.5).eval()
+    torch.manual_seed(1)
+    x = cond({}, batch_size=3000).sample()
+    assert x.shape == (3000, 1, 1, 3)
+    _, probs = _ensemble_probs(cond)
+    counts = torch.bincount(_codes(cond, x), minlength=8).numpy()
+    assert scipy.stats.chisquare(counts, probs.numpy() * 3000).pvalue > 1e-3
+
+
 def test_single_draws_use_whichever_member_is_chosen():
     img = Image("x", shape=(1, 1, 3))
     cond = randomize(MADE(hidden=(8,), num_masks=3, seed=7).build(img, []).double(),
@@ -421,6 +443,7 @@ def test_completion_warns_when_an_observed_pixel_follows_a_missing_one():
     mask = torch.tensor([[[False, True, False, True]]])
     with pytest.warns(ApproximateCompletionWarning,
                       match="completing image 'x': some observed pixels come after missing ones "
-                            "in a member's ordering, so the completion is approximate"):
+                            "in a member's ordering, so the completion is approximate") as rec:
         out = cond({}, batch_size=5).complete(x, mask)
+    assert Path(rec[0].filename) != Path(made_module.__file__)   # attributed to a caller
     assert torch.all(out[:, 0, 0, 1] == 0) and torch.all(out[:, 0, 0, 3] == 0)
