@@ -17,9 +17,9 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 from scipy import stats
 
-from pgm_ar import BayesNet, Categorical, TabularCPD
+from pgm_ar import BayesNet, Categorical, TabularCPD, bernoullis
 
-__all__ = ["random_net", "brute_joint", "brute_conditional", "marginal", "chi_square_p",
+__all__ = ["random_net", "random_dag", "brute_joint", "brute_conditional", "marginal", "chi_square_p",
            "counts_of", "pgmpy_pair", "line_of", "parent_sets", "assert_same_cpts"]
 
 
@@ -51,6 +51,15 @@ def random_net(seed: int, n_nodes: int = 6, max_parents: int = 2, max_card: int 
             probs = probs / probs.sum(-1, keepdims=True)
         cpds[f"x{i}"] = TabularCPD(f"x{i}", names, probs)
     return BayesNet(variables, edges, cpds, name=f"random{seed}")
+
+
+def random_dag(n: int, p: float, seed: int) -> BayesNet:
+    """A random DAG over the Bernoullis x1..xn: each forward edge ``(x_j, x_i)``, ``j < i``,
+    with probability ``p`` (no CPTs)."""
+    rng = np.random.default_rng(seed)
+    vs = bernoullis(n)
+    edges = [(vs[j].name, vs[i].name) for i in range(n) for j in range(i) if rng.random() < p]
+    return BayesNet(vs, edges)
 
 
 def brute_joint(net: BayesNet) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Variables, orderings, CPTs, BayesNet validation and statements."""
+"""Variables, CPTs, BayesNet validation and statements (orderings: test_orderings)."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +7,6 @@ import pytest
 import pgm_ar
 from pgm_ar import (BayesNet, Bernoulli, Categorical, CycleError, DuplicateVariableError, Gaussian,
                     Image, PgmArError, Statement, StatementError, TabularCPD, UnknownVariableError)
-from pgm_ar import orderings
 
 
 def test_variable_kinds():
@@ -30,31 +29,6 @@ def test_variable_kinds():
         Categorical("w", 1)
     with pytest.raises(PgmArError, match="non-empty string"):
         Bernoulli("")
-
-
-@pytest.mark.parametrize("kind", ["raster", "snake", "diagonal", "random(3)"])
-def test_orderings_are_permutations(kind):
-    label, perm = orderings.make_ordering(kind, 5, 7)
-    assert sorted(perm.tolist()) == list(range(35))
-
-
-def test_ordering_definitions():
-    h, w = 4, 5
-    r, c = np.divmod(orderings.diagonal(h, w), w)
-    # anti-diagonals in order, top row first within each
-    keys = list(zip(r + c, r))
-    assert keys == sorted(keys)
-    s = orderings.snake(h, w)
-    rows, cols = np.divmod(s, w)
-    assert list(cols[:w]) == list(range(w)) and list(cols[w:2 * w]) == list(range(w))[::-1]
-    assert np.array_equal(orderings.random(h, w, 1), orderings.random(h, w, 1))
-    assert not np.array_equal(orderings.random(h, w, 1), orderings.random(h, w, 2))
-    with pytest.raises(PgmArError, match="permutation"):
-        Image("x", (1, 2, 2), ordering=[0, 1, 1, 3])
-    with pytest.raises(PgmArError, match="unknown ordering"):
-        Image("x", (1, 2, 2), ordering="spiral")
-    img = Image("x", (2, 2, 2), ordering=[3, 2, 1, 0])
-    assert img.order.tolist() == [3, 7, 2, 6, 1, 5, 0, 4]  # channels of a pixel in turn
 
 
 def test_bayesnet_validation():

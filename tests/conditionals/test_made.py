@@ -1,14 +1,25 @@
-"""MADE: degree rules, functional masks, mask cycling, and the probability-averaging ensemble."""
+"""MADE: degree rules, functional masks, mask cycling, the probability-averaging ensemble, the
+context, cached steps, mixture sampling and completion (chi-square against enumeration)."""
 from __future__ import annotations
 
 import itertools
 import math
+import warnings
+from pathlib import Path
 
 import numpy as np
+import pytest
+import scipy.stats
 import torch
 
-from pgm_ar.conditionals.made import MADE
-from pgm_ar.variables import Image
+from pgm_ar.conditionals import made as made_module
+from pgm_ar.conditionals.autoregressive import ApproximateCompletionWarning
+from pgm_ar.conditionals.made import MADE, MADEConditional
+from pgm_ar.errors import PgmArError
+from pgm_ar.variables import Bernoulli, Categorical, Gaussian, Image
+from tests.conditionals.grid_checks import (assert_cached_equals_naive,
+                                            assert_cached_steps_match_full_pass,
+                                            assert_completion_equals_naive, randomize)
 
 
 def _configs(D):
@@ -161,3 +172,281 @@ def test_equals_a_from_the_paper_reference_with_the_same_degrees_and_weights():
     want = -torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
     got = made({}, batch_size=20).log_prob(x.reshape(20, 1, 4, 4))
     torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-5)
+
+
+# ---------------------------------------------------------------------------- construction
+@pytest.mark.parametrize("hidden,match", [((), "non-empty list of positive sizes, got \\(\\)"),
+                                          ((4, 0), "positive sizes, got \\(4, 0\\)")])
+def test_bad_hidden_sizes_are_refused(hidden, match):
+    with pytest.raises(PgmArError, match=match):
+        MADE(hidden=hidden).build(Image("x", shape=(1, 1, 3)), [])
+
+
+def test_bad_num_masks_is_refused_and_width_one_is_allowed():
+    with pytest.raises(PgmArError, match="num_masks must be >= 1, got 0"):
+        MADE(hidden=(4,), num_masks=0).build(Image("x", shape=(1, 1, 3)), [])
+    assert MADE(hidden=(1,)).build(Image("x", shape=(1, 1, 3)), []).num_parameters() == \
+        (3 + 1) * 1 + (1 + 1) * 3
+
+
+def test_defaults_and_seeded_initialisation():
+    img = Image("x", shape=(1, 2, 3))
+    direct = MADEConditional(img, [], hidden=(7,))
+    assert (direct.num_masks, direct.natural_ordering, direct.seed) == (1, False, 0)
+    family = MADE(hidden=(7,)).build(img, [])
+    for a, b in zip(direct.parameters(), family.parameters()):
+        assert torch.equal(a, b)                            # the family's defaults are the module's
+    other = MADE(hidden=(7,), seed=3).build(img, [])
+    again = MADE(hidden=(7,), seed=3).build(img, [])
+    assert other.seed == 3
+    assert all(torch.equal(a, b) for a, b in zip(other.parameters(), again.parameters()))
+    assert not torch.equal(other.layers[0].weight, family.layers[0].weight)
+    # the context layers come from the same seeded generator
+    label = [Categorical("y", 3)]
+    c1, c2 = (MADE(hidden=(7,), seed=3).build(img, label) for _ in range(2))
+    assert torch.equal(c1.ctx_layer.weight, c2.ctx_layer.weight)
+    assert torch.equal(c1.ctx_out.weight, c2.ctx_out.weight)
+    # torch's Linear init: uniform in [-1/sqrt(fan_in), 1/sqrt(fan_in)], for weights and biases
+    big = MADE(hidden=(400,)).build(Image("x", shape=(1, 1, 16)), [])
+    for lin in big.layers:
+        bound = 1 / math.sqrt(lin.in_features)
+        for p in (lin.weight, lin.bias):
+            assert p.abs().max() <= bound
+            assert p.min() < -0.8 * bound and p.max() > 0.8 * bound
+
+
+def test_buffers_are_integer_and_repr_names_the_options():
+    cond = MADE(hidden=(6, 5), num_masks=2, natural_ordering=True).build(
+        Image("x", shape=(1, 1, 4)), [])
+    assert cond.ranks.dtype == torch.long and cond.mask_index.dtype == torch.long
+    assert cond.degrees0.dtype == torch.long and cond.degrees1.dtype == torch.long
+    assert cond.ranks.shape == (2, 4) and cond.degrees1.shape == (2, 5)
+    assert "hidden=(6, 5), num_masks=2, natural_ordering=True" in repr(cond)
+
+
+def test_hidden_degrees_span_min_previous_to_d_minus_one():
+    D = 5
+    cond = MADE(hidden=(300, 300), num_masks=3, seed=4).build(Image("x", shape=(1, 1, D)), [])
+    for m in range(3):
+        d0, d1 = cond.degrees0[m], cond.degrees1[m]
+        assert set(d0.tolist()) == set(range(1, D))         # every degree 1..D-1 is drawn
+        assert set(d1.tolist()) == set(range(int(d0.min()), D))
+        assert sorted(cond.ranks[m].tolist()) == list(range(D))
+
+
+def test_supports_discrete_images_only():
+    fam = MADE(hidden=(4,))
+    assert fam.supports(Image("x", shape=(1, 2, 2)), []) is None
+    assert fam.supports(Image("x", shape=(1, 2, 2), levels=4), [Bernoulli("b")]) is None
+    assert "MADE models discrete pixels" in fam.supports(Image("r", shape=(1, 2, 2), levels=None), [])
+    assert "MADE models an Image" in fam.supports(Gaussian("g"), [])
+
+
+# ---------------------------------------------------------------------------- with a context
+def _reference_log_prob(cond, x_ord, onehot):
+    """log p(x | label) of the current member from the module's weights, written out:
+    first layer + context, ReLUs, last layer + direct context, Bernoulli / softmax."""
+    h = x_ord if cond.in_width == 1 else torch.nn.functional.one_hot(
+        x_ord.long(), cond.levels).to(x_ord.dtype)
+    n, D = x_ord.shape
+    h = h.reshape(n, -1)
+    for li, (lin, mask) in enumerate(zip(cond.layers, cond.current_masks())):
+        h = h @ (lin.weight * mask).t() + lin.bias
+        if li == 0:
+            h = h + onehot @ cond.ctx_layer.weight.t()
+        if li < len(cond.layers) - 1:
+            h = torch.relu(h)
+    h = h + onehot @ cond.ctx_out.weight.t()
+    if cond.levels == 2:
+        return -torch.nn.functional.binary_cross_entropy_with_logits(
+            h, x_ord, reduction="none").sum(1)
+    logp = torch.log_softmax(h.reshape(n, D, cond.levels), -1)
+    return logp.gather(-1, x_ord.long().unsqueeze(-1)).squeeze(-1).sum(1)
+
+
+@pytest.mark.parametrize("levels", [2, 3])
+def test_context_enters_the_first_layer_and_the_outputs(levels):
+    label = Categorical("y", 3)
+    img = Image("x", shape=(1, 1, 3), levels=levels)
+    cond = randomize(MADE(hidden=(6, 5), num_masks=2, natural_ordering=True, seed=1)
+                     .build(img, [label]).double(), seed=2, scale=0.8)
+    cond.eval()
+    cond.ensemble = False
+    xs = torch.tensor(list(itertools.product(range(levels), repeat=3))).double()
+    n = len(xs)
+    for lab in range(3):
+        y = torch.full((n,), lab)
+        got = cond({"y": y}).log_prob(xs.reshape(n, 1, 1, 3))
+        onehot = torch.nn.functional.one_hot(y, 3).double()
+        torch.testing.assert_close(got, _reference_log_prob(cond, xs, onehot))
+        assert abs(torch.logsumexp(got, 0).exp().item() - 1) < 1e-10
+    # every member, scored by the module itself, sees the label too
+    y = torch.arange(n) % 3
+    onehot = torch.nn.functional.one_hot(y, 3).double()
+    members = cond.member_log_probs(xs, onehot)
+    for m in range(2):
+        cond._set_masks(m)
+        torch.testing.assert_close(members[m], _reference_log_prob(cond, xs, onehot))
+    cond._set_masks(0)
+    # the label changes every output, including the first (which no hidden unit reaches)
+    a = cond({"y": torch.zeros(n, dtype=torch.long)}).log_prob(xs.reshape(n, 1, 1, 3))
+    b = cond({"y": torch.ones(n, dtype=torch.long)}).log_prob(xs.reshape(n, 1, 1, 3))
+    assert (a - b).abs().min() > 0
+
+
+@pytest.mark.parametrize("levels,hidden", [(2, (6,)), (2, (6, 5, 4)), (3, (7, 5))])
+def test_cached_steps_equal_the_full_pass_with_a_context(levels, hidden):
+    label = Categorical("y", 2)
+    img = Image("x", shape=(1, 2, 2), levels=levels)
+    cond = randomize(MADE(hidden=hidden, num_masks=3, seed=5).build(img, [label]).double(),
+                     seed=3, scale=0.7)
+    ctx = torch.nn.functional.one_hot(torch.arange(6) % 2, 2).double()
+    x_ord = torch.randint(levels, (6, 4), generator=torch.Generator().manual_seed(0)).double()
+    for m in range(3):
+        cond._set_masks(m)
+        assert_cached_steps_match_full_pass(cond, x_ord, ctx=ctx)
+        assert_cached_equals_naive(cond, n=6, seed=m, ctx=ctx)
+        mask = torch.zeros(1, 2, 2, dtype=torch.bool)
+        mask[0, 0, 1] = True
+        assert_completion_equals_naive(cond, mask, n=6, seed=m, ctx=ctx)
+
+
+# ---------------------------------------------------------------------------- members and modes
+def test_training_calls_advance_the_mask_with_two_members_and_eval_restores():
+    img = Image("x", shape=(1, 1, 3))
+    cond = MADE(hidden=(8,), num_masks=2).build(img, [])
+    cond.train()
+    seen = [int(cond({}, batch_size=2).members[0]) for _ in range(4)]
+    assert seen == [1, 0, 1, 0]
+    single = MADE(hidden=(8,), num_masks=1).build(img, []).train()
+    assert single({}, batch_size=2).members == (0,) and single.next_mask() == 0
+    assert torch.equal(single.mask0, single.masks_for(0)[0])
+
+
+def test_a_member_distribution_scores_with_its_member_and_restores_the_current_masks():
+    img = Image("x", shape=(1, 2, 2))
+    cond = randomize(MADE(hidden=(10,), num_masks=3, seed=2).build(img, []).double(), scale=1.0)
+    cond.eval()
+    cond.ensemble = False
+    xs = _configs(4).double().reshape(-1, 1, 2, 2)
+    x_ord = cond.to_ordered(xs)
+    for m in range(3):
+        cond._set_masks(m)
+        d = cond({}, batch_size=len(xs))
+        assert d.members == (m,)
+        cond._set_masks((m + 1) % 3)                     # move on before scoring
+        want = cond.pixel_log_prob(cond.member_params(x_ord, None, cond.masks_for(m)),
+                                   x_ord).sum(-1)
+        torch.testing.assert_close(d.log_prob(xs), want)
+        assert int(cond.mask_index) == (m + 1) % 3
+        assert all(torch.equal(a, b) for a, b in zip(cond.current_masks(),
+                                                     cond.masks_for((m + 1) % 3)))
+    members = cond.member_log_probs(x_ord, None)
+    assert members.shape == (3, 16)
+    for m in range(3):
+        assert abs(members[m].exp().sum().item() - 1) < 1e-10
+
+
+def test_two_member_ensemble_is_the_mean_of_the_members():
+    img = Image("x", shape=(1, 1, 3))
+    cond = randomize(MADE(hidden=(9,), num_masks=2, seed=1).build(img, []).double(), scale=1.2)
+    cond.eval()
+    xs = _configs(3).double().reshape(-1, 1, 1, 3)
+    ens = cond({}, batch_size=len(xs)).log_prob(xs).exp()
+    x_ord = cond.to_ordered(xs)
+    p = [cond.pixel_log_prob(cond.member_params(x_ord, None, cond.masks_for(m)), x_ord)
+         .sum(-1).exp() for m in range(2)]
+    torch.testing.assert_close(ens, (p[0] + p[1]) / 2)
+
+
+def _ensemble_probs(cond, label=None):
+    xs = _configs(cond.num_values).double()
+    imgs = cond.from_ordered(xs).reshape((len(xs),) + cond.image_shape).double()
+    parents = {} if label is None else {"y": torch.full((len(xs),), label)}
+    d = cond(parents, batch_size=None if parents else len(xs))
+    return xs, d.log_prob(imgs).detach().exp()
+
+
+def _codes(cond, samples):
+    x_ord = cond.to_ordered(samples).long()
+    D = cond.num_values
+    return (x_ord * 2 ** torch.arange(D - 1, -1, -1)).sum(-1)
+
+
+def test_ensemble_samples_follow_the_ensemble_per_context():
+    label = Categorical("y", 2)
+    img = Image("x", shape=(1, 1, 3))
+    cond = randomize(MADE(hidden=(8,), num_masks=3, seed=7).build(img, [label]).double(),
+                     seed=1, scale=1.5).eval()
+    torch.manual_seed(0)
+    y = torch.tensor([0, 1])
+    x = cond({"y": y}).sample((3000,))
+    assert x.shape == (3000, 2, 1, 1, 3)
+    for lab in range(2):
+        _, probs = _ensemble_probs(cond, lab)
+        counts = torch.bincount(_codes(cond, x[:, lab]), minlength=8).numpy()
+        assert scipy.stats.chisquare(counts, probs.numpy() * 3000).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("num_masks", [1, 3])
+def test_samples_without_a_context_follow_the_model(num_masks):
+    img = Image("x", shape=(1, 1, 3))
+    cond = randomize(MADE(hidden=(8, 6), num_masks=num_masks, seed=2).build(img, []).double(),
+                     seed=3, scale=1.5).eval()
+    torch.manual_seed(1)
+    x = cond({}, batch_size=3000).sample()
+    assert x.shape == (3000, 1, 1, 3)
+    _, probs = _ensemble_probs(cond)
+    counts = torch.bincount(_codes(cond, x), minlength=8).numpy()
+    assert scipy.stats.chisquare(counts, probs.numpy() * 3000).pvalue > 1e-3
+
+
+def test_single_draws_use_whichever_member_is_chosen():
+    img = Image("x", shape=(1, 1, 3))
+    cond = randomize(MADE(hidden=(8,), num_masks=3, seed=7).build(img, []).double(),
+                     scale=1.5).eval()
+    with torch.no_grad():                      # every member now draws ones (p = 1 - 1e-13)
+        cond.layers[-1].weight.zero_()
+        cond.layers[-1].bias.fill_(30.0)
+    for seed in range(8):                      # some draws pick member 1 or 2 (members before it
+        torch.manual_seed(seed)                # get no rows), each member's one row is filled
+        x = cond({}, batch_size=1).sample()
+        assert x.shape == (1, 1, 1, 3) and torch.all(x == 1)
+    x = cond({}).sample((2,))
+    assert x.shape == (2, 1, 1, 3)
+
+
+def test_exact_ensemble_completion_follows_the_ensembles_conditional():
+    label = Categorical("y", 2)
+    img = Image("x", shape=(1, 1, 4))
+    cond = randomize(MADE(hidden=(10,), num_masks=3, natural_ordering=True, seed=3)
+                     .build(img, [label]).double(), seed=4, scale=1.5).eval()
+    n = 4000
+    observed = torch.tensor([1.0, 0.0, 0.0, 0.0]).double()
+    mask = torch.tensor([[[True, True, False, False]]])
+    for lab in range(2):
+        xs, probs = _ensemble_probs(cond, lab)
+        keep = (xs[:, 0] == 1) & (xs[:, 1] == 0)
+        want = (probs[keep] / probs[keep].sum()).numpy()       # p_ens(x3, x4 | x1=1, x2=0, y)
+        torch.manual_seed(lab)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")                      # exact: no warning
+            out = cond({"y": torch.full((n,), lab)}).complete(
+                observed.expand(n, 4).reshape(n, 1, 1, 4), mask.to(torch.uint8))
+        assert torch.all(out[:, 0, 0, :2] == observed[:2])
+        codes = (out[:, 0, 0, 2] * 2 + out[:, 0, 0, 3]).long()
+        counts = torch.bincount(codes, minlength=4).numpy()
+        assert scipy.stats.chisquare(counts, want * n).pvalue > 1e-3
+
+
+def test_completion_warns_when_an_observed_pixel_follows_a_missing_one():
+    img = Image("x", shape=(1, 1, 4))
+    cond = MADE(hidden=(6,), num_masks=3, natural_ordering=True).build(img, []).eval()
+    x = torch.zeros(5, 1, 1, 4)
+    mask = torch.tensor([[[False, True, False, True]]])
+    with pytest.warns(ApproximateCompletionWarning,
+                      match="completing image 'x': some observed pixels come after missing ones "
+                            "in a member's ordering, so the completion is approximate") as rec:
+        out = cond({}, batch_size=5).complete(x, mask)
+    assert Path(rec[0].filename) != Path(made_module.__file__)   # attributed to a caller
+    assert torch.all(out[:, 0, 0, 1] == 0) and torch.all(out[:, 0, 0, 3] == 0)
