@@ -34,7 +34,7 @@ from ..errors import PgmArError
 from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import AutoregressiveConditional, check_image, context_linear
-from .masked_conv import MaskType, channel_groups, pointwise
+from .masked_conv import MaskType, channel_groups, check_kernel, pointwise
 
 __all__ = ["GridConditional", "OutputHead", "check_grid_image"]
 
@@ -102,6 +102,14 @@ class GridConditional(AutoregressiveConditional):
         self.feature_width = int(features)
         # every sub-module draws its initial weights from this generator, in construction order
         self._gen = torch_generator(int(seed))
+
+    def checked_depth(self, layers: int, kernel: int, first_kernel: int) -> Tuple[int, int]:
+        """``(first_kernel, kernel)`` checked to be positive odd sizes, and ``layers >= 0``;
+        a :class:`PgmArError` naming the family and the option otherwise."""
+        if layers < 0:
+            raise PgmArError(f"{self.family_name}: layers must be >= 0, got {layers}")
+        return (check_kernel(first_kernel, f"{self.family_name} first_kernel"),
+                check_kernel(kernel, f"{self.family_name} kernel"))
 
     def make_head(self) -> None:
         """Build the output head (call at the end of the subclass's ``__init__``)."""

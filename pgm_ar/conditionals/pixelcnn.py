@@ -41,12 +41,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import PgmArError
 from ..variables import Variable
 from .base import Family
 from .grid import GridConditional, check_grid_image
-from .masked_conv import MaskType, MaskedConv2d, Spatial, channel_groups, check_kernel, \
-    groups_of, pointwise
+from .masked_conv import MaskType, MaskedConv2d, Spatial, channel_groups, groups_of, \
+    pointwise
 
 
 def _gate(a: torch.Tensor) -> torch.Tensor:
@@ -63,10 +62,7 @@ class PixelCNNConditional(GridConditional):
     def __init__(self, variable: Variable, parents: Sequence[Variable], channels: int,
                  layers: int, kernel: int, first_kernel: int, seed: int) -> None:
         super().__init__(variable, parents, channels, seed)
-        if layers < 0:
-            raise PgmArError(f"PixelCNN: layers must be >= 0, got {layers}")
-        k0 = check_kernel(first_kernel, "PixelCNN first_kernel")
-        k = check_kernel(kernel, "PixelCNN kernel")
+        k0, k = self.checked_depth(layers, kernel, first_kernel)
         C, Fw = self.colours, self.feature_width
         g_in, g_f = channel_groups(C, C), channel_groups(Fw, C)
         self.first = MaskedConv2d(C, Fw, (k0, k0), MaskType.A, g_in, g_f, self._gen)
@@ -121,10 +117,7 @@ class GatedPixelCNNConditional(GridConditional):
     def __init__(self, variable: Variable, parents: Sequence[Variable], channels: int,
                  layers: int, kernel: int, first_kernel: int, seed: int) -> None:
         super().__init__(variable, parents, channels, seed)
-        if layers < 0:
-            raise PgmArError(f"PixelCNN: layers must be >= 0, got {layers}")
-        k0 = check_kernel(first_kernel, "PixelCNN first_kernel")
-        k = check_kernel(kernel, "PixelCNN kernel")
+        k0, k = self.checked_depth(layers, kernel, first_kernel)
         C, Fw, gen = self.colours, self.feature_width, self._gen
         g_in = channel_groups(C, C)
         g_gate = groups_of([Fw, Fw], C)            # gate units a_f, b_f share f's colour group

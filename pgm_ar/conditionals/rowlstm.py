@@ -53,11 +53,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import PgmArError
 from ..variables import Variable
 from .base import Family
 from .grid import GridConditional, check_grid_image
-from .masked_conv import MaskType, MaskedConv2d, channel_groups, check_kernel, groups_of, \
+from .masked_conv import MaskType, MaskedConv2d, channel_groups, groups_of, \
     seeded_uniform_
 
 __all__ = ["RowLSTM", "RowLSTMConditional", "RowLSTMLayer"]
@@ -138,10 +137,7 @@ class RowLSTMConditional(GridConditional):
     def __init__(self, variable: Variable, parents: Sequence[Variable], hidden: int,
                  layers: int, kernel: int, first_kernel: int, seed: int) -> None:
         super().__init__(variable, parents, hidden, seed)
-        if layers < 0:
-            raise PgmArError(f"Row LSTM: layers must be >= 0, got {layers}")
-        k0 = check_kernel(first_kernel, "Row LSTM first_kernel")
-        k = check_kernel(kernel, "Row LSTM kernel")
+        k0, k = self.checked_depth(layers, kernel, first_kernel)
         C, Fw = self.colours, self.feature_width
         self.first = MaskedConv2d(C, Fw, (k0, k0), MaskType.A, channel_groups(C, C),
                                   channel_groups(Fw, C), self._gen)
