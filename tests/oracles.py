@@ -77,6 +77,23 @@ def brute_joint(net: BayesNet) -> np.ndarray:
     return joint
 
 
+def joint_rows(net: BayesNet) -> Tuple[np.ndarray, np.ndarray]:
+    """Every joint assignment as a row of state indices (net.names order, the order of
+    ``itertools.product``) and its probability, from :func:`brute_joint`."""
+    table = brute_joint(net)
+    configs = np.array(list(itertools.product(*(range(c) for c in table.shape))), dtype=np.int64)
+    return configs, table.reshape(-1)
+
+
+def joint_by_state_names(net: BayesNet) -> Tuple[list, dict]:
+    """``(names, {tuple of state names: probability})``, from :func:`brute_joint`."""
+    names = list(net.names)
+    states = [net.variable(n).states for n in names]
+    configs, probs = joint_rows(net)
+    return names, {tuple(s[i] for s, i in zip(states, row)): float(p)
+                   for row, p in zip(configs, probs)}
+
+
 def brute_conditional(net: BayesNet, joint: np.ndarray, evidence: dict) -> np.ndarray:
     """p(x | evidence) over all variables (evidence axes kept, zero elsewhere)."""
     mask = np.ones_like(joint, dtype=bool)

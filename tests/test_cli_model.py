@@ -11,6 +11,7 @@ import pytest
 from pgm_ar.cli import main
 from pgm_ar.model import CompiledModel, compile
 from pgm_ar.io import read_bif
+from oracles import joint_by_state_names
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -114,26 +115,8 @@ def test_cli_errors_are_one_line(asia_run, tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- no fit needed
-def brute_joint(net):
-    """{assignment tuple (in net.names order): probability} by enumerating every assignment
-    and multiplying CPT entries (independent of variable elimination)."""
-    import itertools
-
-    names = list(net.names)
-    states = [net.variable(n).states for n in names]
-    joint = {}
-    for combo in itertools.product(*[range(len(s)) for s in states]):
-        idx = dict(zip(names, combo))
-        p = 1.0
-        for n in names:
-            cpd = net.cpd(n)
-            p *= float(cpd.probs[tuple(idx[q] for q in cpd.parents) + (idx[n],)])
-        joint[tuple(s[i] for s, i in zip(states, combo))] = p
-    return names, joint
-
-
 def brute_posterior(net, target, evidence):
-    names, joint = brute_joint(net)
+    names, joint = joint_by_state_names(net)
     t = names.index(target)
     out = {s: 0.0 for s in net.variable(target).states}
     for assignment, p in joint.items():
@@ -168,7 +151,7 @@ def test_query_sample_evaluate_take_an_example_name_without_a_fit(tmp_path, caps
 
     assert main(["evaluate", "asia", "--data", str(out), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
-    names, joint = brute_joint(asia)
+    names, joint = joint_by_state_names(asia)
     expected = sum(np.log(joint[tuple(row[n] for n in names)]) for _, row in df.iterrows())
     assert res["rows"] == 3000 and abs(res["total_log_likelihood"] - expected) < 1e-6
 

@@ -18,6 +18,7 @@ from pgm_ar import (MLP, BayesNet, Bernoulli, Categorical, Gaussian, Image, Line
 from pgm_ar.model import CompiledModel, compile
 from pgm_ar.conditionals import Family, family_from_spec, get_family, register_family
 from pgm_ar.conditionals.tabular import TabularConditional
+from oracles import joint_rows
 
 
 def random_net(seed: int, n: int = 5, max_parents: int = 2) -> BayesNet:
@@ -42,19 +43,6 @@ def random_net(seed: int, n: int = 5, max_parents: int = 2) -> BayesNet:
     return net.with_cpds(cpds)
 
 
-def brute_joint(net: BayesNet):
-    """All joint configurations (rows of indices) and their probabilities, by the chain rule."""
-    names = net.names
-    cards = [net.variable(n).cardinality for n in names]
-    configs = np.array(list(itertools.product(*[range(k) for k in cards])), dtype=np.int64)
-    probs = np.ones(len(configs))
-    for j, name in enumerate(names):
-        cpd = net.cpd(name)
-        idx = tuple(configs[:, names.index(p)] for p in net.parents(name)) + (configs[:, j],)
-        probs *= cpd.probs[idx]
-    return configs, probs
-
-
 def as_data(net, configs):
     return {n: torch.as_tensor(configs[:, j]) for j, n in enumerate(net.names)}
 
@@ -63,7 +51,7 @@ def as_data(net, configs):
 def test_log_prob_equals_brute_force_joint(seed):
     net = random_net(seed)
     model = compile(net)
-    configs, probs = brute_joint(net)
+    configs, probs = joint_rows(net)
     data = as_data(net, configs)
     lp = model.log_prob(data)
     assert lp.shape == (len(configs),)
@@ -82,7 +70,7 @@ def test_log_prob_equals_brute_force_joint(seed):
 def test_queries_equal_brute_force_marginalisation(seed):
     net = random_net(seed, n=6)
     model = compile(net)
-    configs, probs = brute_joint(net)
+    configs, probs = joint_rows(net)
     names = net.names
     rng = np.random.default_rng(seed)
     for _ in range(4):
@@ -127,7 +115,7 @@ def _rows(net, df):
 def test_sample_frequencies_pass_chi_square_against_exact_joint():
     net = random_net(5)
     model = compile(net)
-    configs, probs = brute_joint(net)
+    configs, probs = joint_rows(net)
     df = model.sample(20000, seed=0)
     assert list(df.columns) == list(net.names) and len(df) == 20000
     assert _chi_square_pvalue(_rows(net, df), configs, probs) > 1e-3
@@ -138,7 +126,7 @@ def test_sample_frequencies_pass_chi_square_against_exact_joint():
 def test_sample_given_evidence_follows_exact_conditional():
     net = random_net(6)
     model = compile(net)
-    configs, probs = brute_joint(net)
+    configs, probs = joint_rows(net)
     names = net.names
     last = net.topological_order()[-1]  # evidence on a non-root node
     evidence = {last: net.variable(last).states[0]}
@@ -151,7 +139,7 @@ def test_sample_given_evidence_follows_exact_conditional():
 def test_log_prob_and_impute_with_missing_values_marginalise_exactly():
     net = random_net(7, n=5)
     model = compile(net)
-    configs, probs = brute_joint(net)
+    configs, probs = joint_rows(net)
     names = net.names
     rng = np.random.default_rng(0)
     rows = configs[rng.choice(len(configs), size=40)]
