@@ -48,6 +48,9 @@ _EXPORTS = {
     "NADE": "conditionals.nade", "MADE": "conditionals.made", "RNADE": "conditionals.rnade",
     "FVSBN": "conditionals.fvsbn", "ARk": "conditionals.ark",
     "save_grid": "imaging", "save_class_grid": "imaging",
+    # budgets
+    "Limits": "limits", "get_limits": "limits", "set_limits": "limits",
+    "limits_raised": "limits",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -94,6 +94,9 @@ def make_ordering(spec: OrderingSpec, height: int, width: int) -> tuple[str, np.
                 seed = int(rest) if rest else 0
             except ValueError:
                 raise PgmArError(f"bad random ordering {spec!r}: write 'random' or 'random(SEED)'")
+            if not 0 <= seed < 2 ** 63:
+                raise PgmArError(f"bad random ordering {spec!r}: the seed must be an integer "
+                                 f"from 0 to 2**63-1, got {seed}")
             return f"random({seed})", random(height, width, seed)
         raise PgmArError(
             f"unknown ordering {spec!r}: use raster, snake, diagonal, random(SEED) "
