@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .errors import DataError, PgmArError
-from .utils.atomic import atomic_write_text
+from .limits import check as check_limit
+from .utils.atomic import atomic_text_writer, atomic_write_text
 
 MODEL_FILE = "model.pt"
 FIT_LOG = "fit_log.json"
@@ -90,7 +91,12 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise PgmArError(f"evidence must be written name=state, got {item!r}")
-        out[name.strip()] = value.strip()
+        name, value = name.strip(), value.strip()
+        if name in out and out[name] != value:
+            # keeping the last would silently answer another question
+            raise PgmArError(f"contradictory evidence: {name}={out[name]} and {name}={value}; "
+                             "give each variable one state")
+        out[name] = value
     return out
 
 
@@ -562,10 +568,15 @@ def _sample_images(args: argparse.Namespace, model) -> int:
         evidence[label] = args.label
     if label is not None and not evidence:
         per = args.per_class if args.per_class is not None else max(1, args.n // 10)
+        k = int(model.net.variable(label).cardinality)
+        check_limit("max_grid_images", per * k, f"{out}: a grid of {per} samples per {label}",
+                    "draw fewer per class")
         save_class_grid(model, out, per_class=per, seed=args.seed, label=label)
         k = int(model.net.variable(label).cardinality)
         print(f"wrote {out}: {per} samples per {label} ({per * k} images, one row per state)")
         return 0
+    check_limit("max_grid_images", args.n, f"{out}: a grid of {args.n} pictures",
+                "draw fewer (-n), or sample in several runs")
     samples = model.sample(args.n, evidence=evidence or None, seed=args.seed, as_tensors=True)
     given = ", ".join(f"{k}={v}" for k, v in evidence.items())
     save_grid(samples[image], out, nrow=args.nrow, title=f"{image} | {given}" if given else None,
@@ -691,13 +702,43 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise PgmArError(f"{out}: already exists; use --force to overwrite it")
+    if out.suffix.lower() in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+        raise PgmArError(f"{out}: the network has no image variables; its samples are rows, "
+                         "written as CSV: give -o FILE.csv")
     evidence = parse_evidence_args(args.evidence)
-    df = model.sample(args.n, evidence=evidence or None, seed=args.seed)
-    atomic_write_text(out, df.to_csv(index=False))
-    how = df.attrs.get("method", "forward")
-    extra = f", effective sample size {df.attrs['ess']:.1f}" if "ess" in df.attrs else ""
-    print(f"wrote {len(df)} rows to {out} ({how} sampling{extra})")
+    if args.n < 1:
+        raise PgmArError(f"-n must be >= 1, got {args.n}")
+    # Large samples stream to the file a chunk at a time: memory stays that of one chunk.
+    chunk = max(1, SAMPLE_CHUNK_VALUES // model.values_per_row())
+    rows, ess, how = 0, 0.0, "forward"
+    with atomic_text_writer(out) as fh:
+        for k, start in enumerate(range(0, args.n, chunk)):
+            m = min(chunk, args.n - start)
+            df = model.sample(m, evidence=evidence or None, seed=_chunk_seed(args.seed, k))
+            df.to_csv(fh, index=False, header=(k == 0))
+            rows += len(df)
+            how = df.attrs.get("method", "forward")
+            ess += float(df.attrs.get("ess", 0.0))
+    extra = f", effective sample size {ess:.1f}" if ess else ""
+    chunks = -(-args.n // chunk)
+    streamed = f", in {chunks} chunks of up to {chunk} rows" if chunks > 1 else ""
+    print(f"wrote {rows} rows to {out} ({how} sampling{extra}{streamed})")
     return 0
+
+
+#: values (rows x values per row) drawn per chunk when ``pgm-ar sample`` streams to its CSV
+SAMPLE_CHUNK_VALUES = 2_000_000
+
+
+def _chunk_seed(seed: Optional[int], k: int) -> Optional[int]:
+    """Chunk ``k``'s seed: the given one for the first chunk (so a sample that fits in one chunk
+    is the one ``model.sample(n, seed=seed)`` draws), an independent one derived from it after."""
+    if seed is None or k == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed) % 2 ** 64, k]).generate_state(1, np.uint64)[0]
+               % 2 ** 63)
 
 
 def cmd_query(args: argparse.Namespace) -> int:

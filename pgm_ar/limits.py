@@ -59,8 +59,9 @@ class Limits:
     max_decompressed_bytes: int = 256_000_000
     #: parameters of one family's network (MLP, NADE, PixelCNN, ...)
     max_parameters: int = 100_000_000
-    #: rows drawn by one call that returns them in memory (the CLI streams larger samples)
-    max_sample_rows: int = 10_000_000
+    #: values (rows x values per row, an image counting its pixels) drawn by one call that
+    #: returns them in memory; ``pgm-ar sample`` streams larger samples to its CSV in chunks
+    max_sample_values: int = 50_000_000
     #: pictures of one sample grid
     max_grid_images: int = 10_000
     #: parents of one variable (a CPT with more is exponential in them)
@@ -75,7 +76,7 @@ _UNITS = {
     "max_states": "states", "max_variables": "variables", "max_image_values": "values",
     "max_table_cells": "table entries", "max_factor_cells": "factor entries",
     "max_token_chars": "characters", "max_file_bytes": "bytes", "max_decompressed_bytes": "bytes", "max_parameters": "parameters",
-    "max_sample_rows": "rows", "max_grid_images": "pictures", "max_parents": "parents",
+    "max_sample_values": "values", "max_grid_images": "pictures", "max_parents": "parents",
 }
 
 

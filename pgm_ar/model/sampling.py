@@ -18,6 +18,7 @@ from pyro.infer import config_enumerate, infer_discrete
 
 from .. import inference
 from ..errors import InferenceTooLargeError, PgmArError
+from ..limits import check as check_limit
 from ..tabular_data import decode, parse_evidence
 from ..utils.enums import parse_enum
 from ..utils.seeding import forked_global_rng, torch_generator
@@ -95,6 +96,9 @@ class SamplingMixin:
         ``df.attrs["method"]`` says which was used.
         """
         n = inference.check_sample_count(n)
+        check_limit("max_sample_values", n * self.values_per_row(), f"a sample of {n} rows",
+                    "draw it in several calls with different seeds (pgm-ar sample streams "
+                    "large samples to its CSV in chunks)")
         ev = parse_evidence(self.net, evidence)
         gen = torch_generator(seed)
         method, ess = "forward", None
@@ -123,6 +127,10 @@ class SamplingMixin:
         if ess is not None:
             df.attrs["ess"] = ess
         return df
+
+    def values_per_row(self) -> int:
+        """Values one sampled row holds (an image counts its ``C*H*W`` pixels)."""
+        return sum(v.num_pixels for v in self.net.variables)
 
     def _clamp_is_exact(self, ev: Mapping[str, Any]) -> bool:
         return all(self.net.ancestors(e) <= set(ev) for e in ev)
