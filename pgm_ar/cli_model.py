@@ -65,16 +65,61 @@ def _print_json(obj: Any) -> None:
 
 
 def read_csv(path: str):
-    """Read a data CSV as strings (so that state names stay as written); empty cells are missing."""
+    """Read a data CSV as strings (so that state names stay as written); empty cells are missing.
+
+    Refused with the line: a row with more or fewer fields than the header (pandas would pad
+    or shift it silently), a header given twice, a file with no data rows, and data whose
+    every value is missing (a fit would keep its random start and report success).
+    """
+    import csv
+    import io
+
+    import numpy as np
     import pandas as pd
 
-    p = Path(path)
-    if not p.exists():
+    from .utils.files import read_input_bytes
+
+    if not Path(path).exists():
         raise PgmArError(f"{path}: no such data file")
+    raw = read_input_bytes(path, "a CSV data file")
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a readable CSV file (not UTF-8: {exc.reason} at byte "
+                        f"{exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or header == []:
+            raise DataError(f"{path}: empty file; the first line names the columns")
+        header = [h.strip() for h in header]
+        seen = set()
+        for h in header:
+            if not h:
+                raise DataError(f"{path}, line 1: a column has no name")
+            if h in seen:
+                raise DataError(f"{path}, line 1: column {h!r} is named twice")
+            seen.add(h)
+        rows = []
+        for row in reader:
+            if not row:
+                continue  # a blank line
+            if len(row) != len(header):
+                raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields, the header "
+                                f"has {len(header)}; give every row one value per column "
+                                "(an empty field for a missing value)")
+            rows.append(row)
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}: not a readable CSV file ({exc})") \
+            from None
+    if not rows:
+        raise DataError(f"{path}: no data rows, only the header")
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    df = df.replace("", np.nan)
+    if bool(df.isna().all().all()):
+        raise DataError(f"{path}: every value is missing ({len(df)} rows); there is nothing to "
+                        "fit or score")
+    return df
 
 
 def _with_line(exc: DataError, path: str) -> DataError:
@@ -403,15 +448,15 @@ def _check_run_dir(out: Path, force: bool, resume: bool = False) -> None:
                                                           else ""))
 
 
-def _fit_images(args: argparse.Namespace, spec, model) -> int:
+def _fit_images(args: argparse.Namespace, spec, model, out: Path) -> int:
+    """Fit an image network, writing the run to ``out`` (the staging directory, or the run
+    directory itself under torchrun); messages name the run directory ``args.out``."""
     from .training import distributed_rank
 
-    out = Path(args.out)
+    shown = Path(args.out)
     # under torchrun every process trains (fit joins them); only rank 0 checks and writes
     # the run directory (a failure there ends the other processes through torchrun)
     main_process = distributed_rank() == 0
-    if main_process:
-        _check_run_dir(out, args.force, args.resume)
     if args.method not in ("auto", "train"):
         raise PgmArError(f"--method {args.method}: image networks are fitted by the training "
                          "loop (--method train)")
@@ -433,8 +478,8 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
                             log_path=out / TRAIN_LOG, **settings)
     except KeyboardInterrupt:
         if main_process and (out / CHECKPOINT_DIR / "checkpoint.pt").exists():
-            print(f"pgm-ar: the last finished epoch is saved in {out / CHECKPOINT_DIR}; the same "
-                  "command with --resume continues from it", file=sys.stderr)
+            print(f"pgm-ar: the last finished epoch is saved in {shown / CHECKPOINT_DIR}; the "
+                  "same command with --resume continues from it", file=sys.stderr)
         raise
     if not main_process:
         return 0
@@ -469,8 +514,8 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
     for key in ("pixels", "colouring", "split", "labels"):
         if key in info:
             print(f"{key}: {info[key]}")
-    print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}, {out / (TRAIN_LOG + '.csv')}, "
-          f"{out / CURVES}, {out / CHECKPOINT_DIR}/")
+    print(f"wrote {shown / MODEL_FILE}, {shown / FIT_LOG}, {shown / (TRAIN_LOG + '.csv')}, "
+          f"{shown / CURVES}, {shown / CHECKPOINT_DIR}/")
     return 0
 
 
@@ -602,9 +647,8 @@ def compiled_counts(spec) -> Dict[str, Any]:
 # commands
 # --------------------------------------------------------------------------- #
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .model import compile
-    from .io import load_any
     from .training import distributed_rank
+    from .utils.rundir import RunDirWriter
 
     out = Path(args.out)
     images = _image_source(args) is not None
@@ -614,15 +658,54 @@ def cmd_fit(args: argparse.Namespace) -> int:
             if given:
                 raise PgmArError(f"{flag} is for image networks fitted from --data-dir or "
                                  "--images")
-        if distributed_rank() == 0:  # under torchrun, rank 0 checks and writes the run
-            _check_run_dir(out, args.force)
+    if _distributed_launch():
+        # under torchrun every rank computes the same run directory path and rank 0 writes
+        # it in place (staging would move it under the other ranks' feet)
+        if distributed_rank() == 0:
+            _check_run_dir(out, args.force, bool(args.resume) and images)
+        return _fit_into(args, out, images)
+    # One writer at a time (a second fails here, at start), the run staged in a hidden
+    # sibling and renamed into place: a crash leaves the old run or none, never half of one.
+    with RunDirWriter(out, force=args.force, resume=bool(args.resume) and images,
+                      checkpoint_dir=CHECKPOINT_DIR) as writer:
+        code = _fit_into(args, writer.staging, images)
+        writer.commit()
+    return code
+
+
+def _fits_by_counts(model, data, method: str) -> bool:
+    """Whether ``model.fit(data, method)`` takes the closed form (as its ``auto`` rule does)."""
+    if method == "counts":
+        return True
+    if method != "auto" or not all(m.closed_form for m in model.nodes):
+        return False
+    names = list(model.net.names)
+    return all(n in data.columns for n in names) and not bool(data[names].isna().any().any())
+
+
+def _distributed_launch() -> bool:
+    import os
+
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+def _fit_into(args: argparse.Namespace, out: Path, images: bool) -> int:
+    """The fit itself, writing its files into ``out``; messages name ``args.out``."""
+    from .model import compile
+    from .io import load_any
+    from .training import distributed_rank
+
+    shown = Path(args.out)
     spec = load_any(args.spec)
     try:
         model = compile(spec.network, getattr(spec, "conditionals", None) or None)
     except PgmArError as exc:
         raise PgmArError(f"{args.spec}: conditionals: {exc}") from None
     if images:
-        return _fit_images(args, spec, model)
+        return _fit_images(args, spec, model, out)
     if model.has_images:
         raise PgmArError(f"{args.spec}: the network has image variables; give --data-dir (an "
                          f"MNIST directory or '{EMBEDDED}') or --images (PNG directory or "
@@ -633,6 +716,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     for key in ("epochs", "batch_size", "lr"):
         if getattr(args, key) is not None:
             kwargs[key] = getattr(args, key)
+    if _fits_by_counts(model, data, args.method):
+        # the closed form runs on the CPU in one pass: say so instead of ignoring options
+        ignored = [f"--device {args.device}"] if args.device not in ("auto", "cpu") else []
+        ignored += [f"--{key.replace('_', '-')}" for key in ("epochs", "batch_size", "lr")
+                    if getattr(args, key) is not None]
+        if ignored:
+            print(f"pgm-ar: warning: {', '.join(ignored)} ignored: this network is fitted in "
+                  "closed form (counts) on the CPU; use --method svi to train instead",
+                  file=sys.stderr)
     t0 = time.perf_counter()
     try:
         history = model.fit(data, **kwargs)
@@ -641,6 +733,9 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if distributed_rank() != 0:  # under torchrun: rank 0 writes the run
         return 0
     seconds = time.perf_counter() - t0
+    # count fitting returns its losses; the training loop (--method train) a History
+    losses = [float(x) for x in (history.train_nll if hasattr(history, "train_nll")
+                                 else history)]
     model.to("cpu")
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
@@ -654,14 +749,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "settings": {k: v for k, v in kwargs.items() if k not in ("method", "seed")},
         "families": {n: f.to_spec() for n, f in model.families.items()},
         "parameters": model.num_parameters(),
-        "history": history, "final_loss": history[-1] if history else None,
+        "history": losses, "final_loss": losses[-1] if losses else None,
         "seconds": round(seconds, 3),
     }
     atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
+    final = f"; mean negative log-likelihood {losses[-1]:.4f} nats per row" if losses else ""
     print(f"fitted {spec.network.name!r} ({len(spec.network)} variables, "
           f"{sum(log['parameters'].values())} parameters) on {len(data)} rows in "
-          f"{seconds:.2f} s; mean negative log-likelihood {history[-1]:.4f} nats per row")
-    print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}")
+          f"{seconds:.2f} s{final}")
+    print(f"wrote {shown / MODEL_FILE}, {shown / FIT_LOG}")
     return 0
 
 
@@ -782,6 +878,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_int(text: str) -> int:
+    """argparse type of ``--seed``: an integer from 0 to 2**63-1 (a larger one would fail
+    deep inside torch)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63-1, got {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """argparse type of rates that must be above 0 (``--lr``)."""
     try:
@@ -823,7 +931,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help=f"rows per step (default 1024 for SVI, {IMAGE_BATCH} for images)")
     p.add_argument("--lr", type=positive_float,
                    help=f"Adam learning rate (default 0.01 for SVI, {IMAGE_LR} for images)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
                    help="images: continue the run in --out from its last checkpoint")
@@ -864,7 +972,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--per-class", type=positive_int, default=None,
                    help="images: samples per label row when no evidence is given")
     p.add_argument("--nrow", type=positive_int, default=None, help="images: images per grid row")
-    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--seed", type=seed_int, default=None, help="random seed")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
     p.set_defaults(func=cmd_sample)
 
