@@ -22,7 +22,7 @@ _EXPORTS = {
     "PgmArError": "errors", "CycleError": "errors", "UnknownVariableError": "errors",
     "DuplicateVariableError": "errors", "StatementError": "errors", "SpecError": "errors",
     "SpecCycleError": "errors", "DataError": "errors", "InferenceTooLargeError": "errors",
-    "GraphvizMissingError": "errors",
+    "GraphvizMissingError": "errors", "ImpossibleEvidenceError": "errors",
     # declaring
     "Variable": "variables", "Bernoulli": "variables", "Categorical": "variables",
     "Gaussian": "variables", "Image": "variables", "bernoullis": "variables",

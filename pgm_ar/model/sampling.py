@@ -17,7 +17,7 @@ from pyro import poutine
 from pyro.infer import config_enumerate, infer_discrete
 
 from .. import inference
-from ..errors import InferenceTooLargeError, PgmArError
+from ..errors import ImpossibleEvidenceError, InferenceTooLargeError, PgmArError
 from ..limits import check as check_limit
 from ..tabular_data import decode, parse_evidence
 from ..utils.enums import parse_enum
@@ -49,6 +49,19 @@ class SamplingMixin:
         enc = self.encode_data(data)
         if not enc.has_missing:
             return decode(self.net, enc.values)
+        # The rule for impossible evidence: a row whose observed values have probability zero
+        # has nothing to condition on (as map_query and query refuse it).
+        observed_lp = self._exact_where_impossible(enc, self._log_prob_enum(enc))
+        bad = torch.nonzero(torch.isneginf(observed_lp)).reshape(-1)
+        if len(bad):
+            i = int(bad[0])
+            seen = {name: self.net.variable(name).states[int(v[i])]
+                    for name, v in enc.values.items()
+                    if name in self.net and self.net.variable(name).is_discrete_scalar
+                    and int(v[i]) >= 0}
+            raise ImpossibleEvidenceError(
+                seen, f"row {i}: its observed values {seen} have probability zero under the "
+                      f"model ({len(bad)} such row(s)); nothing can be imputed given them")
         fill = list(enc.latent) + list(enc.missing_columns)
         chunk = max(1, min(batch_size, self._enum_chunk(max(1, self._enum_width(enc)))))
         temperature = 0 if mode is ImputeMode.MAP else 1
