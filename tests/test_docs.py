@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PAGES = ["docs/pyro.md"]
+PAGES = ["docs/pyro.md", "docs/reliability.md"]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 EXPECT = re.compile(r"^(\s*)print\((.*)\)\s+#\s*(.+)$")
 
