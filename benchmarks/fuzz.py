@@ -27,11 +27,11 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
-from reliability.strategies import (RUNNERS, bif_text, classify, cli_argv,  # noqa: E402
-                                    spec_text, statement_text)
+from reliability.strategies import (RUNNERS, api_call, bif_text, classify,  # noqa: E402
+                                    cli_argv, spec_text, statement_text)
 
 STRATEGIES = {"spec": spec_text(), "bif": bif_text(), "statement": statement_text,
-              "cli": cli_argv()}
+              "cli": cli_argv(), "api": api_call()}
 
 
 def campaign(kind: str, seconds: float, counts: collections.Counter, findings: list,
@@ -72,6 +72,8 @@ def _save(findings: list, save: Path) -> None:
             (save / f"fuzz_{i}.bif").write_text(case, encoding="utf-8")
         elif kind == "statement":
             (save / f"fuzz_{i}.txt").write_text(case + "\n", encoding="utf-8")
+        elif kind == "api":
+            (save / f"fuzz_{i}.api.txt").write_text(repr(case) + "\n", encoding="utf-8")
         else:
             (save / f"fuzz_{i}.jsonl").write_text(json.dumps(case) + "\n", encoding="utf-8")
 
@@ -79,7 +81,7 @@ def _save(findings: list, save: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=300.0, help="total time, split by kind")
-    ap.add_argument("--kinds", default="spec,bif,statement,cli")
+    ap.add_argument("--kinds", default="spec,bif,statement,cli,api")
     ap.add_argument("--memory-gb", type=float, default=4.0, help="address-space cap")
     ap.add_argument("--save", type=Path, default=None, help="write findings as corpus files")
     args = ap.parse_args()

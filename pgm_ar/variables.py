@@ -186,6 +186,8 @@ class Image(Variable):
                  ordering: OrderingSpec = "raster") -> None:
         _check_name(name)
         try:
+            if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in shape):
+                raise TypeError  # 1.5 must not become 1
             shape_t = tuple(int(s) for s in shape)
         except (TypeError, ValueError, OverflowError):
             raise PgmArError(f"image {name!r}: shape must be (C, H, W) of positive ints, "
@@ -197,8 +199,12 @@ class Image(Variable):
         # Python ints never overflow, so the product is exact even for 2**63 sides.
         check_limit("max_image_values", shape_t[0] * shape_t[1] * shape_t[2],
                     f"image {name!r} of shape {shape_t}", "use a smaller image or crop it")
-        if levels is not None and int(levels) < 2:
-            raise PgmArError(f"image {name!r}: levels must be >= 2 or None, got {levels}")
+        if levels is not None and (isinstance(levels, bool)
+                                   or not isinstance(levels, (int, np.integer)) or levels < 2):
+            raise PgmArError(f"image {name!r}: levels must be an integer >= 2 or None, got "
+                             f"{levels!r}")
+        if levels is not None:
+            check_limit("max_states", int(levels), f"image {name!r}: levels per pixel")
         label, order = make_ordering(ordering, shape_t[1], shape_t[2])
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "shape", shape_t)
@@ -267,6 +273,7 @@ def bernoullis(n: int, prefix: str = "x") -> list:
     >>> [v.name for v in bernoullis(3)]
     ['x1', 'x2', 'x3']
     """
-    if n < 1:
-        raise PgmArError(f"need at least one variable, got n={n}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise PgmArError(f"need a positive number of variables, got n={n!r}")
+    check_limit("max_variables", int(n), "bernoullis(n)")
     return [Bernoulli(f"{prefix}{i}") for i in range(1, n + 1)]

@@ -166,11 +166,17 @@ def _traceback(plan: Plan, records: list) -> Dict[int, int]:
 def _target_indices(st: NetStructure, target) -> Tuple[List[int], bool]:
     """Target names as indices, and whether a single name (not a list) was given."""
     single = isinstance(target, str)
-    names = [target] if single else list(target)
+    try:
+        names = [target] if single else list(target)
+    except TypeError:
+        raise PgmArError(f"query targets must be a variable name or a list of names, got "
+                         f"{type(target).__name__} {target!r}") from None
     if not names:
         raise PgmArError("no target variable given")
     out = []
     for t in names:
+        if not isinstance(t, str):
+            raise PgmArError(f"a query target must be a variable name, got {t!r}")
         if t not in st.index:
             raise UnknownVariableError(t, st.names, where="query targets")
         out.append(st.index[t])

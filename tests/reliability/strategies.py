@@ -258,6 +258,79 @@ def cli_argv(draw) -> List[str]:
     return argv
 
 
+anything = st.one_of(scalar, st.lists(scalar, max_size=4),
+                     st.dictionaries(name, scalar, max_size=3))
+
+
+@st.composite
+def api_call(draw) -> Tuple[str, tuple]:
+    """One public call with extreme or mistyped arguments: ``(what, arguments)``."""
+    what = draw(st.sampled_from(["image", "categorical", "bernoullis", "markov", "query",
+                                 "map_query", "sample", "is_independent", "log_prob"]))
+    if what == "image":
+        args = (draw(st.one_of(st.lists(extreme_int, max_size=4), anything)),
+                draw(st.one_of(extreme_int, st.none(), anything)),
+                draw(st.one_of(st.sampled_from(ORDERINGS), st.lists(extreme_int, max_size=5),
+                               anything)))
+    elif what in ("categorical", "bernoullis", "markov"):
+        args = (draw(st.one_of(extreme_int, anything)),)
+    elif what == "is_independent":
+        args = tuple(draw(st.one_of(st.sampled_from(["asia", "dysp", "smoke"]), anything))
+                     for _ in range(3))
+    elif what == "log_prob":
+        args = (draw(st.one_of(st.dictionaries(
+            st.sampled_from(["asia", "smoke", "tub", "either", "dysp", "x"]),
+            st.lists(st.one_of(st.sampled_from(["yes", "no", None]), scalar), min_size=1,
+                     max_size=1), max_size=4), anything)),)
+    else:
+        target = draw(st.one_of(st.sampled_from(["dysp", "tub", "either", "x"]),
+                                st.lists(st.sampled_from(["dysp", "tub", "x"]), max_size=3),
+                                anything))
+        evidence = draw(st.one_of(
+            st.dictionaries(st.sampled_from(["smoke", "tub", "either", "x"]),
+                            st.one_of(st.sampled_from(["yes", "no", 0, 1, 2]), scalar),
+                            max_size=3), anything))
+        args = (target, evidence, draw(extreme_int))
+    return what, args
+
+
+_ASIA = {}
+
+
+def run_api(case: Tuple[str, tuple]) -> None:
+    """Make the call of :func:`api_call`."""
+    import warnings
+
+    import pgm_ar
+
+    what, args = case
+    if "model" not in _ASIA:
+        _ASIA["net"] = pgm_ar.example_network("asia")
+        _ASIA["model"] = pgm_ar.compile(_ASIA["net"])
+    net, m = _ASIA["net"], _ASIA["model"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if what == "image":
+            pgm_ar.Image("x", shape=args[0], levels=args[1], ordering=args[2])
+        elif what == "categorical":
+            pgm_ar.Categorical("x", args[0])
+        elif what == "bernoullis":
+            pgm_ar.bernoullis(args[0])
+        elif what == "markov":
+            pgm_ar.markov(pgm_ar.bernoullis(4), k=args[0])
+        elif what == "is_independent":
+            net.is_independent(*args)
+        elif what == "log_prob":
+            m.log_prob(args[0])
+        elif what == "query":
+            m.query(args[0], args[1], seed=args[2])
+        elif what == "map_query":
+            m.map_query(args[0], args[1])
+        else:
+            n = args[2] if isinstance(args[2], int) and args[2] < 1000 else 5
+            m.sample(n, evidence=args[1], seed=args[2])
+
+
 # ------------------------------------------------------------------ running one case
 class CaseTimeout(Exception):
     """One case ran past :data:`CASE_SECONDS`."""
@@ -363,4 +436,5 @@ def run_cli(argv: List[str], out_dir: Path) -> None:
 
 
 RUNNERS: Dict[str, Callable[..., None]] = {"spec": run_spec, "bif": run_bif,
-                                           "statement": run_statement, "cli": run_cli}
+                                           "statement": run_statement, "cli": run_cli,
+                                           "api": run_api}

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from .strategies import RUNNERS, bif_text, classify, cli_argv, spec_text, statement_text
+from .strategies import (RUNNERS, api_call, bif_text, classify, cli_argv, spec_text,
+                         statement_text)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -49,6 +50,12 @@ def test_generated_command_lines(tmp_path, argv):
     _assert_library_outcome(*classify(lambda: RUNNERS["cli"](argv, tmp_path)), argv)
 
 
+@CI
+@given(api_call())
+def test_generated_api_calls(case):
+    _assert_library_outcome(*classify(lambda: RUNNERS["api"](case)), case)
+
+
 def _corpus_cases():
     for path in sorted(CORPUS.iterdir()):
         if path.suffix in (".yaml", ".json"):
@@ -57,6 +64,8 @@ def _corpus_cases():
             yield pytest.param("bif", path, id=path.name)
         elif path.suffix == ".txt":  # one statement per line
             yield pytest.param("statement", path, id=path.name)
+        elif path.name.endswith(".api.jsonl"):  # one [call, arguments] per line
+            yield pytest.param("api", path, id=path.name)
         elif path.suffix == ".jsonl":  # one command line (a JSON list) per line
             yield pytest.param("cli", path, id=path.name)
 
@@ -82,6 +91,9 @@ def test_corpus_replays(kind, path, tmp_path):
     elif kind == "statement":
         lines = path.read_text(encoding="utf-8").splitlines()
         cases = [lambda t=t: RUNNERS["statement"](t) for t in lines]
+    elif kind == "api":
+        rows = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln]
+        cases = [lambda a=a: RUNNERS["api"]((a[0], tuple(a[1]))) for a in rows]
     else:
         rows = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln]
         cases = [lambda a=a: RUNNERS["cli"](a, tmp_path) for a in rows]
