@@ -113,10 +113,10 @@ def atomic_text_writer(path: PathLike, encoding: str = "utf-8") -> Iterator[IO[s
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "rows.csv"
     >>> with atomic_text_writer(p) as fh:
-    ...     _ = fh.write("a\n")
-    ...     _ = fh.write("1\n")
+    ...     _ = fh.write("a\\n")
+    ...     _ = fh.write("1\\n")
     >>> p.read_text()
-    'a\n1\n'
+    'a\\n1\\n'
     """
     target = Path(path)
     parent = target.parent

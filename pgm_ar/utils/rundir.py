@@ -14,9 +14,9 @@ from it when it holds a checkpoint, otherwise it is removed.
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
 >>> with RunDirWriter(out) as w:
 ...     _ = (w.staging / "model.pt").write_text("weights")
-...     w.commit()
->>> sorted(p.name for p in out.parent.iterdir())
-['run']
+...     _ = w.commit()
+>>> sorted(p.name for p in out.parent.iterdir())  # the run, and the lock file beside it
+['.run.lock', 'run']
 """
 from __future__ import annotations
 
