@@ -54,6 +54,14 @@ class RunDirWriter:
     def __init__(self, out: Union[str, Path], force: bool = False, resume: bool = False,
                  checkpoint_dir: Optional[str] = None) -> None:
         self.out = Path(out)
+        absolute = Path(os.path.abspath(self.out))
+        cwd = Path(os.getcwd())
+        if absolute == cwd or absolute in cwd.parents:
+            # the run is renamed into place as a whole: that cannot be done to the folder the
+            # process is working in
+            raise PgmArError(f"{out}: the run directory must be a new folder (or one to "
+                             "replace), not the current directory or one above it")
+        self.out = absolute if self.out.name in ("", ".", "..") else self.out
         self.force, self.resume = force, resume
         self.checkpoint_dir = checkpoint_dir
         name = self.out.name or "run"

@@ -110,3 +110,10 @@ def test_writer_refuses_a_file_in_the_path(tmp_path):
     with pytest.raises(PgmArError, match="is a file, not a directory"):
         with RunDirWriter(tmp_path / "f" / "run"):
             pass
+
+
+def test_current_directory_as_out_refused(tmp_path, asia_csv, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _fit(".", asia_csv, "--force") == 2
+    assert "not the current directory" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["asia.csv"]
