@@ -23,6 +23,7 @@ _EXPORTS = {
     "DuplicateVariableError": "errors", "StatementError": "errors", "SpecError": "errors",
     "SpecCycleError": "errors", "DataError": "errors", "InferenceTooLargeError": "errors",
     "GraphvizMissingError": "errors", "FitWarning": "errors",
+    "ImpossibleEvidenceError": "errors",
     # declaring
     "Variable": "variables", "Bernoulli": "variables", "Categorical": "variables",
     "Gaussian": "variables", "Image": "variables", "bernoullis": "variables",
@@ -48,6 +49,9 @@ _EXPORTS = {
     "NADE": "conditionals.nade", "MADE": "conditionals.made", "RNADE": "conditionals.rnade",
     "FVSBN": "conditionals.fvsbn", "ARk": "conditionals.ark",
     "save_grid": "imaging", "save_class_grid": "imaging",
+    # budgets
+    "Limits": "limits", "get_limits": "limits", "set_limits": "limits",
+    "limits_raised": "limits",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

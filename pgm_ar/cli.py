@@ -314,6 +314,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63-1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pgm-ar",
@@ -368,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", type=_positive_int, default=32, metavar="N",
                    help="context: random input images the gradients are maxed over "
                         "(default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0,
+    p.add_argument("--seed", type=_seed_int, default=0,
                    help="context: seed of the random images (default: %(default)s)")
     p.add_argument("-o", "--output", required=True, help="output file; format from suffix")
     p.set_defaults(func=cmd_draw)
@@ -407,6 +417,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return EXIT_USER_ERROR
     except FileNotFoundError as exc:
         print(f"pgm-ar: error: {exc.filename or exc}: no such file", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # a file in the middle of an output path, no permission, disk full
+        what = f"{exc.filename}: " if exc.filename else ""
+        why = exc.strerror or str(exc)
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            why += " (a file stands where the path needs a directory)"
+        print(f"pgm-ar: error: {what}{why}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("pgm-ar: interrupted", file=sys.stderr)

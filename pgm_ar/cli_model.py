@@ -40,7 +40,8 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from .errors import DataError, PgmArError
-from .utils.atomic import atomic_write_text
+from .limits import check as check_limit
+from .utils.atomic import atomic_text_writer, atomic_write_text
 
 MODEL_FILE = "model.pt"
 FIT_LOG = "fit_log.json"
@@ -64,16 +65,61 @@ def _print_json(obj: Any) -> None:
 
 
 def read_csv(path: str):
-    """Read a data CSV as strings (so that state names stay as written); empty cells are missing."""
+    """Read a data CSV as strings (so that state names stay as written); empty cells are missing.
+
+    Refused with the line: a row with more or fewer fields than the header (pandas would pad
+    or shift it silently), a header given twice, a file with no data rows, and data whose
+    every value is missing (a fit would keep its random start and report success).
+    """
+    import csv
+    import io
+
+    import numpy as np
     import pandas as pd
 
-    p = Path(path)
-    if not p.exists():
+    from .utils.files import read_input_bytes
+
+    if not Path(path).exists():
         raise PgmArError(f"{path}: no such data file")
+    raw = read_input_bytes(path, "a CSV data file")
     try:
-        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a readable CSV file (not UTF-8: {exc.reason} at byte "
+                        f"{exc.start})") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None or header == []:
+            raise DataError(f"{path}: empty file; the first line names the columns")
+        header = [h.strip() for h in header]
+        seen = set()
+        for h in header:
+            if not h:
+                raise DataError(f"{path}, line 1: a column has no name")
+            if h in seen:
+                raise DataError(f"{path}, line 1: column {h!r} is named twice")
+            seen.add(h)
+        rows = []
+        for row in reader:
+            if not row:
+                continue  # a blank line
+            if len(row) != len(header):
+                raise DataError(f"{path}, line {reader.line_num}: {len(row)} fields, the header "
+                                f"has {len(header)}; give every row one value per column "
+                                "(an empty field for a missing value)")
+            rows.append(row)
+    except csv.Error as exc:
+        raise DataError(f"{path}, line {reader.line_num}: not a readable CSV file ({exc})") \
+            from None
+    if not rows:
+        raise DataError(f"{path}: no data rows, only the header")
+    df = pd.DataFrame(rows, columns=header, dtype=object)
+    df = df.replace("", np.nan)
+    if bool(df.isna().all().all()):
+        raise DataError(f"{path}: every value is missing ({len(df)} rows); there is nothing to "
+                        "fit or score")
+    return df
 
 
 def _with_line(exc: DataError, path: str) -> DataError:
@@ -90,7 +136,12 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip() or not value.strip():
             raise PgmArError(f"evidence must be written name=state, got {item!r}")
-        out[name.strip()] = value.strip()
+        name, value = name.strip(), value.strip()
+        if name in out and out[name] != value:
+            # keeping the last would silently answer another question
+            raise PgmArError(f"contradictory evidence: {name}={out[name]} and {name}={value}; "
+                             "give each variable one state")
+        out[name] = value
     return out
 
 
@@ -417,15 +468,15 @@ def _check_run_dir(out: Path, force: bool, resume: bool = False) -> None:
                                                           else ""))
 
 
-def _fit_images(args: argparse.Namespace, spec, model) -> int:
+def _fit_images(args: argparse.Namespace, spec, model, out: Path) -> int:
+    """Fit an image network, writing the run to ``out`` (the staging directory, or the run
+    directory itself under torchrun); messages name the run directory ``args.out``."""
     from .training import distributed_rank
 
-    out = Path(args.out)
+    shown = Path(args.out)
     # under torchrun every process trains (fit joins them); only rank 0 checks and writes
     # the run directory (a failure there ends the other processes through torchrun)
     main_process = distributed_rank() == 0
-    if main_process:
-        _check_run_dir(out, args.force, args.resume)
     if args.method not in ("auto", "train"):
         raise PgmArError(f"--method {args.method}: image networks are fitted by the training "
                          "loop (--method train)")
@@ -447,8 +498,8 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
             resume=args.resume, transform=transform, log_path=out / TRAIN_LOG, **settings)
     except KeyboardInterrupt:
         if main_process and (out / CHECKPOINT_DIR / "checkpoint.pt").exists():
-            print(f"pgm-ar: the last finished epoch is saved in {out / CHECKPOINT_DIR}; the same "
-                  "command with --resume continues from it", file=sys.stderr)
+            print(f"pgm-ar: the last finished epoch is saved in {shown / CHECKPOINT_DIR}; the "
+                  "same command with --resume continues from it", file=sys.stderr)
         raise
     if not main_process:
         return 0
@@ -483,8 +534,8 @@ def _fit_images(args: argparse.Namespace, spec, model) -> int:
     for key in ("pixels", "colouring", "split", "labels"):
         if key in info:
             print(f"{key}: {info[key]}")
-    print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}, {out / (TRAIN_LOG + '.csv')}, "
-          f"{out / CURVES}, {out / CHECKPOINT_DIR}/")
+    print(f"wrote {shown / MODEL_FILE}, {shown / FIT_LOG}, {shown / (TRAIN_LOG + '.csv')}, "
+          f"{shown / CURVES}, {shown / CHECKPOINT_DIR}/")
     return 0
 
 
@@ -582,10 +633,15 @@ def _sample_images(args: argparse.Namespace, model) -> int:
         evidence[label] = args.label
     if label is not None and not evidence:
         per = args.per_class if args.per_class is not None else max(1, args.n // 10)
+        k = int(model.net.variable(label).cardinality)
+        check_limit("max_grid_images", per * k, f"{out}: a grid of {per} samples per {label}",
+                    "draw fewer per class")
         save_class_grid(model, out, per_class=per, seed=args.seed, label=label)
         k = int(model.net.variable(label).cardinality)
         print(f"wrote {out}: {per} samples per {label} ({per * k} images, one row per state)")
         return 0
+    check_limit("max_grid_images", args.n, f"{out}: a grid of {args.n} pictures",
+                "draw fewer (-n), or sample in several runs")
     samples = model.sample(args.n, evidence=evidence or None, seed=args.seed, as_tensors=True)
     given = ", ".join(f"{k}={v}" for k, v in evidence.items())
     save_grid(samples[image], out, nrow=args.nrow, title=f"{image} | {given}" if given else None,
@@ -611,9 +667,8 @@ def compiled_counts(spec) -> Dict[str, Any]:
 # commands
 # --------------------------------------------------------------------------- #
 def cmd_fit(args: argparse.Namespace) -> int:
-    from .model import compile
-    from .io import load_any
     from .training import distributed_rank
+    from .utils.rundir import RunDirWriter
 
     out = Path(args.out)
     images = _image_source(args) is not None
@@ -623,15 +678,54 @@ def cmd_fit(args: argparse.Namespace) -> int:
             if given:
                 raise PgmArError(f"{flag} is for image networks fitted from --data-dir or "
                                  "--images")
-        if distributed_rank() == 0:  # under torchrun, rank 0 checks and writes the run
-            _check_run_dir(out, args.force)
+    if _distributed_launch():
+        # under torchrun every rank computes the same run directory path and rank 0 writes
+        # it in place (staging would move it under the other ranks' feet)
+        if distributed_rank() == 0:
+            _check_run_dir(out, args.force, bool(args.resume) and images)
+        return _fit_into(args, out, images)
+    # One writer at a time (a second fails here, at start), the run staged in a hidden
+    # sibling and renamed into place: a crash leaves the old run or none, never half of one.
+    with RunDirWriter(out, force=args.force, resume=bool(args.resume) and images,
+                      checkpoint_dir=CHECKPOINT_DIR) as writer:
+        code = _fit_into(args, writer.staging, images)
+        writer.commit()
+    return code
+
+
+def _fits_by_counts(model, data, method: str) -> bool:
+    """Whether ``model.fit(data, method)`` takes the closed form (as its ``auto`` rule does)."""
+    if method == "counts":
+        return True
+    if method != "auto" or not all(m.closed_form for m in model.nodes):
+        return False
+    names = list(model.net.names)
+    return all(n in data.columns for n in names) and not bool(data[names].isna().any().any())
+
+
+def _distributed_launch() -> bool:
+    import os
+
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+def _fit_into(args: argparse.Namespace, out: Path, images: bool) -> int:
+    """The fit itself, writing its files into ``out``; messages name ``args.out``."""
+    from .model import compile
+    from .io import load_any
+    from .training import distributed_rank
+
+    shown = Path(args.out)
     spec = load_any(args.spec)
     try:
         model = compile(spec.network, getattr(spec, "conditionals", None) or None)
     except PgmArError as exc:
         raise PgmArError(f"{args.spec}: conditionals: {exc}") from None
     if images:
-        return _fit_images(args, spec, model)
+        return _fit_images(args, spec, model, out)
     if model.has_images:
         raise PgmArError(f"{args.spec}: the network has image variables; give --data-dir (an "
                          f"MNIST directory or '{EMBEDDED}') or --images (PNG directory or "
@@ -642,6 +736,15 @@ def cmd_fit(args: argparse.Namespace) -> int:
     for key in ("epochs", "batch_size", "lr"):
         if getattr(args, key) is not None:
             kwargs[key] = getattr(args, key)
+    if _fits_by_counts(model, data, args.method):
+        # the closed form runs on the CPU in one pass: say so instead of ignoring options
+        ignored = [f"--device {args.device}"] if args.device not in ("auto", "cpu") else []
+        ignored += [f"--{key.replace('_', '-')}" for key in ("epochs", "batch_size", "lr")
+                    if getattr(args, key) is not None]
+        if ignored:
+            print(f"pgm-ar: warning: {', '.join(ignored)} ignored: this network is fitted in "
+                  "closed form (counts) on the CPU; use --method svi to train instead",
+                  file=sys.stderr)
     t0 = time.perf_counter()
     try:
         history, fit_warnings = _fit_reporting_warnings(model, data, **kwargs)
@@ -650,6 +753,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     if distributed_rank() != 0:  # under torchrun: rank 0 writes the run
         return 0
     seconds = time.perf_counter() - t0
+    losses = [float(x) for x in history.loss]
     model.to("cpu")
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / MODEL_FILE)
@@ -663,15 +767,16 @@ def cmd_fit(args: argparse.Namespace) -> int:
         "settings": {k: v for k, v in kwargs.items() if k not in ("method", "seed")},
         "families": {n: f.to_spec() for n, f in model.families.items()},
         "parameters": model.num_parameters(),
-        "history": history.loss, "final_loss": history.loss[-1] if history.loss else None,
+        "history": losses, "final_loss": losses[-1] if losses else None,
         "device": history.device, "world_size": history.world_size,
         "seconds": round(seconds, 3), "warnings": fit_warnings,
     }
     atomic_write_text(out / FIT_LOG, json.dumps(log, indent=2))
+    final = f"; mean negative log-likelihood {losses[-1]:.4f} nats per row" if losses else ""
     print(f"fitted {spec.network.name!r} ({len(spec.network)} variables, "
           f"{sum(log['parameters'].values())} parameters) on {len(data)} rows in "
-          f"{seconds:.2f} s; mean negative log-likelihood {history.loss[-1]:.4f} nats per row")
-    print(f"wrote {out / MODEL_FILE}, {out / FIT_LOG}")
+          f"{seconds:.2f} s{final}")
+    print(f"wrote {shown / MODEL_FILE}, {shown / FIT_LOG}")
     return 0
 
 
@@ -712,13 +817,43 @@ def cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.exists() and not args.force:
         raise PgmArError(f"{out}: already exists; use --force to overwrite it")
+    if out.suffix.lower() in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
+        raise PgmArError(f"{out}: the network has no image variables; its samples are rows, "
+                         "written as CSV: give -o FILE.csv")
     evidence = parse_evidence_args(args.evidence)
-    df = model.sample(args.n, evidence=evidence or None, seed=args.seed)
-    atomic_write_text(out, df.to_csv(index=False))
-    how = df.attrs.get("method", "forward")
-    extra = f", effective sample size {df.attrs['ess']:.1f}" if "ess" in df.attrs else ""
-    print(f"wrote {len(df)} rows to {out} ({how} sampling{extra})")
+    if args.n < 1:
+        raise PgmArError(f"-n must be >= 1, got {args.n}")
+    # Large samples stream to the file a chunk at a time: memory stays that of one chunk.
+    chunk = max(1, SAMPLE_CHUNK_VALUES // model.values_per_row())
+    rows, ess, how = 0, 0.0, "forward"
+    with atomic_text_writer(out) as fh:
+        for k, start in enumerate(range(0, args.n, chunk)):
+            m = min(chunk, args.n - start)
+            df = model.sample(m, evidence=evidence or None, seed=_chunk_seed(args.seed, k))
+            df.to_csv(fh, index=False, header=(k == 0))
+            rows += len(df)
+            how = df.attrs.get("method", "forward")
+            ess += float(df.attrs.get("ess", 0.0))
+    extra = f", effective sample size {ess:.1f}" if ess else ""
+    chunks = -(-args.n // chunk)
+    streamed = f", in {chunks} chunks of up to {chunk} rows" if chunks > 1 else ""
+    print(f"wrote {rows} rows to {out} ({how} sampling{extra}{streamed})")
     return 0
+
+
+#: values (rows x values per row) drawn per chunk when ``pgm-ar sample`` streams to its CSV
+SAMPLE_CHUNK_VALUES = 2_000_000
+
+
+def _chunk_seed(seed: Optional[int], k: int) -> Optional[int]:
+    """Chunk ``k``'s seed: the given one for the first chunk (so a sample that fits in one chunk
+    is the one ``model.sample(n, seed=seed)`` draws), an independent one derived from it after."""
+    if seed is None or k == 0:
+        return seed
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed) % 2 ** 64, k]).generate_state(1, np.uint64)[0]
+               % 2 ** 63)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -759,6 +894,18 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    """argparse type of ``--seed``: an integer from 0 to 2**63-1 (a larger one would fail
+    deep inside torch)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if not 0 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63-1, got {text}")
     return value
 
 
@@ -803,7 +950,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help=f"rows per step (default 1024 for SVI, {IMAGE_BATCH} for images)")
     p.add_argument("--lr", type=positive_float,
                    help=f"Adam learning rate (default 0.01 for SVI, {IMAGE_LR} for images)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
                    help="images: continue the run in --out from its last checkpoint")
@@ -844,7 +991,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--per-class", type=positive_int, default=None,
                    help="images: samples per label row when no evidence is given")
     p.add_argument("--nrow", type=positive_int, default=None, help="images: images per grid row")
-    p.add_argument("--seed", type=int, default=None, help="random seed")
+    p.add_argument("--seed", type=seed_int, default=None, help="random seed")
     p.add_argument("--force", action="store_true", help="overwrite the output file")
     p.set_defaults(func=cmd_sample)
 

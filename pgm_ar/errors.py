@@ -13,7 +13,7 @@ from .utils.suggest import did_you_mean
 
 __all__ = ["PgmArError", "UnknownVariableError", "DuplicateVariableError", "CycleError",
            "StatementError", "SpecError", "SpecCycleError", "DataError", "InferenceTooLargeError",
-           "GraphvizMissingError", "FitWarning"]
+           "GraphvizMissingError", "FitWarning", "ImpossibleEvidenceError"]
 
 
 class PgmArError(ValueError):
@@ -106,6 +106,21 @@ class DataError(PgmArError):
             parts.append(f"value {value!r}")
         prefix = ", ".join(parts)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+
+
+class ImpossibleEvidenceError(PgmArError):
+    """Evidence of probability zero under the model.
+
+    The one rule for impossible evidence: a probability conditioned on it (``query``,
+    ``map_query``, ``sample(evidence=...)``, ``impute``) is this error, the same on every path;
+    the probability *of* it (``log_prob``) is ``-inf``.  ``evidence`` holds it as given.
+    """
+
+    def __init__(self, evidence: Any, message: Optional[str] = None) -> None:
+        self.evidence = evidence
+        super().__init__(message or f"the evidence {evidence} has probability zero under the "
+                                    "model: nothing can be conditioned on it (its log_prob is "
+                                    "-inf)")
 
 
 class InferenceTooLargeError(PgmArError):

@@ -67,7 +67,13 @@ PYTHON_BUDGET = 64
 
 
 def _as_names(x: Names) -> Tuple[str, ...]:
-    return (x,) if isinstance(x, str) else tuple(x)
+    if isinstance(x, str):
+        return (x,)
+    try:
+        return tuple(x)
+    except TypeError:
+        raise StatementError(f"expected a variable name or a list of names, got "
+                             f"{type(x).__name__} {x!r}") from None
 
 
 class Independencies(Sequence[Statement]):
@@ -158,6 +164,7 @@ class Independence:
 
     def _query_sets(self, xs: Names, ys: Names, given: Names):
         where = "independence query"
+        given = () if given is None else given  # None: nothing observed
         x, y, z = self._ids(xs, where), self._ids(ys, where), self._ids(given, where)
         if not x or not y:
             raise StatementError("an independence query needs variables on both sides")

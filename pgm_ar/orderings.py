@@ -61,8 +61,22 @@ def random(height: int, width: int, seed: int = 0) -> np.ndarray:
 
 def custom(height: int, width: int, permutation: Sequence[int]) -> np.ndarray:
     """A user-given permutation, validated."""
-    perm = np.asarray(list(permutation), dtype=np.int64)
     n = height * width
+    try:
+        items = list(permutation)
+    except TypeError:
+        raise PgmArError(f"a custom ordering must be a list of pixel indices, got "
+                         f"{type(permutation).__name__}") from None
+    if len(items) != n:
+        raise PgmArError(f"custom ordering must be a permutation of 0..{n - 1} (a {height}x"
+                         f"{width} grid); got {len(items)} values")
+    # integers only (0.5 must not be truncated to 0), each in range before numpy sees it
+    for x in items:
+        if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)) \
+                or not 0 <= int(x) < n:
+            raise PgmArError(f"custom ordering must be a permutation of 0..{n - 1} (a {height}x"
+                             f"{width} grid); got the value {x!r}")
+    perm = np.asarray([int(x) for x in items], dtype=np.int64)
     if perm.shape != (n,) or not np.array_equal(np.sort(perm), np.arange(n)):
         raise PgmArError(
             f"custom ordering must be a permutation of 0..{n - 1} (a {height}x{width} grid); "
@@ -94,6 +108,9 @@ def make_ordering(spec: OrderingSpec, height: int, width: int) -> tuple[str, np.
                 seed = int(rest) if rest else 0
             except ValueError:
                 raise PgmArError(f"bad random ordering {spec!r}: write 'random' or 'random(SEED)'")
+            if not 0 <= seed < 2 ** 63:
+                raise PgmArError(f"bad random ordering {spec!r}: the seed must be an integer "
+                                 f"from 0 to 2**63-1, got {seed}")
             return f"random({seed})", random(height, width, seed)
         raise PgmArError(
             f"unknown ordering {spec!r}: use raster, snake, diagonal, random(SEED) "

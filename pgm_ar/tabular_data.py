@@ -399,6 +399,9 @@ def parse_evidence(net: BayesNet, evidence: Optional[Mapping[str, Any]]) -> Dict
     {'w': 1}
     """
     out: Dict[str, Any] = {}
+    if evidence is not None and not isinstance(evidence, Mapping):
+        raise PgmArError(f"evidence must be a mapping {{name: state}}, got "
+                         f"{type(evidence).__name__} {evidence!r:.80}")
     for name, value in (evidence or {}).items():
         var = net.variable(name)
         if isinstance(var, Image):

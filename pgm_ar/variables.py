@@ -19,6 +19,7 @@ from typing import Optional, Sequence, Tuple, Union
 import numpy as np
 
 from .errors import PgmArError
+from .limits import check as check_limit
 from .orderings import OrderingSpec, expand_channels, make_ordering
 
 
@@ -126,10 +127,13 @@ class Categorical(Variable):
         if isinstance(states, (int, np.integer)) and not isinstance(states, bool):
             if states < 2:
                 raise PgmArError(f"variable {name!r} needs at least 2 states, got {states}")
+            check_limit("max_states", int(states), f"variable {name!r}",
+                        "use fewer states or a continuous (gaussian) variable")
             names = tuple(str(i) for i in range(int(states)))
         else:
             try:
                 names = tuple(str(s) for s in states)  # type: ignore[union-attr]
+                check_limit("max_states", len(names), f"variable {name!r}")
             except TypeError:
                 raise PgmArError(f"states of {name!r} must be a count or a list, got {states!r}")
             if len(names) < 2:
@@ -181,13 +185,26 @@ class Image(Variable):
     def __init__(self, name: str, shape: Sequence[int] = (1, 28, 28), levels: Optional[int] = 2,
                  ordering: OrderingSpec = "raster") -> None:
         _check_name(name)
-        shape_t = tuple(int(s) for s in shape)
+        try:
+            if any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) for s in shape):
+                raise TypeError  # 1.5 must not become 1
+            shape_t = tuple(int(s) for s in shape)
+        except (TypeError, ValueError, OverflowError):
+            raise PgmArError(f"image {name!r}: shape must be (C, H, W) of positive ints, "
+                             f"got {shape!r}") from None
         if len(shape_t) == 2:
             shape_t = (1,) + shape_t
         if len(shape_t) != 3 or min(shape_t) < 1:
             raise PgmArError(f"image {name!r}: shape must be (C, H, W) of positive ints, got {shape}")
-        if levels is not None and int(levels) < 2:
-            raise PgmArError(f"image {name!r}: levels must be >= 2 or None, got {levels}")
+        # Python ints never overflow, so the product is exact even for 2**63 sides.
+        check_limit("max_image_values", shape_t[0] * shape_t[1] * shape_t[2],
+                    f"image {name!r} of shape {shape_t}", "use a smaller image or crop it")
+        if levels is not None and (isinstance(levels, bool)
+                                   or not isinstance(levels, (int, np.integer)) or levels < 2):
+            raise PgmArError(f"image {name!r}: levels must be an integer >= 2 or None, got "
+                             f"{levels!r}")
+        if levels is not None:
+            check_limit("max_states", int(levels), f"image {name!r}: levels per pixel")
         label, order = make_ordering(ordering, shape_t[1], shape_t[2])
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "shape", shape_t)
@@ -256,6 +273,7 @@ def bernoullis(n: int, prefix: str = "x") -> list:
     >>> [v.name for v in bernoullis(3)]
     ['x1', 'x2', 'x3']
     """
-    if n < 1:
-        raise PgmArError(f"need at least one variable, got n={n}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise PgmArError(f"need a positive number of variables, got n={n!r}")
+    check_limit("max_variables", int(n), "bernoullis(n)")
     return [Bernoulli(f"{prefix}{i}") for i in range(1, n + 1)]

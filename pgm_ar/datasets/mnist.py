@@ -46,6 +46,7 @@ from torch.utils.data import Dataset
 
 from ..errors import DataError, PgmArError
 from ..utils.atomic import atomic_write_bytes
+from ..utils.files import gunzip_capped
 from ..utils.enums import parse_enum
 
 __all__ = [
@@ -115,12 +116,16 @@ def _decompress(path: Any, raw: bytes) -> bytes:
     if raw[:2] != b"\x1f\x8b":
         return raw
     try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip file (the compressed stream ends early); "
-                        "delete it and download it again") from None
-    except (OSError, zlib.error) as exc:  # BadGzipFile is an OSError
-        raise DataError(f"{path}: corrupt gzip file ({exc}); delete it and download it again") from None
+        # capped: a small crafted .gz must not expand to gigabytes before any check
+        return gunzip_capped(raw, str(path))
+    except PgmArError as exc:
+        if "over the limit" in str(exc):
+            raise DataError(str(exc)) from None
+        if "truncated" in str(exc):
+            raise DataError(f"{path}: truncated gzip file (the compressed stream ends early); "
+                            "delete it and download it again") from None
+        raise DataError(f"{path}: corrupt gzip file ({exc}); delete it and download it "
+                        "again") from None
 
 
 def _parse_idx(path: Any, data: bytes) -> np.ndarray:

@@ -18,12 +18,12 @@ array([0.55, 0.45])
 from __future__ import annotations
 
 import math
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 
-from ..errors import PgmArError
+from ..errors import ImpossibleEvidenceError, PgmArError
 from .inputs import Tables, check_table_shape, table_of
 from .plan import MAX, Plan
 from .structure import NetStructure
@@ -173,8 +173,23 @@ def eliminate(plan: Plan, pool: List[np.ndarray],
     return out, log_scale, records, total
 
 
-def require_possible(total: float, evidence: Optional[Mapping]) -> None:
-    """Reject evidence whose elimination total is not positive (probability zero)."""
+def require_possible(total: float, evidence: Optional[Mapping], net: Any = None) -> None:
+    """Reject evidence whose elimination total is not positive (probability zero) with an
+    :class:`~pgm_ar.errors.ImpossibleEvidenceError` (state names when ``net`` is given)."""
     if not total > 0.0:
-        raise PgmArError(f"the evidence {dict(evidence or {})} has probability zero "
-                         "under the network")
+        raise ImpossibleEvidenceError(_named(evidence, net))
+
+
+def _named(evidence: Optional[Mapping], net: Any) -> str:
+    """``{'tub': 0}`` -> ``"tub=yes"`` (state names where the network has them)."""
+    parts = []
+    for name, value in dict(evidence or {}).items():
+        if net is not None and isinstance(name, (int, np.integer)):
+            name = net.names[int(name)]  # checked evidence is keyed by variable index
+        if net is not None and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            try:
+                value = net.variable(name).states[int(value)]
+            except (AttributeError, IndexError, TypeError, KeyError):
+                pass
+        parts.append(f"{name}={value}")
+    return "{" + ", ".join(parts) + "}"

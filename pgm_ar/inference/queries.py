@@ -71,6 +71,7 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
     ev = checked_evidence(st, net, evidence)
     ev_key = frozenset(ev)
     out: Dict[str, torch.Tensor] = {}
+    checked = False
     for t in targets:
         if t in ev:
             p = torch.zeros(st.cards[t], dtype=torch.float64)
@@ -79,8 +80,15 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
             continue
         plan = marginal_plan(st, t, ev_key)
         res, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
-        require_possible(total, evidence)
+        require_possible(total, ev, net)
+        checked = True
         out[st.names[t]] = torch.from_numpy(res / res.sum())
+    if ev and not checked:
+        # every target is evidence: the point mass is the answer only if the evidence can
+        # happen (the same rule as for any other target)
+        plan = evidence_plan(st, ev_key)
+        _, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
+        require_possible(total, ev, net)
     return out[st.names[targets[0]]] if single else out
 
 
@@ -140,7 +148,7 @@ def map_query(net: BayesNet, tables: Tables, targets: Optional[Sequence[str]] = 
     tset = None if targets is None else tuple(dict.fromkeys(_target_indices(st, targets)[0]))
     plan = map_plan(st, tset, frozenset(ev))
     _, _, records, total = eliminate(plan, plan_factors(st, plan, tables, ev))
-    require_possible(total, evidence)
+    require_possible(total, ev, net)
     assign = _traceback(plan, records)
     wanted = [v for v in st.topo if v not in ev] if tset is None else list(tset)
     return {st.names[v]: (ev[v] if v in ev else assign[v]) for v in wanted}
@@ -158,11 +166,17 @@ def _traceback(plan: Plan, records: list) -> Dict[int, int]:
 def _target_indices(st: NetStructure, target) -> Tuple[List[int], bool]:
     """Target names as indices, and whether a single name (not a list) was given."""
     single = isinstance(target, str)
-    names = [target] if single else list(target)
+    try:
+        names = [target] if single else list(target)
+    except TypeError:
+        raise PgmArError(f"query targets must be a variable name or a list of names, got "
+                         f"{type(target).__name__} {target!r}") from None
     if not names:
         raise PgmArError("no target variable given")
     out = []
     for t in names:
+        if not isinstance(t, str):
+            raise PgmArError(f"a query target must be a variable name, got {t!r}")
         if t not in st.index:
             raise UnknownVariableError(t, st.names, where="query targets")
         out.append(st.index[t])

@@ -141,7 +141,7 @@ def posterior_sample(net: BayesNet, tables: Tables, n: int, evidence: Optional[E
     plan = evidence_plan(st, frozenset(ev))
     _, _, products, total = eliminate(plan, plan_factors(st, plan, tables, ev),
                                       keep_products=True)
-    require_possible(total, evidence)
+    require_possible(total, ev, net)
     drawn = _backward_draws(st, plan, products, n, generator)
     fixed = {v: torch.from_numpy(x).to(device) for v, x in drawn.items()}
     for v, s in ev.items():

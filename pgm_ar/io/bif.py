@@ -57,6 +57,8 @@ from ..network import BayesNet
 from ..utils.atomic import atomic_write_bytes, atomic_write_text
 from ..utils.suggest import did_you_mean
 from ..variables import Categorical
+from ..limits import check as check_limit, get_limits
+from ..utils.files import gunzip_capped, read_input_bytes
 from .cpts import CptRows
 
 PathLike = Union[str, Path]
@@ -116,9 +118,17 @@ class _RawProbability:
 # --------------------------------------------------------------------------- #
 # tokenizer
 # --------------------------------------------------------------------------- #
+def _long_token(n: int, source: str, line: int) -> None:
+    try:
+        check_limit("max_token_chars", n, "one word of the file")
+    except PgmArError as exc:
+        raise SpecError(str(exc), path=source, line=line) from None
+
+
 def _tokenize(text: str, source: str) -> List[_Tok]:
     toks: List[_Tok] = []
     line = 1
+    max_token = get_limits().max_token_chars
     append = toks.append
     for m in _TOKEN.finditer(text):
         kind = m.lastgroup
@@ -127,6 +137,8 @@ def _tokenize(text: str, source: str) -> List[_Tok]:
         elif kind == "ws" or kind == "lcomment":
             continue
         elif kind == "word":
+            if m.end() - m.start() > max_token:
+                _long_token(m.end() - m.start(), source, line)
             append(_Tok("word", m.group(), line))
         elif kind == "punct":
             ch = m.group()
@@ -134,6 +146,8 @@ def _tokenize(text: str, source: str) -> List[_Tok]:
         elif kind == "bcomment":
             line += m.group().count("\n")
         elif kind == "str":
+            if m.end() - m.start() > max_token:
+                _long_token(m.end() - m.start(), source, line)
             append(_Tok("str", m.group()[1:-1], line))
         else:  # bad
             what = m.group()
@@ -389,8 +403,13 @@ def _build_cpt(p: _Parser, prob: _RawProbability) -> TabularCPD:
     card = len(var.states)
     parents = [name for name, _ in prob.parents]
     pstates = [p.variables[name].states for name in parents]
-    rows = CptRows(parents, pstates, card)
-    n_configs = int(np.prod([len(s) for s in pstates], dtype=np.int64)) if parents else 1
+    try:
+        rows = CptRows(parents, pstates, card)
+    except SpecError:
+        raise
+    except PgmArError as exc:
+        raise p.error(f"probability of {child!r}: {exc}", prob.line) from None
+    n_configs = math.prod(len(s) for s in pstates)
     default: Optional[_Entry] = None
     if not prob.entries:
         raise p.error(f"the probability block of {child!r} gives no numbers", prob.line)
@@ -523,18 +542,14 @@ def read_bif_string(text: str, source: str = "<string>", name: Optional[str] = N
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SpecError("no such file", path=str(path)) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a BIF file", path=str(path)) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror or exc}", path=str(path)) from None
+        raw = read_input_bytes(path, "a BIF file")
+    except PgmArError as exc:
+        raise SpecError(str(exc).removeprefix(f"{path}: "), path=str(path)) from None
     if raw[:2] == _GZIP_MAGIC:
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise SpecError(f"corrupt gzip data: {exc}", path=str(path)) from None
+            raw = gunzip_capped(raw, str(path))
+        except PgmArError as exc:
+            raise SpecError(str(exc).removeprefix(f"{path}: "), path=str(path)) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:

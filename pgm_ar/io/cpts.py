@@ -19,9 +19,13 @@ True
 """
 from __future__ import annotations
 
+import math
+
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
+
+from ..limits import check as check_limit
 
 __all__ = ["CptRows"]
 
@@ -53,6 +57,13 @@ class CptRows:
         self.parents = list(parents)
         self.parent_states = [list(s) for s in parent_states]
         cards = tuple(len(s) for s in self.parent_states)
+        # Planned size first: a short file can name a child of many parents whose table
+        # (or whose ``default`` row, expanded) would take gigabytes.
+        check_limit("max_parents", len(cards), f"a CPT given {len(cards)} parents",
+                    "give the child fewer parents or a non-tabular family")
+        check_limit("max_table_cells", math.prod(cards) * int(card),
+                    f"a CPT of {int(card)} states given parents with {list(cards)} states",
+                    "give the child fewer parents or a non-tabular family")
         self.probs = np.zeros(cards + (int(card),), dtype=np.float64)
         # which form filled each configuration: _NONE, _TABLE, _ROW or _DEFAULT
         self._source = np.full(cards, _NONE, dtype=np.int8)

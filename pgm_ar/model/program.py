@@ -34,6 +34,7 @@ from torch import nn
 from ..conditionals import Family
 from ..conditionals.base import Conditional
 from ..conditionals.tabular import MAX_TABLE_SIZE, TabularConditional
+from ..limits import check as check_limit
 from ..cpd import TabularCPD
 from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
@@ -114,7 +115,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         mods = []
         for name in net.names:
             parents = [net.variable(p) for p in self._parents[name]]
-            mods.append(self.families[name].build(net.variable(name), parents))
+            mods.append(_build_within_budget(self.families[name], net.variable(name), parents))
         # index keys: variable names may hold characters a ModuleDict key may not
         self.nodes = nn.ModuleList(mods)
         # small exact families run in float64: tables and sums then match exact inference
@@ -273,21 +274,56 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         cards = [int(p.cardinality) for p in pvars]
         card = int(node.variable.cardinality)
         size = int(np.prod(cards + [card], dtype=object))
+        check_limit("max_factor_cells", size, f"the CPT of {node.variable.name!r}",
+                    "query a model with fewer parent states or use sampling")
         if size > MAX_TABLE_SIZE:
             raise PgmArError(f"the CPT of {node.variable.name!r} would have {size} entries "
                              f"(limit {MAX_TABLE_SIZE})")
         if not pvars:
             return node({}, batch_size=1).probs.double().reshape(card)
-        grid = torch.cartesian_prod(*[torch.arange(k, device=self.device)
-                                      for k in cards]).reshape(-1, len(cards))
-        d = node({p.name: grid[:, j] for j, p in enumerate(pvars)})
-        return d.probs.double().reshape(tuple(cards) + (card,))
+        # Evaluate the conditional on the parent configurations a chunk at a time: the
+        # family's own work per row (one-hot inputs, hidden units) is many times the table's
+        # size, so one batch of every configuration could take gigabytes for a table of MBs.
+        n_configs = size // card
+        width = sum(cards) + card + 64
+        chunk = max(1, min(n_configs, _TABLE_CHUNK_CELLS // width))
+        out = torch.empty((n_configs, card), dtype=torch.float64)
+        strides = [int(np.prod(cards[j + 1:], dtype=object)) for j in range(len(cards))]
+        for start in range(0, n_configs, chunk):
+            flat = torch.arange(start, min(start + chunk, n_configs), device=self.device)
+            cols = {p.name: (flat // strides[j]) % cards[j] for j, p in enumerate(pvars)}
+            out[start:start + len(flat)] = node(cols).probs.double().reshape(len(flat), card).cpu()
+        return out.reshape(tuple(cards) + (card,)).to(self.device)
 
     def to_bayesnet(self) -> BayesNet:
         """The network with the fitted CPTs attached (so ``write_bif`` writes it)."""
         cpds = {name: TabularCPD(name, self._parents[name], t.numpy())
                 for name, t in self.tables().items()}
         return self.net.with_cpds(cpds)
+
+
+def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Module:
+    """``family.build(variable, parents)``, refused before any weight exists when its parameter
+    count is over ``max_parameters`` (``hidden: 100000000`` would take gigabytes)."""
+    try:
+        # the meta device gives every tensor a shape and no storage: the count is free
+        with torch.device("meta"):
+            planned = family.build(variable, parents)
+        count = sum(int(p.numel()) for p in planned.parameters())
+        count += sum(int(b.numel()) for b in planned.buffers())
+    except PgmArError:
+        raise
+    except Exception:  # a family that cannot be planned on meta is built (and counted) for real
+        count = None
+    if count is not None:
+        check_limit("max_parameters", count,
+                    f"the {type(family).__name__} conditional of {variable.name!r}",
+                    "choose fewer hidden units or layers")
+    return family.build(variable, parents)
+
+
+#: table entries' worth of work evaluated per chunk when tabulating a non-tabular family
+_TABLE_CHUNK_CELLS = 1 << 22
 
 
 def _conditioned_value(data: Any, name: str) -> Optional[torch.Tensor]:

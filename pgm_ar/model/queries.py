@@ -35,7 +35,7 @@ class QueryMixin:
         Evidence values are state names or indices (numbers for real variables).
         """
         single = isinstance(target, str)
-        targets = [target] if single else list(target)
+        targets = [target] if single else _target_list(target)
         for t in targets:
             var = self.net.variable(t)
             if not var.is_discrete_scalar:
@@ -79,3 +79,17 @@ class QueryMixin:
         res = inference.map_query(self.net, self.tables(), tl, ev)
         return {k: self.net.variable(k).states[v] for k, v in res.items()}
 
+
+def _target_list(target: Any) -> list:
+    """Query targets as a list of names; anything else is a PgmArError (not a TypeError)."""
+    if target is None:
+        raise PgmArError("no target variable given: name one, or a list of names")
+    try:
+        out = list(target)
+    except TypeError:
+        raise PgmArError(f"a query target must be a variable name or a list of names, got "
+                         f"{type(target).__name__} {target!r}") from None
+    bad = next((t for t in out if not isinstance(t, str)), None)
+    if bad is not None:
+        raise PgmArError(f"a query target must be a variable name, got {bad!r}")
+    return out

@@ -17,7 +17,8 @@ from pyro import poutine
 from pyro.infer import config_enumerate, infer_discrete
 
 from .. import inference
-from ..errors import InferenceTooLargeError, PgmArError
+from ..errors import ImpossibleEvidenceError, InferenceTooLargeError, PgmArError
+from ..limits import check as check_limit
 from ..tabular_data import decode, parse_evidence
 from ..utils.enums import parse_enum
 from ..utils.seeding import forked_global_rng, torch_generator
@@ -48,6 +49,19 @@ class SamplingMixin:
         enc = self.encode_data(data)
         if not enc.has_missing:
             return decode(self.net, enc.values)
+        # The rule for impossible evidence: a row whose observed values have probability zero
+        # has nothing to condition on (as map_query and query refuse it).
+        observed_lp = self._exact_where_impossible(enc, self._log_prob_enum(enc))
+        bad = torch.nonzero(torch.isneginf(observed_lp)).reshape(-1)
+        if len(bad):
+            i = int(bad[0])
+            seen = {name: self.net.variable(name).states[int(v[i])]
+                    for name, v in enc.values.items()
+                    if name in self.net and self.net.variable(name).is_discrete_scalar
+                    and int(v[i]) >= 0}
+            raise ImpossibleEvidenceError(
+                seen, f"row {i}: its observed values {seen} have probability zero under the "
+                      f"model ({len(bad)} such row(s)); nothing can be imputed given them")
         fill = list(enc.latent) + list(enc.missing_columns)
         chunk = max(1, min(batch_size, self._enum_chunk(max(1, self._enum_width(enc)))))
         temperature = 0 if mode is ImputeMode.MAP else 1
@@ -95,6 +109,9 @@ class SamplingMixin:
         ``df.attrs["method"]`` says which was used.
         """
         n = inference.check_sample_count(n)
+        check_limit("max_sample_values", n * self.values_per_row(), f"a sample of {n} rows",
+                    "draw it in several calls with different seeds (pgm-ar sample streams "
+                    "large samples to its CSV in chunks)")
         ev = parse_evidence(self.net, evidence)
         gen = torch_generator(seed)
         method, ess = "forward", None
@@ -123,6 +140,10 @@ class SamplingMixin:
         if ess is not None:
             df.attrs["ess"] = ess
         return df
+
+    def values_per_row(self) -> int:
+        """Values one sampled row holds (an image counts its ``C*H*W`` pixels)."""
+        return sum(v.num_pixels for v in self.net.variables)
 
     def _clamp_is_exact(self, ev: Mapping[str, Any]) -> bool:
         return all(self.net.ancestors(e) <= set(ev) for e in ev)

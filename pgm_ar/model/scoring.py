@@ -20,7 +20,11 @@ from ..tabular_data import EncodedData, encode
 from .data import ENUM_BUDGET, IMAGE_BATCH, IMAGE_ENUM_BUDGET, ModelData, is_discrete_image
 from .modes import in_eval_mode
 
-__all__ = ["ScoringMixin"]
+__all__ = ["ScoringMixin", "IMPOSSIBLE_BELOW"]
+
+#: an enumerated log-likelihood below this is checked exactly for probability zero (a table's
+#: zero is held as a logit of -10000; no real row of a tabular network comes near it)
+IMPOSSIBLE_BELOW = -5000.0
 
 
 class ScoringMixin:
@@ -45,7 +49,7 @@ class ScoringMixin:
         enc = self.encode_data(data)
         with torch.no_grad():
             if enc.has_missing:
-                return self._log_prob_enum(enc)
+                return self._exact_where_impossible(enc, self._log_prob_enum(enc))
             if self.all_tabular:
                 tabs = {k: v.to(self.device) for k, v in self.tables().items()}
                 return inference.log_prob(self.net, tabs, enc.values).cpu()
@@ -125,6 +129,25 @@ class ScoringMixin:
         parts = [self.enumerated_log_prob(enc.rows(slice(start, start + chunk)).values)
                  for start in range(0, enc.n, chunk)]
         return torch.cat(parts).cpu()
+
+    def _exact_where_impossible(self, enc: EncodedData, lp: torch.Tensor) -> torch.Tensor:
+        """``lp`` with the rows of probability zero at ``-inf``, as complete rows score.
+
+        Tables keep a zero as a very negative logit (fitting needs finite gradients), so the
+        enumeration gives about -10000 where the probability is zero.  Rows that low are
+        scored again exactly by variable elimination on the tables (all-discrete networks):
+        ``-inf`` where impossible, the exact value otherwise.
+        """
+        suspect = torch.nonzero(lp < IMPOSSIBLE_BELOW).reshape(-1)
+        if not len(suspect) or not self.all_discrete:
+            return lp
+        tables = self.tables()
+        out = lp.clone()
+        for i in suspect.tolist():
+            ev = {name: int(v[i]) for name, v in enc.values.items()
+                  if name in self.net and int(v[i]) >= 0}
+            out[i] = inference.log_evidence(self.net, tables, ev)
+        return out
 
     def bits_per_dim(self, data: ModelData, batch_size: Optional[int] = None) -> torch.Tensor:
         """``-log2 p(row) / D`` per row, ``D`` the pixel values of the image variables.

@@ -12,14 +12,15 @@ failure the temporary file is removed and the old target is left untouched.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import IO, Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_text_writer"]
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -101,3 +102,43 @@ def atomic_write_text(path: PathLike, text: str, encoding: str = "utf-8") -> Pat
     Newlines are written as given (``"\\n"``), on every platform.
     """
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+@contextlib.contextmanager
+def atomic_text_writer(path: PathLike, encoding: str = "utf-8") -> Iterator[IO[str]]:
+    """A text file to write in pieces (a large sample streamed in chunks) that replaces
+    ``path`` only when the ``with`` block ends without an error; on an error the partial
+    file is removed and ``path`` is left as it was.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "rows.csv"
+    >>> with atomic_text_writer(p) as fh:
+    ...     _ = fh.write("a\\n")
+    ...     _ = fh.write("1\\n")
+    >>> p.read_text()
+    'a\\n1\\n'
+    """
+    target = Path(path)
+    parent = target.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        if target.exists():
+            try:
+                os.chmod(tmp, target.stat().st_mode & 0o7777)
+            except OSError:
+                pass
+        else:
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(parent)

@@ -42,6 +42,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise PgmArError(f"a seed must be an integer, a torch.Generator or None, got {seed!r}")
+    if not 0 <= int(seed) < 2 ** 63:
+        # torch and numpy take 64-bit seeds; a larger one would fail deep inside them
+        raise PgmArError(f"a seed must be an integer from 0 to 2**63-1, got {seed!r}")
     return int(seed)
 
 

@@ -47,6 +47,11 @@ def read_cpts(r: Reader, value: Any, net: BayesNet) -> BayesNet:
         if not var.is_discrete_scalar:
             raise r.error(f"{name!r} is a {var.kind.value} variable; only discrete scalar "
                           "variables have CPTs (use 'conditionals' for others)", vpath)
+        real = [p for p in net.parents(name) if not net.variable(p).is_discrete_scalar]
+        if real:
+            raise r.error(f"{name!r} has the {net.variable(real[0]).kind.value} parent "
+                          f"{real[0]!r}; a CPT needs discrete parents (use 'conditionals' "
+                          "for a family that takes real or image parents)", vpath)
         cpds[name] = _cpt(r, entry, net, name, vpath)
     try:
         return net.with_cpds(cpds)

@@ -16,6 +16,7 @@ from ...errors import PgmArError, SpecError
 from ...network import BayesNet
 from ...statements import Statement
 from ...utils.suggest import did_you_mean
+from ...utils.files import read_input_bytes
 from ...variables import Kind
 from .cpts import read_cpts
 from .reading import KeyPath, Reader, parse_text, type_name
@@ -90,15 +91,13 @@ def load_spec(path: PathLike) -> Spec:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such file", path=str(p)) from None
-    except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", path=str(p)) from None
+        raw = read_input_bytes(p, "a spec file")
+    except PgmArError as exc:
+        raise SpecError(str(exc).removeprefix(f"{p}: "), path=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SpecError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=str(p)) from None
-    except OSError as exc:
-        raise SpecError(f"cannot read the file: {exc.strerror or exc}", path=str(p)) from None
     fmt = "json" if p.suffix.lower() == ".json" else "yaml"
     return load_spec_text(text, fmt=fmt, source=str(p), name=p.stem)
 

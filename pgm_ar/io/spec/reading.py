@@ -27,6 +27,7 @@ import yaml
 
 from ...errors import PgmArError, SpecError
 from ...utils.suggest import did_you_mean
+from ...limits import check as check_limit, get_limits
 
 __all__ = ["KeyPath", "Reader", "line_of", "parse_text", "render_key", "type_name"]
 
@@ -42,6 +43,21 @@ class _SpecLoader(yaml.SafeLoader):
     YAML 1.1 turns the state names ``[yes, no]`` into booleans; only ``true`` and
     ``false`` are booleans here.
     """
+
+
+    def construct_mapping(self, node, deep=False):
+        # A key given twice would silently keep the last value; refuse it with its line.
+        if isinstance(node, yaml.MappingNode):
+            seen = {}
+            for key_node, _ in node.value:
+                if isinstance(key_node, yaml.ScalarNode):
+                    if key_node.value in seen:
+                        raise yaml.constructor.ConstructorError(
+                            "while reading a mapping", node.start_mark,
+                            f"key {key_node.value!r} given twice (first at line "
+                            f"{seen[key_node.value] + 1})", key_node.start_mark)
+                    seen[key_node.value] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -64,15 +80,61 @@ def parse_text(text: str, fmt: str, source: str) -> Any:
         For an unknown format.
     """
     fmt = fmt.lower()
-    if fmt == "json":
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpecError(f"JSON syntax error: {exc.msg} (column {exc.colno})", path=source,
-                            line=exc.lineno) from None
-    if fmt in ("yaml", "yml"):
-        return _parse_yaml(text, source)
+    check_limit("max_file_bytes", len(text), f"{source}")
+    max_line = get_limits().max_token_chars
+    # One pass over line lengths (a regex with a bounded repeat would be quadratic here).
+    # YAML only: JSON written by programs (a saved model's network) is one long line.
+    if fmt != "json" and len(text) > max_line:
+        start = 0
+        while start <= len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            if end - start > max_line:
+                try:
+                    check_limit("max_token_chars", end - start, "one line of the file")
+                except PgmArError as exc:
+                    raise SpecError(str(exc), path=source,
+                                    line=text.count("\n", 0, start) + 1) from None
+            start = end + 1
+    try:
+        if fmt == "json":
+            return _parse_json(text, source)
+        if fmt in ("yaml", "yml"):
+            return _parse_yaml(text, source)
+    except RecursionError:
+        raise SpecError("nested too deeply to read (lists or mappings inside each other "
+                        "hundreds of levels deep); flatten the document", path=source) from None
     raise PgmArError(f"unknown spec format {fmt!r}: use 'yaml' or 'json'")
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def _no_duplicates(pairs: list) -> dict:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _parse_json(text: str, source: str) -> Any:
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"JSON syntax error: {exc.msg} (column {exc.colno})", path=source,
+                        line=exc.lineno) from None
+    except _DuplicateKey as exc:
+        # JSON is YAML: the YAML reader finds the line of the second key.
+        try:
+            _parse_yaml(text, source)
+        except SpecError as yexc:
+            if yexc.line is not None:
+                raise SpecError(f"key {exc.args[0]!r} given twice", path=source,
+                                line=yexc.line) from None
+        raise SpecError(f"key {exc.args[0]!r} given twice", path=source) from None
 
 
 def _parse_yaml(text: str, source: str) -> Any:

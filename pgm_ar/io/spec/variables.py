@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Mapping
 
 from ...errors import PgmArError, SpecError
+from ...limits import check as check_limit, get_limits
 from ...orderings import make_ordering
 from ...utils.suggest import did_you_mean
 from ...variables import Bernoulli, Categorical, Gaussian, Image, Kind, Variable
@@ -71,6 +72,11 @@ def _entry(r: Reader, item: Any, path: KeyPath) -> List[Variable]:
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise r.error(f"'count' must be a positive integer, got {type_name(count)}",
                           path + ("count",))
+        if count > get_limits().max_variables:
+            try:
+                check_limit("max_variables", count, f"'count' of {name!r}")
+            except PgmArError as exc:
+                raise r.error(str(exc), path + ("count",)) from None
         names = [f"{name}{j}" for j in range(1, count + 1)]
     out = []
     for n in names:
@@ -135,6 +141,15 @@ def _image(r: Reader, name: str, d: Mapping, path: KeyPath) -> Image:
             or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape)):
         raise r.error(f"'shape' must be [C, H, W] or [H, W] of positive integers, got "
                       f"{shape!r}", path + ("shape",))
+    size = 1
+    for s in shape:
+        size *= s
+    if size > get_limits().max_image_values:
+        try:
+            check_limit("max_image_values", size, f"image {name!r} of shape {shape}",
+                        "use a smaller image or crop it")
+        except PgmArError as exc:
+            raise r.error(str(exc), path + ("shape",)) from None
     levels = d.get("levels", 2)
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int)
                                or levels < 2):
