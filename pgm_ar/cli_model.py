@@ -481,16 +481,16 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 
     import torch
 
-    from .training import progress_bar
+    from .utils.progress import progress as progress_reporter
 
     image, label = image_layout(model.net)
     d = int(model.net.variable(image).num_pixels)
     x = data[image]
     n = int(len(x))
     states = int(model.net.variable(label).cardinality) if label is not None else 1
-    bar = progress_bar(n * states, "evaluate" if label is None else
-                       f"evaluate ({states} labels each)", progress and sys.stderr.isatty(),
-                       unit="img")
+    # a bar on a terminal, a plain line every few seconds in logs and pipes
+    bar = progress_reporter(n * states, "evaluate" if label is None else
+                            f"evaluate ({states} labels each)", unit="img", enabled=progress)
     marginal_parts, joint_parts = [], []
     try:
         for start in range(0, n, batch_size):
@@ -807,7 +807,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help="images per pass (default 500)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (it shows only on a terminal)")
+                   help="no progress bar (on a terminal) or progress lines (in logs and pipes)")
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("sample", help="draw rows from a fitted model (given evidence), "
