@@ -94,24 +94,25 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
     return out
 
 
-def _load_run(run_dir: str):
+def _load_run(run_dir: str, tables_ok: bool = False):
     """The model of a run directory, or of a network file or example name that carries all
-    its parameters (``query``, ``sample`` and ``evaluate`` then need no fit)."""
-    from .model import CompiledModel
-
+    its parameters (``query``, ``sample`` and ``evaluate`` then need no fit).  With
+    ``tables_ok``, an all-discrete file is answered from its CPTs without compiling it
+    (:class:`~pgm_ar.tables_model.TablesModel`: no Pyro, a fast start)."""
     d = Path(run_dir)
     if not d.is_dir():
-        return _model_from_file(run_dir)
+        return _model_from_file(run_dir, tables_ok)
     path = d / MODEL_FILE
     if not path.exists():
         raise PgmArError(f"{run_dir}: not a run directory ({MODEL_FILE} is missing)")
+    from .model import CompiledModel
+
     return CompiledModel.load(path)
 
 
-def _model_from_file(source: str):
+def _model_from_file(source: str, tables_ok: bool = False):
     """A ready model from a BIF or spec file (or an example network's name) whose CPTs give
     every variable's parameters; otherwise an error saying to run ``pgm-ar fit`` first."""
-    from .model import compile
     from .io import load_any
     from .io.examples import close_examples, is_example_name
 
@@ -121,6 +122,14 @@ def _model_from_file(source: str):
         raise PgmArError(f"{source}: no such run directory, network file or example network"
                          f"{hint}; make a run with 'pgm-ar fit', or see 'pgm-ar examples'")
     spec = load_any(source)
+    if tables_ok and not spec.conditionals:
+        from .tables_model import TablesModel
+
+        fast = TablesModel.from_network(spec.network)
+        if fast is not None:
+            return fast
+    from .model import compile
+
     try:
         model = compile(spec.network, spec.conditionals or None)
     except PgmArError as exc:
@@ -683,7 +692,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from .variables import Image
 
-    model = _load_run(args.run_dir)
+    model = _load_run(args.run_dir, tables_ok=True)
     if any(isinstance(v, Image) for v in model.net.variables):
         return _sample_images(args, model)
     if args.label is not None:
@@ -701,7 +710,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    model = _load_run(args.run_dir)
+    model = _load_run(args.run_dir, tables_ok=True)
     evidence = parse_evidence_args(args.evidence)
     if args.map:
         res = model.map_query(args.target or None, evidence or None)
