@@ -44,13 +44,13 @@ REFERENCES = [("python -c pass", ["-c", "pass"]),
               ("python -c 'import torch'", ["-c", "import torch"])]
 
 
-def time_once(argv: Sequence[str], env: Dict[str, str]) -> Tuple[float, float]:
+def time_once(argv: Sequence[str], env: Dict[str, str], cwd: str) -> Tuple[float, float]:
     """Wall-clock and CPU (user + system) seconds of one fresh process running ``argv``; a
     failure stops the run.  CPU time barely moves with the machine's load, wall time does."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True)
+    proc = subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
@@ -96,7 +96,9 @@ def main(argv: Sequence[str] = None) -> int:
             times: List[List[Tuple[float, float]]] = [[] for _ in sources]
             for _ in range(args.runs):
                 for k, env in enumerate(envs):
-                    times[k].append(time_once(cmd, env))
+                    # run in the scratch folder: 'python -m' puts the working folder first
+                    # on sys.path, which would shadow the checkout named on PYTHONPATH
+                    times[k].append(time_once(cmd, env, tmp))
             line = f"{label:<52}" + "".join(
                 f" {statistics.median(w for w, _ in ts):>5.2f}s {min(w for w, _ in ts):>4.2f}s"
                 f" {statistics.median(c for _, c in ts):>4.2f}s" for ts in times)
