@@ -20,7 +20,8 @@ of each example) can be fitted: a compiled model, one conditional, or a module o
   optimizer, scheduler, the torch / numpy / python RNG states, epoch, best weights and
   validation NLL, history); ``resume=True`` continues exactly where a run stopped — on CPU the
   weights are bitwise those of an uninterrupted run;
-* a **progress bar** (tqdm, nats/example; off when stderr is not a terminal) and a **log** of
+* a **progress bar** (tqdm, nats/example; a plain line every 15 s when stderr is not a
+  terminal) and a **log** of
   epoch, train NLL, validation NLL, learning rate and seconds as CSV and JSON;
 * **reproducibility**: ``seed`` seeds torch, numpy and ``random`` at the start and derives
   the shuffling and transform generators of every epoch, so the same seed gives the same
@@ -838,7 +839,8 @@ def fit(model: nn.Module, train: Any, val: Any = None, *, epochs: int = 10,
         Seeds torch, numpy and ``random`` at a fresh start (a resumed run restores their
         saved states instead) and the per-epoch shuffling and ``transform`` generators.
     progress
-        Show a tqdm bar with the running nats/example (only when stderr is a terminal).
+        Show progress: on a terminal a tqdm bar with the running nats/example; in logs and
+        pipes a line per epoch, and one every 15 s within a long epoch.
     log_path
         Write ``<log_path>.csv`` and ``<log_path>.json`` (suffix replaced) after every epoch;
         default ``checkpoint_dir/log.csv`` and ``.json`` when there is a ``checkpoint_dir``.
@@ -1070,7 +1072,7 @@ def _fit(model: nn.Module, train_src: _Source, val_src: Optional[_Source],
             val_batches = _Batches(part_src, val_batch_size or batch_size, dev, shuffle=False,
                                    seed=0, num_workers=num_workers,
                                    pin_memory=pin and not preload, preload=preload)
-    show = progress and main and sys.stderr.isatty()
+    show = progress and main  # a bar on a terminal, progress lines in logs and pipes
     was_training = model.training
     scorer: Optional[nn.Module] = None
     if group is not None:
@@ -1209,10 +1211,8 @@ def _fit(model: nn.Module, train_src: _Source, val_src: Optional[_Source],
 
 
 def progress_bar(total: int, desc: str, show: bool, unit: str = "batch"):
-    """A transient tqdm bar, or ``None`` when ``show`` is false (callers pass
-    ``progress and sys.stderr.isatty()`` so that logs and pipes stay clean)."""
-    if not show:
-        return None
-    from tqdm import tqdm
+    """A transient tqdm bar on a terminal, a plain line every few seconds in logs and pipes
+    (:func:`pgm_ar.utils.progress.progress`), or ``None`` when ``show`` is false."""
+    from .utils.progress import progress
 
-    return tqdm(total=total or None, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
+    return progress(total, desc, unit=unit, enabled=show)

@@ -79,3 +79,32 @@ def test_evaluate_prints_progress_lines_when_not_on_a_terminal(monkeypatch, caps
     assert err[-1].startswith("evaluate (10 labels each): 400/400 img, ")
     evaluate_images(model, data, batch_size=20, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_postfix_goes_at_the_end_of_the_lines():
+    clock, out = FakeClock(), io.StringIO()
+    p = LineProgress(4, "epoch 1/2", unit="batch", every=5, stream=out, clock=clock)
+    p.set_postfix_str("95.125 nats/ex")
+    clock.t += 6
+    p.update(1)
+    p.set_postfix(loss="1.5")
+    clock.t += 6
+    p.update(1)
+    assert out.getvalue().splitlines() == ["epoch 1/2: 1/4 batch, 6 s, 95.125 nats/ex",
+                                           "epoch 1/2: 2/4 batch, 12 s, loss=1.5"]
+
+
+def test_training_prints_epoch_progress_lines_in_a_log(monkeypatch, capsys):
+    from pgm_ar import Bernoulli, BayesNet, compile
+
+    monkeypatch.setattr(progress_mod, "DEFAULT_EVERY", 0.0)
+    model = compile(BayesNet([Bernoulli("a"), Bernoulli("b")], [("a", "b")]))
+    data = {"a": torch.tensor([0, 1, 1, 0] * 25), "b": torch.tensor([0, 1, 0, 0] * 25)}
+    model.fit(data, method="train", epochs=2, batch_size=50, lr=0.1, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    # 2 batches per epoch: a line per batch, a closing line and the epoch's summary
+    assert [ln.split(":")[0] for ln in err] == ["epoch 1/2"] * 4 + ["epoch 2/2"] * 4
+    assert err[1].startswith("epoch 1/2: 2/2 batch, ") and err[1].endswith(" nats/ex")
+    assert err[3].startswith("epoch 1/2: train ") and err[3].endswith(" nats/example")
+    model.fit(data, method="train", epochs=1, batch_size=50, lr=0.1, progress=False)
+    assert capsys.readouterr().err == ""

@@ -51,6 +51,7 @@ class LineProgress:
         self.stream = stream if stream is not None else sys.stderr
         self.clock = clock
         self.n = 0
+        self.postfix = ""
         self.start = clock()
         self._last = self.start
         self._printed = False
@@ -59,7 +60,9 @@ class LineProgress:
     def _line(self) -> None:
         done = f"{self.n}/{self.total}" if self.total else f"{self.n}"
         secs = self.clock() - self.start
-        print(f"{self.desc}: {done} {self.unit}, {secs:.0f} s", file=self.stream, flush=True)
+        extra = f", {self.postfix}" if self.postfix else ""
+        print(f"{self.desc}: {done} {self.unit}, {secs:.0f} s{extra}", file=self.stream,
+              flush=True)
         self._printed = True
 
     def update(self, k: int = 1) -> None:
@@ -69,6 +72,14 @@ class LineProgress:
         if now - self._last >= self.every:
             self._last = now
             self._line()
+
+    def set_postfix_str(self, text: str) -> None:
+        """Text added to the end of the next lines (``95.3 nats/ex``), as tqdm's."""
+        self.postfix = str(text)
+
+    def set_postfix(self, **values: object) -> None:
+        """``name=value`` pairs added to the end of the next lines, as tqdm's."""
+        self.postfix = ", ".join(f"{k}={v}" for k, v in values.items())
 
     def close(self) -> None:
         """A last line with the final count (only if a line was printed, or for work that
