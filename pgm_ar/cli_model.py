@@ -145,24 +145,25 @@ def parse_evidence_args(items: Optional[Sequence[str]]) -> Dict[str, str]:
     return out
 
 
-def _load_run(run_dir: str):
+def _load_run(run_dir: str, tables_ok: bool = False):
     """The model of a run directory, or of a network file or example name that carries all
-    its parameters (``query``, ``sample`` and ``evaluate`` then need no fit)."""
-    from .model import CompiledModel
-
+    its parameters (``query``, ``sample`` and ``evaluate`` then need no fit).  With
+    ``tables_ok``, an all-discrete file is answered from its CPTs without compiling it
+    (:class:`~pgm_ar.tables_model.TablesModel`: no Pyro, a fast start)."""
     d = Path(run_dir)
     if not d.is_dir():
-        return _model_from_file(run_dir)
+        return _model_from_file(run_dir, tables_ok)
     path = d / MODEL_FILE
     if not path.exists():
         raise PgmArError(f"{run_dir}: not a run directory ({MODEL_FILE} is missing)")
+    from .model import CompiledModel
+
     return CompiledModel.load(path)
 
 
-def _model_from_file(source: str):
+def _model_from_file(source: str, tables_ok: bool = False):
     """A ready model from a BIF or spec file (or an example network's name) whose CPTs give
     every variable's parameters; otherwise an error saying to run ``pgm-ar fit`` first."""
-    from .model import compile
     from .io import load_any
     from .io.examples import close_examples, is_example_name
 
@@ -172,6 +173,14 @@ def _model_from_file(source: str):
         raise PgmArError(f"{source}: no such run directory, network file or example network"
                          f"{hint}; make a run with 'pgm-ar fit', or see 'pgm-ar examples'")
     spec = load_any(source)
+    if tables_ok and not spec.conditionals:
+        from .tables_model import TablesModel
+
+        fast = TablesModel.from_network(spec.network)
+        if fast is not None:
+            return fast
+    from .model import compile
+
     try:
         model = compile(spec.network, spec.conditionals or None)
     except PgmArError as exc:
@@ -552,16 +561,16 @@ def evaluate_images(model, data: Mapping[str, Any], batch_size: int = 500,
 
     import torch
 
-    from .training import progress_bar
+    from .utils.progress import progress as progress_reporter
 
     image, label = image_layout(model.net)
     d = int(model.net.variable(image).num_pixels)
     x = data[image]
     n = int(len(x))
     states = int(model.net.variable(label).cardinality) if label is not None else 1
-    bar = progress_bar(n * states, "evaluate" if label is None else
-                       f"evaluate ({states} labels each)", progress and sys.stderr.isatty(),
-                       unit="img")
+    # a bar on a terminal, a plain line every few seconds in logs and pipes
+    bar = progress_reporter(n * states, "evaluate" if label is None else
+                            f"evaluate ({states} labels each)", unit="img", enabled=progress)
     marginal_parts, joint_parts = [], []
     try:
         for start in range(0, n, batch_size):
@@ -809,7 +818,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     from .variables import Image
 
-    model = _load_run(args.run_dir)
+    model = _load_run(args.run_dir, tables_ok=True)
     if any(isinstance(v, Image) for v in model.net.variables):
         return _sample_images(args, model)
     if args.label is not None:
@@ -857,7 +866,7 @@ def _chunk_seed(seed: Optional[int], k: int) -> Optional[int]:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    model = _load_run(args.run_dir)
+    model = _load_run(args.run_dir, tables_ok=True)
     evidence = parse_evidence_args(args.evidence)
     if args.map:
         res = model.map_query(args.target or None, evidence or None)
@@ -975,7 +984,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help="images per pass (default 500)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-progress", action="store_true",
-                   help="no progress bar (it shows only on a terminal)")
+                   help="no progress bar (on a terminal) or progress lines (in logs and pipes)")
     p.set_defaults(func=cmd_evaluate)
 
     p = subparsers.add_parser("sample", help="draw rows from a fitted model (given evidence), "

@@ -6,6 +6,7 @@ import importlib
 import os
 import pathlib
 import random
+import re
 import shutil
 import stat
 import time
@@ -106,8 +107,13 @@ def test_dag_spec_edges_are_the_net_edges(bif_nets, name):
     assert all(e.directed for e in spec.edges)
     assert [n.id for n in spec.nodes] == list(net.names)
     for node in spec.nodes:
-        card = net.variable(node.id).cardinality
-        assert node.label == f"{node.id}\n{{{card}}}"
+        var = net.variable(node.id)
+        states = [str(x) for x in var.states]
+        # named states are listed when there are at most 4 and they fit in 20 characters
+        named = states != [str(i) for i in range(len(states))]
+        short = len(states) <= 4 and len(",".join(states)) <= 20
+        hint = ",".join(states) if named and short else str(var.cardinality)
+        assert node.label == f"{node.id}\n{{{hint}}}"
 
 
 def test_dag_labels_and_image_modes():
@@ -247,7 +253,7 @@ def test_heatmap_grid_for_large_images(tmp_path):
     out = render(spec, tmp_path / "heat.png")
     width, height = (int.from_bytes(out.read_bytes()[16 + 4 * k:20 + 4 * k], "big")
                      for k in range(2))
-    assert 400 < width < 1200 and 400 < height < 1200
+    assert 750 < width < 2300 and 750 < height < 2300   # 28 cells of 0.22 in at 180 dpi
 
 
 def test_kinds_differ_visibly_in_steps():
@@ -425,7 +431,9 @@ def test_draw_kinds_and_errors(tmp_path):
     grid = draw(net, tmp_path / "grid.gv", kind="grid")
     text = grid.read_text()
     assert "neato" not in text and "pos=\"0,0!\"" in text  # pinned grid positions
-    assert text.count(" -> ") == 3  # path through 4 pixels
+    # path through 4 pixels: one arrowhead per step (the row wrap is a dashed detour)
+    arrows = [ln for ln in text.splitlines() if " -> " in ln and "arrowhead=none" not in ln]
+    assert len(arrows) == 3
     assert net.draw(str(tmp_path / "viaNet.gv"), kind="factor").exists()
     with pytest.raises(PgmArError, match="unknown drawing kind 'tree'"):
         draw(net, tmp_path / "x.gv", kind="tree")
@@ -470,3 +478,87 @@ def test_ten_thousand_nodes_build_quickly():
     assert len(dag.nodes) == n and len(dag.edges) == len(edges)
     assert len(fg.nodes) == 2 * n and len(fg.edges) == len(edges) + n
     assert elapsed < 5.0, f"building specs for {n} nodes took {elapsed:.2f} s"
+
+
+# -- layout, wrap arrows, state names, resolution --------------------------------------------
+def test_chains_are_laid_out_left_to_right_and_other_dags_top_to_bottom(tmp_path):
+    from pgm_ar import bernoullis, chain_rule, example_network, markov
+    from pgm_ar.draw import is_chain_like
+
+    chain10 = markov(bernoullis(10), k=1)
+    assert dag_spec(chain10).graph_attrs["rankdir"] == "LR"
+    assert factor_graph_spec(chain10).graph_attrs["rankdir"] == "LR"
+    assert dag_spec(chain_rule(bernoullis(10))).graph_attrs["rankdir"] == "LR"
+    for name in ("asia", "alarm", "child"):
+        assert dag_spec(example_network(name)).graph_attrs["rankdir"] == "TB", name
+    assert dag_spec(chain10, rankdir="TB").graph_attrs["rankdir"] == "TB"   # asked for
+    # the rule, against a layering computed here: longest path in nodes vs widest layer
+    net = example_network("alarm")
+    depth = {}
+    for v in net.topological_order():
+        depth[v] = 1 + max((depth[p] for p in net.parents(v)), default=0)
+    widest = max(list(depth.values()).count(d) for d in set(depth.values()))
+    assert is_chain_like(net) == (max(depth.values()) >= 4 and max(depth.values()) >= 2 * widest)
+    # drawn, the chain of 10 is wide, not a 2,800-pixel column
+    out = draw(chain10, tmp_path / "chain.png")
+    width, height = (int.from_bytes(out.read_bytes()[16 + 4 * k:20 + 4 * k], "big")
+                     for k in range(2))
+    assert width > 4 * height and height < 400
+
+
+def test_state_names_on_nodes_where_short():
+    net = BayesNet([Categorical("smoke", ["yes", "no"]),
+                    Categorical("w", ["sunny", "cloudy", "rainy", "snowy", "foggy"]),
+                    Categorical("long", ["a_very_long_state", "another_long_one"]),
+                    Categorical("die", 6), Bernoulli("coin")])
+    labels = {n.id: n.label.split("\n")[1] for n in dag_spec(net).nodes}
+    assert labels == {"smoke": "{yes,no}", "w": "{5}", "long": "{2}", "die": "{6}",
+                      "coin": "{0,1}"}
+
+
+def test_raster_row_wraps_go_around_the_grid_not_across_the_next_row():
+    from pgm_ar.draw.render import to_graphviz
+
+    h, w = 3, 4
+    spec = ordering_grid_spec(Image("x", shape=(1, h, w), ordering="raster"))
+    text = to_graphviz(spec).source
+    pos = {}
+    for line in text.splitlines():
+        m = re.match(r'\s*(n\d+(?:_wrap\d)?) \[.*pos="([-\d.e]+),([-\d.e]+)!"', line)
+        if m:
+            pos[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+    segments = [tuple(re.findall(r"n\d+(?:_wrap\d)?", ln)[:2]) for ln in text.splitlines()
+                if " -> " in ln]
+    cells = {f"n{r * w + c}": (c * 0.6, -r * 0.6) for r in range(h) for c in range(w)}
+    half = 0.45 / 2                                   # a pixel box is 0.45 in wide
+    for a, b in segments:
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        # sample the segment; away from its own ends it must not enter any pixel box
+        for t in np.linspace(0, 1, 101):
+            x, y = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
+            for cid, (cx, cy) in cells.items():
+                if cid in (a, b):
+                    continue
+                assert not (abs(x - cx) < half and abs(y - cy) < half), (a, b, cid)
+    # each of the h - 1 wraps is one dashed detour through 4 waypoints with one arrowhead
+    dashed = [ln for ln in text.splitlines() if " -> " in ln and "dashed" in ln]
+    assert len(dashed) == 5 * (h - 1)
+    assert sum("arrowhead=none" not in ln for ln in dashed) == h - 1
+
+
+def test_png_resolution_makes_10pt_text_crisp(tmp_path):
+    from pgm_ar.draw.render import PNG_DPI, to_graphviz
+
+    net = BayesNet([Categorical("smoke", ["yes", "no"]), Bernoulli("cough")],
+                   [("smoke", "cough")])
+    spec = dag_spec(net)
+    # graphviz's own layout size in inches, then the PNG's pixels at the chosen resolution
+    plain = to_graphviz(spec).pipe(format="plain").decode().split("\n")[0].split()
+    width_in, height_in = float(plain[2]), float(plain[3])
+    out = render(spec, tmp_path / "net.png")
+    width, height = (int.from_bytes(out.read_bytes()[16 + 4 * k:20 + 4 * k], "big")
+                     for k in range(2))
+    assert 150 <= PNG_DPI <= 200
+    assert abs(width - width_in * PNG_DPI) < 0.15 * PNG_DPI   # 4-pt padding each side
+    assert abs(height - height_in * PNG_DPI) < 0.15 * PNG_DPI
+    assert 10 / 72 * PNG_DPI >= 20          # a 10-pt line of text spans at least 20 pixels

@@ -27,8 +27,8 @@ from ..variables import Image
 # Bound after the submodule import, so ``pgm_ar.draw.render`` is the function, not the module.
 from .render import render, to_graphviz
 from .spec import (MAX_GRID_PIXELS, MAX_HEATMAP_PIXELS, Edge, EdgeRole, GraphSpec, ImageMode,
-                   Node, NodeRole, dag_spec, factor_graph, factor_graph_spec, ordering_grid_spec,
-                   visiting_steps)
+                   Node, NodeRole, dag_spec, factor_graph, factor_graph_spec, is_chain_like,
+                   ordering_grid_spec, visiting_steps)
 # torch and matplotlib are imported only when a context is computed or drawn
 from .context import Category, ContextDependence, context_dependence, draw_context, \
     render_context
@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["draw", "DrawKind", "factor_graph", "dag_spec", "factor_graph_spec",
            "ordering_grid_spec", "to_graphviz", "render", "GraphSpec", "Node", "Edge",
-           "NodeRole", "EdgeRole", "ImageMode", "visiting_steps", "MAX_GRID_PIXELS",
+           "NodeRole", "EdgeRole", "ImageMode", "visiting_steps", "is_chain_like", "MAX_GRID_PIXELS",
            "MAX_HEATMAP_PIXELS", "Category", "ContextDependence", "context_dependence",
            "draw_context", "render_context"]
 
@@ -70,7 +70,7 @@ def _grid_image(net: "BayesNet", variable: Optional[str]) -> Image:
 
 def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKind] = "dag",
          image_mode: Union[str, ImageMode] = "auto", *, variable: Optional[str] = None,
-         observed: Iterable[str] = (), rankdir: str = "TB", show_path: bool = True,
+         observed: Iterable[str] = (), rankdir: str = "auto", show_path: bool = True,
          fmt: Optional[str] = None) -> pathlib.Path:
     """Draw ``net`` to ``path`` (``.svg``, ``.png``, ``.pdf``, or DOT source ``.gv``/``.dot``).
 
@@ -95,7 +95,8 @@ def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKi
     observed
         Variables to shade as observed.
     rankdir
-        ``"TB"`` or ``"LR"``: the direction of the layout.
+        ``"TB"`` or ``"LR"``: the direction of the layout; ``"auto"`` (the default) picks
+        ``"LR"`` for a long, narrow DAG such as a Markov chain, else ``"TB"``.
     show_path
         For ``kind="grid"``: join consecutive steps with arrows.
     fmt

@@ -31,7 +31,7 @@ import os
 import pathlib
 import shutil
 import sys
-from typing import Dict, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 import graphviz
 
@@ -97,6 +97,14 @@ def find_dot() -> Optional[str]:
     if pure:
         module.DOT_BINARY = pathlib.Path(pure)
     return pure
+
+
+#: resolution of PNG pictures: at 180 dpi a 10-pt label is 25 pixels tall, crisp on any screen
+#: (graphviz's default of 96 dpi leaves it blurred at 13)
+PNG_DPI = 180
+
+#: colour of the dashed return path of a row wrap in an ordering grid
+_WRAP_COLOUR = "#8c8c8c"
 
 
 # -- spec -> graphviz ---------------------------------------------------------------------
@@ -221,9 +229,52 @@ def to_graphviz(spec: GraphSpec) -> GraphvizGraph:
         if spec.directed and not edge.directed:
             attrs["dir"] = "none"
         if edge.role is EdgeRole.ORDER:
+            route = _wrap_route(spec, edge.src, edge.dst)
+            if route:
+                _draw_wrap(graph, src, dst, route)
+                continue
             attrs.update(color="#555555", arrowsize="0.5", penwidth="0.8")
         graph.edge(src, dst, **attrs)
     return graph
+
+
+def _wrap_route(spec: GraphSpec, src: str, dst: str) -> Optional[List[Tuple[float, float]]]:
+    """Waypoints of a row wrap of an ordering grid (the last pixel of a row to the first of the
+    next, as in raster order), or ``None`` for any other step.
+
+    A straight arrow of a wrap runs diagonally over the cells of both rows; the route instead
+    leaves the row to the right of the grid, runs back along the gap between the two rows and
+    enters the next row from the left, so no cell is crossed.
+    """
+    a, b = spec.node(src), spec.node(dst)
+    if a.cell is None or b.cell is None or a.pos is None or b.pos is None:
+        return None
+    if not (b.cell[0] == a.cell[0] + 1 and b.cell[1] < a.cell[1]):
+        return None
+    xs = [n.pos[0] for n in spec.nodes if n.pos is not None and n.role is NodeRole.PIXEL]
+    pitch_y = a.pos[1] - b.pos[1]
+    width = max(xs) - min(xs)
+    cols = max(n.cell[1] for n in spec.nodes if n.cell is not None)
+    pitch_x = width / cols if cols else pitch_y
+    right, left = max(xs) + 0.62 * pitch_x, min(xs) - 0.62 * pitch_x
+    mid = a.pos[1] - pitch_y / 2
+    return [(right, a.pos[1]), (right, mid), (left, mid), (left, b.pos[1])]
+
+
+def _draw_wrap(graph: GraphvizGraph, src: str, dst: str,
+               route: List[Tuple[float, float]]) -> None:
+    """A dashed return path ``src -> waypoints -> dst`` with an arrowhead at ``dst`` only."""
+    points = []
+    for k, (x, y) in enumerate(route):
+        pid = f"{src}_wrap{k}"
+        graph.node(pid, label="", shape="point", width="0.01", height="0.01", style="invis",
+                   pos=f"{x:.4g},{y:.4g}!")
+        points.append(pid)
+    chain = [src] + points + [dst]
+    for k, (u, v) in enumerate(zip(chain, chain[1:])):
+        last = k == len(chain) - 2
+        graph.edge(u, v, color=_WRAP_COLOUR, style="dashed", penwidth="0.8",
+                   arrowsize="0.5", **({} if last else {"arrowhead": "none"}))
 
 
 # -- writing ------------------------------------------------------------------------------
@@ -275,6 +326,10 @@ def render_bytes(graph: Union[GraphSpec, GraphvizGraph], fmt: str) -> bytes:
     dot = find_dot()
     if dot is None:
         raise GraphvizMissingError(target)
+    if target == "png":
+        # a copy: the caller's graph keeps its source; the setting goes on the graph line
+        gv = gv.copy()
+        gv.graph_attr["dpi"] = str(PNG_DPI)
     try:
         return gv.pipe(format=target, quiet=True)
     except graphviz.ExecutableNotFound:

@@ -43,6 +43,12 @@ MAX_HEATMAP_PIXELS = 1024
 #: names of the channels of a 3-channel image, in visiting order
 CHANNEL_NAMES = ("R", "G", "B")
 
+#: a node label lists the states of a variable with at most this many named states ...
+MAX_STATES_SHOWN = 4
+
+#: ... whose names, with commas, take at most this many characters (else ``{k}``)
+MAX_STATES_CHARS = 20
+
 #: a factor label lists at most this many parents before abbreviating (``p(c|a,b,… +9)``)
 MAX_FACTOR_PARENTS_SHOWN = 5
 
@@ -161,6 +167,10 @@ def domain_hint(var: Variable) -> str:
 
     >>> domain_hint(Categorical("die", 6)), domain_hint(Bernoulli("b")), domain_hint(Gaussian("g"))
     ('{6}', '{0,1}', 'ℝ')
+    >>> domain_hint(Categorical("smoke", ["yes", "no"]))
+    '{yes,no}'
+    >>> domain_hint(Categorical("weather", ["sunny", "cloudy", "rainy", "snowy", "foggy"]))
+    '{5}'
     >>> domain_hint(Image("digit", shape=(1, 28, 28)))
     '1x28x28 raster'
     """
@@ -169,11 +179,22 @@ def domain_hint(var: Variable) -> str:
         return f"{c}x{h}x{w} {var.ordering_label}"
     if isinstance(var, Bernoulli):
         return "{0,1}"
+    states = tuple(str(s) for s in (getattr(var, "states", None) or ()))
+    if states and _show_states(states):
+        return "{" + ",".join(states) + "}"
     if var.cardinality is not None:
         return "{" + str(var.cardinality) + "}"
     if isinstance(var, Gaussian):
         return "ℝ"
     return str(var.kind.value if var.kind is not None else type(var).__name__)
+
+
+def _show_states(states: Tuple[str, ...]) -> bool:
+    """Whether a node label lists its states: named ones (not just ``0, 1, 2, ...``), at most
+    :data:`MAX_STATES_SHOWN` of them, short enough to fit under the name."""
+    numbered = states == tuple(str(i) for i in range(len(states)))
+    return (not numbered and len(states) <= MAX_STATES_SHOWN
+            and sum(len(s) for s in states) + len(states) - 1 <= MAX_STATES_CHARS)
 
 
 def factor_label(child: str, parents: Tuple[str, ...]) -> str:
@@ -281,7 +302,7 @@ def _observed_set(net: "BayesNet", observed: Iterable[str]) -> frozenset:
 
 # -- builders -----------------------------------------------------------------------------
 def dag_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto",
-             observed: Iterable[str] = (), rankdir: str = "TB") -> GraphSpec:
+             observed: Iterable[str] = (), rankdir: str = "auto") -> GraphSpec:
     """The DAG of ``net``: one node per variable, an edge per ``(parent, child)``.
 
     Parameters
@@ -295,7 +316,9 @@ def dag_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto",
     observed
         Names of variables to shade as observed.
     rankdir
-        Graphviz rank direction: ``"TB"`` (top to bottom) or ``"LR"``.
+        Graphviz rank direction: ``"TB"`` (top to bottom), ``"LR"``, or ``"auto"``: left to
+        right for a long, narrow DAG such as a Markov chain (:func:`is_chain_like`), else
+        top to bottom.
 
     Returns
     -------
@@ -307,11 +330,11 @@ def dag_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto",
     nodes = tuple(_variable_node(v, mode, v.name in seen) for v in net.variables)
     edges = tuple(Edge(p, c, True, EdgeRole.DEPENDENCY) for p, c in net.edges)
     return GraphSpec(name=net.name, nodes=nodes, edges=edges, directed=True,
-                     graph_attrs={"rankdir": _rankdir(rankdir)})
+                     graph_attrs={"rankdir": _rankdir(rankdir, net)})
 
 
 def factor_graph_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto",
-                      observed: Iterable[str] = (), rankdir: str = "TB") -> GraphSpec:
+                      observed: Iterable[str] = (), rankdir: str = "auto") -> GraphSpec:
     """The factor graph of ``net``: variables, one factor ``p(child|parents)`` per variable.
 
     Each factor is joined (undirected) to its child and to each of its parents,
@@ -332,7 +355,7 @@ def factor_graph_spec(net: "BayesNet", image_mode: Union[str, ImageMode] = "auto
         edges.extend(Edge(p, fid, False, EdgeRole.FACTOR) for p in parents)
         edges.append(Edge(fid, child, False, EdgeRole.FACTOR))
     return GraphSpec(name=net.name, nodes=tuple(nodes), edges=tuple(edges), directed=False,
-                     graph_attrs={"rankdir": _rankdir(rankdir)})
+                     graph_attrs={"rankdir": _rankdir(rankdir, net)})
 
 
 def factor_graph(net: "BayesNet") -> nx.Graph:
@@ -419,8 +442,33 @@ def ordering_grid_spec(image: Image, show_path: bool = True) -> GraphSpec:
                      title=title, engine="neato")
 
 
-def _rankdir(rankdir: str) -> str:
+def is_chain_like(net: "BayesNet") -> bool:
+    """Whether ``net`` is long and narrow: its DAG, layered by longest path from the roots,
+    has at least 4 layers and at least twice as many layers as its widest layer has nodes.
+
+    Such a DAG (a Markov chain, the chain rule) drawn top to bottom is a tall thin column; left
+    to right it reads like the sequence it is.
+
+    >>> from pgm_ar import bernoullis, chain_rule, markov, example_network
+    >>> is_chain_like(markov(bernoullis(10), k=1)), is_chain_like(chain_rule(bernoullis(10)))
+    (True, True)
+    >>> is_chain_like(example_network("asia")), is_chain_like(markov(bernoullis(3), k=1))
+    (False, False)
+    """
+    layer: Dict[str, int] = {}
+    for name in net.topological_order():
+        layer[name] = max((layer[p] + 1 for p in net.parents(name)), default=0)
+    if not layer:
+        return False
+    depth = max(layer.values()) + 1
+    width = max(np.bincount(np.fromiter(layer.values(), dtype=np.int64)))
+    return depth >= 4 and depth >= 2 * int(width)
+
+
+def _rankdir(rankdir: str, net: Optional["BayesNet"] = None) -> str:
     value = str(rankdir).upper()
+    if value == "AUTO":
+        return "LR" if net is not None and is_chain_like(net) else "TB"
     if value not in ("TB", "LR", "BT", "RL"):
-        raise PgmArError(f"unknown rankdir {rankdir!r}: use 'TB', 'LR', 'BT' or 'RL'")
+        raise PgmArError(f"unknown rankdir {rankdir!r}: use 'auto', 'TB', 'LR', 'BT' or 'RL'")
     return value

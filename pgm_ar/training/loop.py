@@ -253,7 +253,7 @@ class _Run:
             self.log_base = None
         self.has_val = val_src is not None
         self.train_batches, self.val_batches = self._batches(train_src, val_src)
-        self.show = cfg.progress and self.main and sys.stderr.isatty()
+        self.show = cfg.progress and self.main  # a bar on a terminal, lines in logs and pipes
         self.scorer: Optional[nn.Module] = self._ddp() if group is not None else None
 
     # ------------------------------------------------------------------ set-up

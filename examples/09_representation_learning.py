@@ -1,7 +1,7 @@
 """Representation learning: a linear probe of NADE's hidden features for the digit labels.
 
-    python examples/linear_probe.py --tiny                    # embedded 14x14 digits, seconds
-    python examples/linear_probe.py --data-dir /path/to/mnist --device cuda
+    python examples/09_representation_learning.py --tiny                    # embedded 14x14 digits, seconds
+    python examples/09_representation_learning.py --data-dir /path/to/mnist --device cuda
 
 A NADE is fitted to the digit images *without* their labels (an image with no parents, so its
 features cannot see the label).  ``model.features(x)`` is its hidden state after all pixels,
@@ -13,7 +13,9 @@ pixels.  Chance is 10%.
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 import torch
@@ -53,6 +55,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--probe-train", type=int, default=10_000,
                     help="training digits for the probe (MNIST; all embedded ones are used)")
+    ap.add_argument("--out", default="examples_output/09_representation_learning",
+                    help="folder for result.json (default: %(default)s)")
     ap.add_argument("--tiny", action="store_true",
                     help="embedded digits, hidden 64, 3 epochs: runs in seconds")
     args = ap.parse_args(argv)
@@ -87,6 +91,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
             ("majority class", res["chance"])]
     for label, acc in rows:
         print(f"  {label:<22}{acc:.3f}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {out / 'result.json'}")
     return res
 
 

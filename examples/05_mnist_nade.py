@@ -1,8 +1,8 @@
 """Class-conditional NADE on binarized digits: declare label -> digit, fit, score, sample.
 
-    python examples/mnist_nade.py --tiny                      # embedded 14x14 digits, seconds
-    python examples/mnist_nade.py --data-dir embedded         # all epochs on the embedded digits
-    python examples/mnist_nade.py --data-dir /path/to/mnist --device cuda   # 28x28 MNIST
+    python examples/05_mnist_nade.py --tiny                      # embedded 14x14 digits, seconds
+    python examples/05_mnist_nade.py --data-dir embedded         # all epochs on the embedded digits
+    python examples/05_mnist_nade.py --data-dir /path/to/mnist --device cuda   # 28x28 MNIST
 
 MNIST: 50,000 training digits re-binarized every epoch (dynamic binarization), the last
 10,000 of the training file as validation (binarized once, seed 1), and the test set
@@ -49,7 +49,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
     ap.add_argument("--lr", type=float, default=0.005)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--max-train", type=int, default=None, help="first N training digits only")
-    ap.add_argument("--out", default="runs/mnist_nade", help="folder for the pictures and log")
+    ap.add_argument("--out", default="examples_output/05_mnist_nade", help="folder for the pictures and log")
     ap.add_argument("--tiny", action="store_true",
                     help="embedded digits, hidden 32, 3 epochs: runs in seconds")
     args = ap.parse_args(argv)

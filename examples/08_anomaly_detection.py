@@ -1,7 +1,7 @@
 """Anomaly detection with a fitted NADE: how well does -log p(x) tell digits from corrupted ones?
 
-    python examples/anomaly_auroc.py --tiny                   # embedded 14x14 digits, seconds
-    python examples/anomaly_auroc.py --data-dir /path/to/mnist --device cuda
+    python examples/08_anomaly_detection.py --tiny                   # embedded 14x14 digits, seconds
+    python examples/08_anomaly_detection.py --data-dir /path/to/mnist --device cuda
 
 A ``label -> digit`` NADE is fitted on training digits; the anomaly score of an image is its
 negative log-likelihood with the (unknown) label summed out, ``-log sum_y p(y) p(x | y)``.
@@ -22,7 +22,9 @@ closed-form independent-pixel model.
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -67,6 +69,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--lr", type=float, default=0.005)
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", default="examples_output/08_anomaly_detection",
+                    help="folder for result.json (default: %(default)s)")
     ap.add_argument("--tiny", action="store_true",
                     help="embedded digits, hidden 32, 3 epochs: runs in seconds")
     args = ap.parse_args(argv)
@@ -106,6 +110,10 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
         res[name] = {"nade": auroc(normal, scores), "pixels": auroc(base_normal, pixel_score(bad))}
         print(f"{name:<10}  {res[name]['nade']:>10.4f}  {res[name]['pixels']:>12.4f}  "
               f"{scores.mean():.1f}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {out / 'result.json'}")
     return res
 
 
