@@ -24,6 +24,7 @@ import torch
 
 from . import inference
 from .errors import InferenceTooLargeError
+from .limits import check as check_limit
 from .network import BayesNet
 from .tabular_data import decode, parse_evidence
 from .utils.seeding import torch_generator
@@ -98,6 +99,9 @@ class TablesModel:
         them (forward; exact posterior samples with evidence; likelihood weighting where the
         network is too dense for that); ``df.attrs["method"]`` says which."""
         n = inference.check_sample_count(n)
+        check_limit("max_sample_values", n * self.values_per_row(), f"a sample of {n} rows",
+                    "draw it in several calls with different seeds (pgm-ar sample streams "
+                    "large samples to its CSV in chunks)")
         ev = parse_evidence(self.net, evidence)
         gen = torch_generator(seed)
         method, ess = "forward", None
@@ -125,6 +129,10 @@ class TablesModel:
         if ess is not None:
             df.attrs["ess"] = ess
         return df
+
+    def values_per_row(self) -> int:
+        """Values one sampled row holds: one per variable (all are scalars)."""
+        return len(self.net)
 
     def __repr__(self) -> str:
         return f"TablesModel({self.net.name!r}, {len(self.net)} variables)"

@@ -29,11 +29,9 @@ True
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.client
 import os
-import zlib
 from enum import Enum
 from pathlib import Path
 from typing import Any, Dict, Optional, Sequence, Tuple, Union

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import PgmArError, UnknownVariableError
 from ..utils.enums import parse_enum
-from ..variables import Bernoulli, Categorical, Gaussian, Image, Variable
+from ..variables import Bernoulli, Categorical, Gaussian, Image, Variable  # noqa: F401 (doctest)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..network import BayesNet

@@ -23,7 +23,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..errors import ImpossibleEvidenceError, PgmArError
+from ..errors import ImpossibleEvidenceError
 from .inputs import Tables, check_table_shape, table_of
 from .plan import MAX, Plan
 from .structure import NetStructure

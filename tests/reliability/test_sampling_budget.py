@@ -42,7 +42,10 @@ def test_cli_sample_streams_in_chunks(tmp_path, monkeypatch, capsys):
 def test_cli_sample_failure_leaves_no_partial_file(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli_model, "SAMPLE_CHUNK_VALUES", 8 * 100)
     calls = {"n": 0}
-    real = pgm_ar.CompiledModel.sample
+    # a file with all its CPTs is sampled from its tables (TablesModel), without compiling
+    from pgm_ar.tables_model import TablesModel
+
+    real = TablesModel.sample
 
     def failing(self, *a, **k):
         calls["n"] += 1
@@ -50,7 +53,7 @@ def test_cli_sample_failure_leaves_no_partial_file(tmp_path, monkeypatch, capsys
             raise PgmArError("simulated failure in chunk 3")
         return real(self, *a, **k)
 
-    monkeypatch.setattr(pgm_ar.CompiledModel, "sample", failing)
+    monkeypatch.setattr(TablesModel, "sample", failing)
     out = tmp_path / "s.csv"
     out.write_text("old\n")
     assert main(["sample", "asia", "-n", "1000", "-o", str(out), "--force"]) == 2
