@@ -16,14 +16,12 @@ rows.
 """
 from __future__ import annotations
 
-import warnings
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
 from . import inference
-from .errors import InferenceTooLargeError
 from .limits import check as check_limit
 from .network import BayesNet
 from .tabular_data import decode, parse_evidence
@@ -104,26 +102,8 @@ class TablesModel:
                     "large samples to its CSV in chunks)")
         ev = parse_evidence(self.net, evidence)
         gen = torch_generator(seed)
-        method, ess = "forward", None
-        if not ev:
-            vals = inference.forward_sample(self.net, self._tables, n, generator=gen)
-        else:
-            try:
-                vals = inference.posterior_sample(self.net, self._tables, n, ev, generator=gen)
-                method = "exact"
-            except InferenceTooLargeError:
-                m = int(num_proposals) if num_proposals is not None else max(10 * n, 10_000)
-                props, logw, ess = inference.likelihood_weighting(self.net, self._tables, m,
-                                                                  ev, generator=gen)
-                w = torch.softmax(logw.double().cpu(), 0)
-                idx = torch.multinomial(w, n, replacement=True, generator=gen) if n else \
-                    torch.zeros(0, dtype=torch.long)
-                if ess < n:
-                    warnings.warn(f"likelihood weighting: effective sample size {ess:.1f} from "
-                                  f"{m} proposals is below the {n} rows asked for; rows repeat "
-                                  "(raise num_proposals)", RuntimeWarning, stacklevel=2)
-                vals = {k: v.cpu()[idx] for k, v in props.items()}
-                method = "likelihood_weighting"
+        vals, method, ess = inference.discrete_sample(self.net, self._tables, n, ev, gen,
+                                                      num_proposals)
         df = decode(self.net, vals)
         df.attrs["method"] = method
         if ess is not None:

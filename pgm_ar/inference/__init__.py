@@ -49,10 +49,12 @@ from __future__ import annotations
 from .complete_data import fit_counts, log_prob
 from .inputs import Evidence, Tables, check_sample_count, tables_from_net
 from .queries import log_evidence, map_query, query
-from .sampling import effective_sample_size, forward_sample, likelihood_weighting, posterior_sample
+from .sampling import (discrete_sample, effective_sample_size, forward_sample,
+                       likelihood_weighting, posterior_sample, resample_weighted)
 from .structure import NetStructure, network_structure
 
 __all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "log_evidence",
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
+           "discrete_sample", "resample_weighted",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",
            "Tables", "Evidence"]

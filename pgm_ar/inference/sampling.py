@@ -29,7 +29,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..errors import PgmArError
+import warnings
+
+from ..errors import InferenceTooLargeError, PgmArError
 from ..network import BayesNet
 from .elimination import eliminate, plan_factors, require_possible
 from .inputs import (Evidence, Tables, check_sample_count, checked_evidence,
@@ -37,7 +39,8 @@ from .inputs import (Evidence, Tables, check_sample_count, checked_evidence,
 from .plan import Plan, evidence_plan
 from .structure import NetStructure, network_structure
 
-__all__ = ["forward_sample", "likelihood_weighting", "posterior_sample",
+__all__ = ["forward_sample", "likelihood_weighting", "posterior_sample", "discrete_sample",
+           "resample_weighted",
            "effective_sample_size"]
 
 
@@ -183,6 +186,42 @@ def effective_sample_size(log_weights) -> float:
 # --------------------------------------------------------------------------- #
 # inverse-CDF draws
 # --------------------------------------------------------------------------- #
+def resample_weighted(values: Dict[str, torch.Tensor], log_weights: torch.Tensor, n: int,
+                      generator: Optional[torch.Generator], ess: float,
+                      proposals: int) -> Dict[str, torch.Tensor]:
+    """``n`` rows drawn with replacement from weighted ``values`` (``log_weights`` per row),
+    warning when the effective sample size ``ess`` of the ``proposals`` is below ``n``."""
+    w = torch.softmax(log_weights.double().cpu(), 0)
+    idx = torch.multinomial(w, n, replacement=True, generator=generator) if n else \
+        torch.zeros(0, dtype=torch.long)
+    if ess < n:
+        warnings.warn(f"likelihood weighting: effective sample size {ess:.1f} from {proposals} "
+                      f"proposals is below the {n} rows asked for; rows repeat "
+                      "(raise num_proposals)", RuntimeWarning, stacklevel=4)
+    return {k: v.cpu()[idx] for k, v in values.items()}
+
+
+def discrete_sample(net: BayesNet, tables: Tables, n: int, evidence: Optional[Evidence],
+                    generator: Optional[torch.Generator] = None,
+                    num_proposals: Optional[int] = None
+                    ) -> Tuple[Dict[str, torch.Tensor], str, Optional[float]]:
+    """``n`` rows of an all-discrete network: ``(values, method, ess)``.
+
+    Without evidence, forward sampling (``"forward"``); with evidence, exact posterior
+    samples (``"exact"``), or where the network is too dense for that, ``num_proposals``
+    (default ``max(10 n, 10000)``) likelihood-weighted samples resampled to ``n`` rows
+    (``"likelihood_weighting"``, with the effective sample size).
+    """
+    if not evidence:
+        return forward_sample(net, tables, n, generator=generator), "forward", None
+    try:
+        return posterior_sample(net, tables, n, evidence, generator=generator), "exact", None
+    except InferenceTooLargeError:
+        m = int(num_proposals) if num_proposals is not None else max(10 * n, 10_000)
+        props, logw, ess = likelihood_weighting(net, tables, m, evidence, generator=generator)
+        return resample_weighted(props, logw, n, generator, ess, m), "likelihood_weighting", ess
+
+
 def _normalised_cdf(probs):
     """Row-wise cumulative sums scaled so that each row ends at exactly 1 (numpy or torch)."""
     if isinstance(probs, np.ndarray):

@@ -8,7 +8,6 @@ discrete values are imputed by Pyro's ``infer_discrete`` on the model's own prog
 """
 from __future__ import annotations
 
-import warnings
 from enum import Enum
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -17,7 +16,7 @@ from pyro import poutine
 from pyro.infer import config_enumerate, infer_discrete
 
 from .. import inference
-from ..errors import ImpossibleEvidenceError, InferenceTooLargeError, PgmArError
+from ..errors import ImpossibleEvidenceError, PgmArError
 from ..limits import check as check_limit
 from ..tabular_data import decode, parse_evidence
 from ..utils.enums import parse_enum
@@ -116,22 +115,14 @@ class SamplingMixin:
         gen = torch_generator(seed)
         method, ess = "forward", None
         if self.all_discrete:
-            tables = self.tables()
-            if not ev:
-                vals = inference.forward_sample(self.net, tables, n, generator=gen)
-            else:
-                try:
-                    vals = inference.posterior_sample(self.net, tables, n, ev, generator=gen)
-                    method = "exact"
-                except InferenceTooLargeError:
-                    vals, ess = self._weighted_resample(n, ev, gen, num_proposals, tables)
-                    method = "likelihood_weighting"
+            vals, method, ess = inference.discrete_sample(self.net, self.tables(), n, ev,
+                                                          gen, num_proposals)
         else:
             if not ev or self._clamp_is_exact(ev):
                 vals, _ = self._ancestral(n, ev, gen, seed)
                 method = "forward" if not ev else "clamped"
             else:
-                vals, ess = self._weighted_resample(n, ev, gen, num_proposals, None, seed)
+                vals, ess = self._weighted_resample(n, ev, gen, num_proposals, seed)
                 method = "likelihood_weighting"
         if as_tensors:
             return {k: v.detach().cpu() for k, v in vals.items()}
@@ -171,24 +162,15 @@ class SamplingMixin:
         return {k: vals[k] for k in self.net.names}, logw
 
     def _weighted_resample(self, n: int, ev: Mapping[str, Any], gen: torch.Generator,
-                           num_proposals: Optional[int], tables=None,
-                           seed: Optional[int] = None) -> Tuple[Dict[str, torch.Tensor], float]:
+                           num_proposals: Optional[int], seed: Optional[int] = None
+                           ) -> Tuple[Dict[str, torch.Tensor], float]:
+        """Likelihood weighting by clamped ancestral sampling of the conditionals (networks
+        with real or image variables), resampled to ``n`` rows."""
         m = int(num_proposals) if num_proposals is not None else max(10 * n, 10_000)
-        if tables is not None:
-            vals, logw, ess = inference.likelihood_weighting(self.net, tables, m, ev,
-                                                             generator=gen)
-        else:
-            vals, logw = self._ancestral(m, ev, gen, seed)
-            if torch.isneginf(logw).all():
-                raise PgmArError(f"every sample has zero weight: evidence {dict(ev)} is "
-                                 "impossible or too unlikely for likelihood weighting")
-            ess = inference.effective_sample_size(logw)
-        w = torch.softmax(logw.double().cpu(), 0)
-        idx = torch.multinomial(w, n, replacement=True, generator=gen) if n else \
-            torch.zeros(0, dtype=torch.long)
-        if ess < n:
-            warnings.warn(f"likelihood weighting: effective sample size {ess:.1f} from {m} "
-                          f"proposals is below the {n} rows asked for; rows repeat "
-                          "(raise num_proposals)", RuntimeWarning, stacklevel=3)
-        return {k: v.cpu()[idx] for k, v in vals.items()}, ess
+        vals, logw = self._ancestral(m, ev, gen, seed)
+        if torch.isneginf(logw).all():
+            raise PgmArError(f"every sample has zero weight: evidence {dict(ev)} is "
+                             "impossible or too unlikely for likelihood weighting")
+        ess = inference.effective_sample_size(logw)
+        return inference.resample_weighted(vals, logw, n, gen, ess, m), ess
 
