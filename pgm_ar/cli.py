@@ -308,27 +308,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
-
-
-def _seed_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
-    if not 0 <= value < 2 ** 63:
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**63-1, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
+    # the argparse types shared with the model commands (light: they load no torch)
+    from .cli_model import positive_int, seed_int
+
     parser = argparse.ArgumentParser(
         prog="pgm-ar",
         description="Declare variables and independence assumptions; derive, count, test and "
@@ -379,10 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--given", action="append", metavar="NAME=VALUE",
                    help="context: a value of one of the image's parents (default: state 0 / "
                         "0.0; repeatable)")
-    p.add_argument("--images", type=_positive_int, default=32, metavar="N",
+    p.add_argument("--images", type=positive_int, default=32, metavar="N",
                    help="context: random input images the gradients are maxed over "
                         "(default: %(default)s)")
-    p.add_argument("--seed", type=_seed_int, default=0,
+    p.add_argument("--seed", type=seed_int, default=0,
                    help="context: seed of the random images (default: %(default)s)")
     p.add_argument("-o", "--output", required=True, help="output file; format from suffix")
     p.set_defaults(func=cmd_draw)

@@ -20,11 +20,11 @@ from typing import IO, Iterator, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_text_writer"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_text_writer", "fsync_dir"]
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Makes the rename itself durable; not possible (nor needed) on every platform.
+def fsync_dir(directory: Path) -> None:
+    """Make renames inside ``directory`` durable (not possible, nor needed, on every platform)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -52,29 +52,17 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; create missing parent directories.
-
-    Parameters
-    ----------
-    path
-        The target file.  An existing file is replaced only once the new
-        content is completely on disk.
-    data
-        The bytes to write.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written.
-    """
-    target = Path(path)
+@contextlib.contextmanager
+def _replacing(target: Path, mode: str, **open_args: object) -> Iterator[IO]:
+    """A temporary sibling of ``target`` opened with ``mode``, synced and renamed over
+    ``target`` when the block ends without an error (keeping the old file's permissions, or
+    the umask's for a new one), removed otherwise."""
     parent = target.parent
     parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, mode, **open_args) as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         if target.exists():
@@ -92,7 +80,28 @@ def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(parent)
+    fsync_dir(parent)
+
+
+def atomic_write_bytes(path: PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; create missing parent directories.
+
+    Parameters
+    ----------
+    path
+        The target file.  An existing file is replaced only once the new
+        content is completely on disk.
+    data
+        The bytes to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    target = Path(path)
+    with _replacing(target, "wb") as fh:
+        fh.write(data)
     return target
 
 
@@ -118,27 +127,5 @@ def atomic_text_writer(path: PathLike, encoding: str = "utf-8") -> Iterator[IO[s
     >>> p.read_text()
     'a\\n1\\n'
     """
-    target = Path(path)
-    parent = target.parent
-    parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        if target.exists():
-            try:
-                os.chmod(tmp, target.stat().st_mode & 0o7777)
-            except OSError:
-                pass
-        else:
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(parent)
+    with _replacing(Path(path), "w", encoding=encoding, newline="") as fh:
+        yield fh

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Optional, Union
 
 from ..errors import PgmArError
+from .atomic import fsync_dir
 
 try:  # POSIX; elsewhere runs are staged but not locked
     import fcntl
@@ -148,7 +149,7 @@ class RunDirWriter:
             shutil.rmtree(self._old, ignore_errors=True)
         else:
             os.rename(self.staging, self.out)
-        _fsync_dir(self.out.parent)
+        fsync_dir(self.out.parent)
         self.committed = True
         return self.out
 
@@ -161,16 +162,3 @@ class RunDirWriter:
                     shutil.rmtree(self.staging, ignore_errors=True)
         finally:
             self._release()
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
