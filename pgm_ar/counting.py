@@ -30,8 +30,9 @@ def readable(n: Optional[int]) -> str:
     if abs(n) < 1_000_000:
         return f"{n:,}"
     exp = int(math.floor(math.log10(n)))
-    # Scale with integer arithmetic so 2**10000 does not overflow a float.
-    mant = n / 10 ** exp if exp < 300 else (n // 10 ** (exp - 16)) / 1e16
+    # int / int is correctly rounded in Python whatever the sizes, so 2**10000 does not
+    # overflow a float here (both operands stay integers until the quotient).
+    mant = n / 10 ** exp
     if mant >= 9.95:
         mant, exp = mant / 10, exp + 1
     return f"{mant:.1f}e{exp}"
@@ -180,7 +181,7 @@ def _power_formula(cards: Sequence[int]) -> str:
 
 
 def _markov_count(cards: Sequence[int], k: int) -> int:
-    total, window = 0, 1
+    total = 0
     for i, c in enumerate(cards):
         window = math.prod(cards[max(0, i - k):i])
         total += (c - 1) * window

@@ -306,3 +306,19 @@ def test_gaussian_counts():
     assert pc.per_variable["a"] == 2 and pc.per_variable["b"] == 3 + 1 + 2
     t = compare_parameter_counts(net.variables)
     assert t.row("full joint").count is None
+
+
+def test_linear_gaussian_count_sums_every_parents_input_width():
+    from pgm_ar.counting import linear_gaussian_count
+
+    img = Image("im", shape=(1, 2, 3), levels=2)
+    # 6 pixel weights + 3 one-hot weights + 1 real weight, an intercept and a variance
+    assert linear_gaussian_count([img, Categorical("c", 3), Gaussian("u")]) == 6 + 3 + 1 + 2
+    assert linear_gaussian_count([Gaussian("u"), img, img]) == 1 + 6 + 6 + 2
+    assert linear_gaussian_count([]) == 2
+
+
+def test_readable_mantissa_of_huge_integers_is_exact_to_one_decimal():
+    assert readable(7 * 10 ** 300) == "7.0e300"
+    assert readable(2 ** 10000) == "2.0e3010"   # 1.995...e3010 rounds to 2.0
+    assert readable(123 * 10 ** 297) == "1.2e299"
