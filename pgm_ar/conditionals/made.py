@@ -131,7 +131,7 @@ class MADEConditional(AutoregressiveConditional):
     def next_mask(self) -> int:
         """Move to the next of the ``num_masks`` fixed mask sets (cyclically); returns its index."""
         m = (int(self.mask_index) + 1) % self.num_masks
-        if m != int(self.mask_index) or self.num_masks > 1:
+        if self.num_masks > 1:  # one mask set stays as built: nothing to recompute
             self._set_masks(m)
         return m
 

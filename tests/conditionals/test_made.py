@@ -78,6 +78,16 @@ def test_next_mask_cycles_through_fixed_seeds():
             assert torch.equal(a, b)
 
 
+def test_two_mask_sets_alternate_and_the_buffers_follow():
+    cond = MADE(hidden=(9,), num_masks=2, seed=3).build(Image("x", shape=(1, 1, 5)), [])
+    sets = [cond.masks_for(m) for m in range(2)]
+    assert any(not torch.equal(a, b) for a, b in zip(*sets))  # two different mask sets
+    for expected in (1, 0, 1):
+        assert cond.next_mask() == expected and int(cond.mask_index) == expected
+        for a, b in zip(cond.current_masks(), sets[expected]):
+            assert torch.equal(a, b)
+
+
 def test_ensemble_is_log_mean_exp_of_members_not_logit_average():
     img = Image("x", shape=(1, 2, 3), ordering="diagonal")
     cond = MADE(hidden=(12,), num_masks=4, natural_ordering=True, seed=0).build(img, []).double()
