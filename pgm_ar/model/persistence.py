@@ -33,6 +33,8 @@ from ..utils.files import read_input_bytes
 from ..utils.atomic import atomic_write_bytes
 from ..network import BayesNet
 from .families import resolve_families
+from ..learning.posterior_fit import POSTERIOR_ATTR
+from ..learning.priors import DirichletPosterior
 from ..utils.devices import resolve_device
 
 __all__ = ["FORMAT", "FILE_FORMAT", "MAGIC", "PersistenceMixin", "load_model",
@@ -84,6 +86,9 @@ class PersistenceMixin:
             "families": {name: fam.to_spec() for name, fam in self.families.items()},
             "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
         }
+        posterior = getattr(self, POSTERIOR_ATTR, None)
+        if posterior is not None:  # a fit with a prior: its counts and pseudo-counts
+            payload["dirichlet"] = posterior.to_payload()
         buf = io.BytesIO()
         torch.save(payload, buf)
         atomic_write_bytes(path, encode_model_file(buf.getvalue()))
@@ -126,6 +131,9 @@ class PersistenceMixin:
             if t.dtype != ref.dtype and not (t.is_floating_point() and ref.is_floating_point()):
                 raise PgmArError(f"{where}: weight {key!r} is {t.dtype}; expected {ref.dtype}")
         model.load_state_dict(state)
+        if "dirichlet" in payload:
+            setattr(model, POSTERIOR_ATTR,
+                    DirichletPosterior.from_payload(net, payload["dirichlet"], where))
         return model.to(resolve_device(device))
 
 
