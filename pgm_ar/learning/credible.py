@@ -39,7 +39,7 @@ from ..tabular_data import parse_evidence
 from ..utils.seeding import SeedLike
 from .priors import DirichletPosterior
 
-__all__ = ["Credible", "CREDIBLE_SAMPLES", "credible_query", "marginal_draws"]
+__all__ = ["Credible", "CREDIBLE_SAMPLES", "credible_query", "marginal_draws", "needed_tables"]
 
 #: posterior CPT sets drawn for one credible query by default
 CREDIBLE_SAMPLES = 1000
@@ -104,11 +104,12 @@ def credible_query(posterior: DirichletPosterior, target: Union[str, Sequence[st
         res = inference.query(net, posterior.tables(), targets, ev)
         estimate = {t: dict(zip(net.variable(t).states, (float(p) for p in res[t])))
                     for t in targets}
+    needed = needed_tables(net, targets, ev)  # only the CPTs the query reads are drawn
     if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
-        draws = posterior.cached_sample(num_samples, int(seed))
+        draws = posterior.cached_sample(num_samples, int(seed), needed)
     else:
-        draws = posterior.sample(num_samples, seed)
-    answers = marginal_draws(net, draws, targets, ev)
+        draws = posterior.sample(num_samples, seed, needed)
+    answers = marginal_draws(net, draws, targets, ev, size=num_samples)
     qs = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     out: Dict[str, Dict[str, Credible]] = {}
     for t in targets:
@@ -119,8 +120,25 @@ def credible_query(posterior: DirichletPosterior, target: Union[str, Sequence[st
     return out[targets[0]] if single else out
 
 
+def needed_tables(net: Any, targets: Sequence[str],
+                  evidence: Optional[Mapping[str, Any]] = None) -> List[str]:
+    """The variables whose CPTs the exact answers of ``p(target | evidence)`` read (the
+    targets', the evidence's and their ancestors'), in the network's order."""
+    st = network_structure(net)
+    ev = checked_evidence(st, net, evidence)
+    nodes: set = set()
+    for name in targets:
+        t = st.index.get(name)
+        if t is None:
+            net.variable(name)  # the error with its suggestion
+        if t not in ev:
+            nodes.update(marginal_plan(st, t, frozenset(ev)).nodes)
+    return [st.names[v] for v in sorted(nodes)]
+
+
 def marginal_draws(net: Any, draws: Mapping[str, torch.Tensor], targets: Sequence[str],
-                   evidence: Optional[Mapping[str, Any]] = None) -> Dict[str, np.ndarray]:
+                   evidence: Optional[Mapping[str, Any]] = None,
+                   size: Optional[int] = None) -> Dict[str, np.ndarray]:
     """Exact ``p(target | evidence)`` under every drawn set of CPTs.
 
     Parameters
@@ -128,7 +146,8 @@ def marginal_draws(net: Any, draws: Mapping[str, torch.Tensor], targets: Sequenc
     net
         A network of discrete scalar variables.
     draws
-        ``{name: tensor (S, *parent_cards, card)}``: ``S`` sets of CPTs.
+        ``{name: tensor (S, *parent_cards, card)}``: ``S`` sets of CPTs (at least those of
+        :func:`needed_tables`).
     targets
         Variable names.
     evidence
@@ -143,7 +162,8 @@ def marginal_draws(net: Any, draws: Mapping[str, torch.Tensor], targets: Sequenc
     ev = checked_evidence(st, net, evidence)
     arrays = {n: (t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t))
               for n, t in draws.items()}
-    size = next(iter(arrays.values())).shape[0] if arrays else 0
+    if size is None:
+        size = next(iter(arrays.values())).shape[0] if arrays else 0
     out: Dict[str, np.ndarray] = {}
     for name in targets:
         if name not in st.index:

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -260,9 +260,10 @@ class DirichletPosterior:
                 raise PgmArError(f"pseudo-counts of {name!r} must be finite and > 0")
             self.counts[name], self.alpha[name] = n, a
         self.concentration = {n: self.counts[n] + self.alpha[n] for n in st.names}
+        self._index = {n: v for v, n in enumerate(st.names)}
         first = st.names[0] if st.names else None
         self.rows = int(round(float(self.counts[first].sum()))) if first else 0
-        self._draws: Optional[Tuple[Any, Dict[str, torch.Tensor]]] = None
+        self._draws: Optional[Tuple[Tuple[int, int], Dict[str, torch.Tensor]]] = None
 
     @classmethod
     def from_data(cls, net: BayesNet, columns: Mapping[str, Any], prior: PriorLike = "bdeu",
@@ -313,7 +314,8 @@ class DirichletPosterior:
         return self.mean() if self.estimate == "mean" else self.map()
 
     # ------------------------------------------------------------------ samples
-    def sample(self, num_samples: int = 1000, seed: SeedLike = 0) -> Dict[str, torch.Tensor]:
+    def sample(self, num_samples: int = 1000, seed: SeedLike = 0,
+               names: Optional[Sequence[str]] = None) -> Dict[str, torch.Tensor]:
         """Draws of whole sets of CPTs from the posterior.
 
         Parameters
@@ -322,6 +324,10 @@ class DirichletPosterior:
             The number of CPT sets.
         seed
             ``None`` (fresh entropy), an integer or a :class:`torch.Generator`.
+        names
+            Draw only these variables' tables (default: all).  A table's draws do not depend
+            on which other tables are drawn: ``sample(n, 7, ["a"])["a"]`` equals
+            ``sample(n, 7)["a"]``.
 
         Returns
         -------
@@ -331,47 +337,53 @@ class DirichletPosterior:
 
         Notes
         -----
-        Every row is drawn as normalised gamma variates, all rows of all tables at once.  A
-        gamma variate of shape ``c`` is drawn as ``G * U**(1/c)`` with ``G ~ Gamma(c + 1)``
-        and ``U ~ Uniform(0, 1)``, in logs: exact, and stable for the small concentrations
+        Every row is drawn as normalised gamma variates, all rows of a table at once, from
+        the table's own stream (seeded by ``seed`` and the variable's position).  A gamma
+        variate of shape ``c`` is drawn as ``G * U**(1/c)`` with ``G ~ Gamma(c + 1)`` and
+        ``U ~ Uniform(0, 1)``, in logs: exact, and stable for the small concentrations
         (``alpha << 1``) whose plain gamma variates underflow to 0.
         """
-        if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) \
-                or num_samples < 1:
-            raise PgmArError(f"num_samples must be an integer >= 1, got {num_samples!r}")
-        gen = torch_generator(seed)
-        names = list(self.concentration)
-        flat = torch.cat([self.concentration[n].reshape(-1) for n in names]) \
-            if names else torch.zeros(0, dtype=torch.float64)
-        size = max(1, int(flat.numel()))
-        step = max(1, _DRAW_CHUNK // size)
-        logs = []
-        for start in range(0, int(num_samples), step):
-            s = min(step, int(num_samples) - start)
-            shape = (s, int(flat.numel()))
-            g = torch._standard_gamma((flat + 1.0).expand(shape).contiguous(), generator=gen)
-            u = torch.rand(shape, dtype=torch.float64, generator=gen)
-            logs.append(torch.log(g) + torch.log(u) / flat)
-        logg = torch.cat(logs) if logs else torch.zeros((0, 0), dtype=torch.float64)
-        out, at = {}, 0
-        for n in names:
-            shape = tuple(self.concentration[n].shape)
-            k = int(np.prod(shape, dtype=np.int64))
-            block = logg[:, at:at + k].reshape((int(num_samples),) + shape)
-            at += k
-            out[n] = torch.softmax(block, dim=-1)  # normalise each row, in logs
+        count = _check_count(num_samples)
+        base = _base_seed(seed)
+        return {n: self._draw(n, count, base) for n in self._names(names)}
+
+    def cached_sample(self, num_samples: int, seed: int,
+                      names: Optional[Sequence[str]] = None) -> Dict[str, torch.Tensor]:
+        """:meth:`sample` with an integer seed, each table's draws kept for the last
+        ``(num_samples, seed)`` asked (repeated credible queries then draw once)."""
+        key = (_check_count(num_samples), _base_seed(int(seed)))
+        if self._draws is None or self._draws[0] != key:
+            self._draws = (key, {})
+        kept = self._draws[1]
+        for n in self._names(names):
+            if n not in kept:
+                kept[n] = self._draw(n, key[0], key[1])
+        return {n: kept[n] for n in self._names(names)}
+
+    def _names(self, names: Optional[Sequence[str]]) -> list:
+        if names is None:
+            return list(self.concentration)
+        out = list(names)
+        for n in out:
+            if n not in self.concentration:
+                raise UnknownVariableError(n, list(self.concentration))
         return out
 
-    def cached_sample(self, num_samples: int, seed: Optional[int]) -> Dict[str, torch.Tensor]:
-        """:meth:`sample`, kept for the last ``(num_samples, seed)`` asked with an integer
-        seed (repeated credible queries then draw once)."""
-        key = (int(num_samples), seed)
-        if seed is None or self._draws is None or self._draws[0] != key:
-            draws = self.sample(num_samples, seed)
-            if seed is None:
-                return draws
-            self._draws = (key, draws)
-        return self._draws[1]
+    def _draw(self, name: str, count: int, base: int) -> torch.Tensor:
+        """``count`` draws of ``name``'s table from its own stream of ``base``."""
+        conc = self.concentration[name]
+        shape = tuple(conc.shape)
+        flat = conc.reshape(-1)
+        gen = torch.Generator().manual_seed(_stream_seed(base, self._index[name]))
+        step = max(1, _DRAW_CHUNK // max(1, int(flat.numel())))
+        logs = []
+        for start in range(0, count, step):
+            size = (min(step, count - start), int(flat.numel()))
+            g = torch._standard_gamma((flat + 1.0).expand(size).contiguous(), generator=gen)
+            u = torch.rand(size, dtype=torch.float64, generator=gen)
+            logs.append(torch.log(g) + torch.log(u) / flat)
+        # normalise each row in logs (a softmax): no sum of underflowed variates is 0
+        return torch.softmax(torch.cat(logs).reshape((count,) + shape), dim=-1)
 
     def query(self, target: Any, evidence: Optional[Mapping[str, Any]] = None,
               credible: float = 0.9, num_samples: int = 1000, seed: SeedLike = 0):
@@ -418,6 +430,28 @@ class DirichletPosterior:
         except (KeyError, TypeError, ValueError) as exc:
             raise PgmArError(f"{where}: damaged model file: the saved parameter posterior is "
                              f"not valid ({type(exc).__name__}: {exc})") from None
+
+
+def _check_count(num_samples: Any) -> int:
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) \
+            or num_samples < 1:
+        raise PgmArError(f"num_samples must be an integer >= 1, got {num_samples!r}")
+    return int(num_samples)
+
+
+def _base_seed(seed: SeedLike) -> int:
+    """An integer seed as it is; from a generator or fresh entropy, one integer drawn."""
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        torch_generator(seed)  # the seed policy's checks (range, type)
+        return int(seed)
+    gen = torch_generator(seed)
+    return int(torch.randint(0, 2 ** 62, (), generator=gen))
+
+
+def _stream_seed(base: int, index: int) -> int:
+    """A well-mixed 63-bit seed of variable ``index``'s stream under ``base``."""
+    state = np.random.SeedSequence([base, index]).generate_state(1, np.uint64)[0]
+    return int(state) & (2 ** 63 - 1)
 
 
 def describe_prior(prior: PriorLike) -> Union[str, float]:

@@ -192,6 +192,15 @@ def test_draws_are_seeded():
     a, b, c = post.sample(50, seed=4), post.sample(50, seed=4), post.sample(50, seed=5)
     assert all(torch.equal(a[n], b[n]) for n in a)
     assert not torch.equal(a["b"], c["b"])
+    # a table's draws do not depend on which other tables are drawn
+    assert torch.equal(post.sample(50, seed=4, names=["b"])["b"], a["b"])
+    assert torch.equal(post.cached_sample(50, 4, ["b"])["b"], a["b"])
+    g1, g2 = torch.Generator().manual_seed(9), torch.Generator().manual_seed(9)
+    assert torch.equal(post.sample(5, seed=g1)["a"], post.sample(5, seed=g2)["a"])
+    with pytest.raises(PgmArError, match="num_samples"):
+        post.sample(0)
+    with pytest.raises(UnknownVariableError):
+        post.sample(3, names=["zz"])
 
 
 @pytest.mark.parametrize("prior,match", [
