@@ -21,7 +21,7 @@ from ..conditionals.tabular import TabularConditional
 from ..errors import PgmArError
 from ..training import History
 from .credible import CREDIBLE_SAMPLES, check_credible, credible_query
-from .priors import DirichletPosterior, _check_estimate
+from .priors import DirichletPosterior, check_estimate
 
 __all__ = ["POSTERIOR_ATTR", "fit_with_prior", "model_posterior", "model_credible_query",
            "forget_posterior"]
@@ -42,7 +42,7 @@ def fit_with_prior(model: Any, columns: Mapping[str, torch.Tensor], method: Any,
     if prior is None:
         raise PgmArError("equivalent_sample_size and estimate go with prior= (e.g. "
                          "prior='bdeu'); without a prior the fit is maximum likelihood")
-    kind = _check_estimate("mean" if estimate is None else estimate)
+    kind = check_estimate("mean" if estimate is None else estimate)
     name = str(getattr(method, "value", method))
     if name not in ("auto", "counts"):
         raise PgmArError(f"prior=...: a Dirichlet posterior is the closed form of counts; use "

@@ -49,7 +49,7 @@ from ..utils.seeding import SeedLike, torch_generator
 from ..utils.suggest import did_you_mean
 
 __all__ = ["PRIOR_NAMES", "DEFAULT_ESS", "ESTIMATES", "PriorLike", "dirichlet_prior",
-           "DirichletPosterior", "count_tables"]
+           "check_estimate", "DirichletPosterior", "count_tables"]
 
 #: the named priors
 PRIOR_NAMES = ("bdeu", "k2")
@@ -192,9 +192,9 @@ def count_tables(net: BayesNet, columns: Mapping[str, Any]) -> Dict[str, np.ndar
         c = (c.detach().cpu().numpy() if isinstance(c, torch.Tensor) else np.asarray(c))
         c = c.reshape(-1).astype(np.int64, copy=False)
         if c.size and (c.min() < 0 or c.max() >= st.cards[v]):
-            raise DataError(f"missing or out-of-range values: a Dirichlet posterior needs "
-                            f"complete data; drop the incomplete rows, or fit without prior= "
-                            f"by method='svi' (a MAP fit with Tabular(prior=a) families)",
+            raise DataError("missing or out-of-range values: a Dirichlet posterior needs "
+                            "complete data; drop the incomplete rows, or fit without prior= "
+                            "by method='svi' (a MAP fit with Tabular(prior=a) families)",
                             column=name)
         cols.append(c)
     out = {}
@@ -243,7 +243,7 @@ class DirichletPosterior:
         self.net = net
         self.prior = prior
         self.equivalent_sample_size = equivalent_sample_size
-        self.estimate = _check_estimate(estimate)
+        self.estimate = check_estimate(estimate)
         self.counts: Dict[str, torch.Tensor] = {}
         self.alpha: Dict[str, torch.Tensor] = {}
         for v, name in enumerate(st.names):
@@ -463,7 +463,8 @@ def describe_prior(prior: PriorLike) -> Union[str, float]:
     return "per-variable"
 
 
-def _check_estimate(estimate: Any) -> str:
+def check_estimate(estimate: Any) -> str:
+    """``"mean"`` or ``"map"`` (any case), else a :class:`PgmArError` with a suggestion."""
     key = estimate.strip().lower() if isinstance(estimate, str) else estimate
     if key not in ESTIMATES:
         hint = did_you_mean(key, ESTIMATES) if isinstance(key, str) else ""

@@ -20,7 +20,8 @@ from pgm_ar.tabular_data import decode
 
 def sampled(name: str, n: int, seed: int = 0):
     net = example_network(name)
-    rows = forward_sample(net, tables_from_net(net), n, generator=torch.Generator().manual_seed(seed))
+    gen = torch.Generator().manual_seed(seed)
+    rows = forward_sample(net, tables_from_net(net), n, generator=gen)
     return net, rows
 
 

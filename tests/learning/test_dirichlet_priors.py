@@ -3,7 +3,6 @@ forms (counts by hand), against pgmpy's BayesianEstimator, and posterior draws a
 Dirichlet's moments."""
 from __future__ import annotations
 
-import itertools
 import warnings
 
 import numpy as np
@@ -104,7 +103,8 @@ def test_per_variable_prior_and_pseudo_count_array():
 
 def test_counts_match_a_loop_over_rows():
     net = example_network("asia")
-    rows = forward_sample(net, tables_from_net(net), 300, generator=torch.Generator().manual_seed(3))
+    gen = torch.Generator().manual_seed(3)
+    rows = forward_sample(net, tables_from_net(net), 300, generator=gen)
     counts = count_tables(net, rows)
     for name in net.names:
         parents = net.parents(name)
@@ -156,7 +156,8 @@ def _pgmpy_cpts(net, df, prior_type, **kw):
                                            ("K2", {}, "k2")])
 def test_against_pgmpy_bayesian_estimator(prior, kw, ours):
     net = example_network("child")
-    rows = forward_sample(net, tables_from_net(net), 600, generator=torch.Generator().manual_seed(1))
+    gen = torch.Generator().manual_seed(1)
+    rows = forward_sample(net, tables_from_net(net), 600, generator=gen)
     df = decode(net, rows)
     ref = _pgmpy_cpts(net, df, prior, **kw)
     model = compile(net)
