@@ -153,3 +153,28 @@ def test_credible_needs_a_fit_with_a_prior():
     model.fit(df, method="svi", epochs=1, progress=False)  # a gradient fit drops it
     with pytest.raises(PgmArError, match="no posterior over its CPTs"):
         model.query("a", credible=0.9)
+
+
+def test_frequentist_coverage_is_near_the_level():
+    """Over many data sets drawn from a known p, about 90% of the 90% intervals hold it."""
+    net = BayesNet([Bernoulli("x")])
+    rng = np.random.default_rng(0)
+    trials, held = 200, 0
+    for k in range(trials):
+        x = torch.from_numpy((rng.random(100) < 0.3).astype(np.int64))
+        post = DirichletPosterior.from_data(net, {"x": x}, "k2")
+        c = credible_query(post, "x", credible=0.9, num_samples=1000, seed=k)["1"]
+        held += c.lo <= 0.3 <= c.hi
+    # binomial(200, 0.9) has standard deviation 0.021: the band is over 3 of them
+    assert 0.83 <= held / trials <= 0.97
+
+
+def test_validation_nll_of_a_prior_fit():
+    net = BayesNet([Bernoulli("a"), Bernoulli("b")], [("a", "b")])
+    train = pd.DataFrame({"a": [0, 1, 1, 0, 1], "b": [0, 1, 1, 1, 0]})
+    val = pd.DataFrame({"a": [1, 0], "b": [1, 1]})
+    model = compile(net)
+    hist = model.fit(train, prior="k2", val=val)
+    # the posterior mean by hand: p(a=1) = 4/7; p(b=1 | a=0) = 2/4, p(b=1 | a=1) = 3/5
+    expect = -(np.log(4 / 7 * 3 / 5) + np.log(3 / 7 * 2 / 4)) / 2
+    assert hist.val_nll == [pytest.approx(expect, abs=1e-12)] and hist.best_epoch == 1
