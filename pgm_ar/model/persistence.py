@@ -2,7 +2,9 @@
 
 A model file holds the network in the spec format, each node's family as plain data and the
 weights (``torch.save`` of plain data, read back with ``weights_only=True`` so a crafted file
-cannot run code).  Loading rebuilds the model from the first two and loads the third.
+cannot run code).  Loading rebuilds the model from the first two and loads the third.  A model
+fitted with a Dirichlet prior also keeps its posterior (counts and pseudo-counts, key
+``"dirichlet"``; :mod:`pgm_ar.learning.priors`), checked against the network when loaded.
 
 The file proves its integrity: it starts with the line ``PGM_AR MODEL``, then one JSON line
 ``{"format": ..., "payload_bytes": N, "sha256": HEX}``, then the ``N`` bytes of the payload.
