@@ -712,6 +712,25 @@ def _fits_by_counts(model, data, method: str) -> bool:
     return all(n in data.columns for n in names) and not bool(data[names].isna().any().any())
 
 
+def _prior_options(args: argparse.Namespace) -> Dict[str, Any]:
+    """``model.fit``'s Dirichlet-prior arguments from ``--prior``, ``--ess``, ``--estimate``
+    (a number given to ``--prior`` is a concentration, anything else a prior's name)."""
+    if args.prior is None:
+        if args.ess is not None or args.estimate is not None:
+            raise PgmArError("--ess and --estimate go with --prior (e.g. --prior bdeu --ess 10)")
+        return {}
+    try:
+        prior: Any = float(args.prior)
+    except ValueError:
+        prior = args.prior
+    out = {"prior": prior}
+    if args.ess is not None:
+        out["equivalent_sample_size"] = args.ess
+    if args.estimate is not None:
+        out["estimate"] = args.estimate
+    return out
+
+
 def _distributed_launch() -> bool:
     import os
 
@@ -745,6 +764,7 @@ def _fit_into(args: argparse.Namespace, out: Path, images: bool) -> int:
     for key in ("epochs", "batch_size", "lr"):
         if getattr(args, key) is not None:
             kwargs[key] = getattr(args, key)
+    kwargs.update(_prior_options(args))
     if _fits_by_counts(model, data, args.method):
         # the closed form runs on the CPU in one pass: say so instead of ignoring options
         ignored = [f"--device {args.device}"] if args.device not in ("auto", "cpu") else []
@@ -878,6 +898,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 0
     if not args.target:
         raise PgmArError("give at least one --target (or --map for the most probable explanation)")
+    if args.credible is not None:
+        return _print_credible(args, model, evidence)
     res = model.query(list(args.target), evidence or None)
     if args.json:
         _print_json({"evidence": evidence, "marginals": res})
@@ -888,6 +910,27 @@ def cmd_query(args: argparse.Namespace) -> int:
         width = max(len(s) for s in dist)
         for state, p in dist.items():
             print(f"  {state:<{width}}  {p:.6f}")
+    return 0
+
+
+def _print_credible(args: argparse.Namespace, model, evidence: Dict[str, Any]) -> int:
+    """``query --credible``: each state's probability with its credible interval."""
+    if not callable(getattr(model, "parameter_posterior", None)):
+        raise PgmArError(f"{args.run_dir}: --credible needs a run fitted with a prior "
+                         f"('pgm-ar fit ... --prior bdeu'); given tables have no posterior")
+    res = model.query(list(args.target), evidence or None, credible=args.credible)
+    if args.json:
+        _print_json({"evidence": evidence, "credible": args.credible,
+                     "marginals": {t: {s: c._asdict() for s, c in d.items()}
+                                   for t, d in res.items()}})
+        return 0
+    given = ", ".join(f"{k}={v}" for k, v in evidence.items())
+    level = f"{100 * args.credible:g}%"
+    for t, dist in res.items():
+        print(f"p({t}{' | ' + given if given else ''}), {level} credible interval:")
+        width = max(len(s) for s in dist)
+        for state, c in dist.items():
+            print(f"  {state:<{width}}  {c.estimate:.6f}  [{c.lo:.6f}, {c.hi:.6f}]")
     return 0
 
 
@@ -967,6 +1010,13 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
                    help="images: stop after this many epochs without a better validation NLL")
     p.add_argument("--max-train", type=positive_int, default=None, metavar="N",
                    help="images: train on the first N training digits only (quick runs)")
+    p.add_argument("--prior", metavar="PRIOR",
+                   help="tables: a Dirichlet prior on every CPT row, 'bdeu', 'k2' or a number "
+                        "> 0; the posterior is kept for credible intervals")
+    p.add_argument("--ess", type=positive_float, metavar="N",
+                   help="BDeu's equivalent sample size (default 1)")
+    p.add_argument("--estimate", choices=["mean", "map"],
+                   help="with --prior: the tables are the posterior mean (default) or mode")
     p.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_fit)
@@ -1011,5 +1061,8 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--evidence", nargs="+", metavar="NAME=STATE", help="condition on these")
     p.add_argument("--map", action="store_true",
                    help="most probable states of the targets (all variables if none given)")
+    p.add_argument("--credible", type=float, metavar="LEVEL",
+                   help="with a run fitted with --prior: each probability's credible interval "
+                        "at this level, e.g. 0.9")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_query)

@@ -39,6 +39,8 @@ from ..training import fit as train_fit
 from ..training.loop import run_seed
 from ..utils.enums import parse_enum
 from ..utils.seeding import forked_global_rng
+from ..learning.posterior_fit import fit_with_prior, forget_posterior, model_posterior
+from ..learning.priors import DirichletPosterior
 from .data import ENUM_BUDGET, ModelData
 from .fit_checks import check_baseline, check_loss, independent_baseline, worse_than
 from .loop_data import loop_columns, marginalised
@@ -87,6 +89,12 @@ class FittingMixin:
                 total = total + lp
         return total
 
+    def parameter_posterior(self) -> DirichletPosterior:
+        """The Dirichlet posterior over the CPTs of a fit with ``prior=`` (its mean, mode
+        and seeded samples of whole CPT sets); a :class:`PgmArError` for a model fitted
+        otherwise."""
+        return model_posterior(self)
+
     def fit(self, data: ModelData, method: Union[str, FitMethod] = "auto", *,
             epochs: Optional[int] = None, batch_size: Optional[int] = None,
             lr: Optional[float] = None, lr_decay: float = 1.0,
@@ -95,7 +103,9 @@ class FittingMixin:
             checkpoint_dir: Optional[Union[str, Path]] = None, resume: bool = False,
             transform: Optional[Any] = None, early_stopping_patience: Optional[int] = None,
             log_path: Optional[Union[str, Path]] = None, amp: bool = True,
-            max_grad_norm: Optional[float] = None) -> History:
+            max_grad_norm: Optional[float] = None, prior: Optional[Any] = None,
+            equivalent_sample_size: Optional[float] = None,
+            estimate: Optional[str] = None) -> History:
         """Fit the conditionals to ``data`` (maximum likelihood, or MAP with priors).
 
         Parameters
@@ -138,6 +148,13 @@ class FittingMixin:
             Gradient fits only; passed to :func:`pgm_ar.training.fit`.
             ``transform(batch, generator)`` changes each training batch (a dict of tensors),
             e.g. ``DynamicBinarization("digit")`` for grey training images.
+        prior, equivalent_sample_size, estimate
+            A Dirichlet prior on every CPT row (all-tabular networks, complete data, the
+            closed form): ``"bdeu"`` (with ``equivalent_sample_size``, default 1), ``"k2"``,
+            a number ``> 0``, or ``{variable: prior or array of pseudo-counts}``.  The tables
+            are set to the posterior ``estimate``, ``"mean"`` (default) or ``"map"``, and the
+            model keeps the posterior (:meth:`parameter_posterior`, saved with the model)
+            for ``query(..., credible=0.9)``.  See :mod:`pgm_ar.learning.priors`.
 
         Returns
         -------
@@ -164,9 +181,11 @@ class FittingMixin:
         gradient.
         """
         method = parse_enum(FitMethod, method, "fit method")
+        forget_posterior(self)  # a kept posterior no longer describes the tables after a fit
         self.train()  # fitting is the one place the modules run in training mode
         try:
             return self._fit(data, method, val, transform, dict(
+                prior=prior, equivalent_sample_size=equivalent_sample_size, estimate=estimate,
                 epochs=epochs, batch_size=batch_size, lr=lr, lr_decay=lr_decay,
                 lr_schedule=lr_schedule, device=device, seed=seed, progress=progress,
                 checkpoint_dir=checkpoint_dir, resume=resume,
@@ -180,6 +199,10 @@ class FittingMixin:
              transform: Any, opts: Dict[str, Any]) -> History:
         train = loop_columns(self, data, "training", raw_images=transform is not None,
                              keep_missing=True)
+        bayes = {k: opts.pop(k) for k in ("prior", "equivalent_sample_size", "estimate")}
+        if any(v is not None for v in bayes.values()):  # a Dirichlet posterior (closed form)
+            return fit_with_prior(self, train, method, val, transform,
+                                  {k: opts.get(k) for k in _LOOP_ONLY}, **bayes)
         hidden = marginalised(self, train)
         open_form = [n for n, m in zip(self.net.names, self.nodes) if not m.closed_form]
         if method is FitMethod.AUTO:

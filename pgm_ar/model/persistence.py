@@ -2,7 +2,9 @@
 
 A model file holds the network in the spec format, each node's family as plain data and the
 weights (``torch.save`` of plain data, read back with ``weights_only=True`` so a crafted file
-cannot run code).  Loading rebuilds the model from the first two and loads the third.
+cannot run code).  Loading rebuilds the model from the first two and loads the third.  A model
+fitted with a Dirichlet prior also keeps its posterior (counts and pseudo-counts, key
+``"dirichlet"``; :mod:`pgm_ar.learning.priors`), checked against the network when loaded.
 
 The file proves its integrity: it starts with the line ``PGM_AR MODEL``, then one JSON line
 ``{"format": ..., "payload_bytes": N, "sha256": HEX}``, then the ``N`` bytes of the payload.
@@ -33,6 +35,8 @@ from ..utils.files import read_input_bytes
 from ..utils.atomic import atomic_write_bytes
 from ..network import BayesNet
 from .families import resolve_families
+from ..learning.posterior_fit import POSTERIOR_ATTR
+from ..learning.priors import DirichletPosterior
 from ..utils.devices import resolve_device
 
 __all__ = ["FORMAT", "FILE_FORMAT", "MAGIC", "PersistenceMixin", "load_model",
@@ -84,6 +88,9 @@ class PersistenceMixin:
             "families": {name: fam.to_spec() for name, fam in self.families.items()},
             "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
         }
+        posterior = getattr(self, POSTERIOR_ATTR, None)
+        if posterior is not None:  # a fit with a prior: its counts and pseudo-counts
+            payload["dirichlet"] = posterior.to_payload()
         buf = io.BytesIO()
         torch.save(payload, buf)
         atomic_write_bytes(path, encode_model_file(buf.getvalue()))
@@ -126,6 +133,9 @@ class PersistenceMixin:
             if t.dtype != ref.dtype and not (t.is_floating_point() and ref.is_floating_point()):
                 raise PgmArError(f"{where}: weight {key!r} is {t.dtype}; expected {ref.dtype}")
         model.load_state_dict(state)
+        if "dirichlet" in payload:
+            setattr(model, POSTERIOR_ATTR,
+                    DirichletPosterior.from_payload(net, payload["dirichlet"], where))
         return model.to(resolve_device(device))
 
 

@@ -14,6 +14,7 @@ import torch
 
 from .. import inference
 from ..errors import PgmArError
+from ..learning.posterior_fit import model_credible_query
 from ..tabular_data import parse_evidence
 from ..utils.seeding import torch_generator
 from .modes import in_eval_mode
@@ -26,14 +27,23 @@ class QueryMixin:
 
     @in_eval_mode
     def query(self, target: Union[str, Sequence[str]], evidence: Optional[Mapping[str, Any]] = None,
-              num_samples: int = 100_000, seed: Optional[int] = 0):
+              num_samples: int = 100_000, seed: Optional[int] = 0,
+              credible: Optional[float] = None):
         """Posterior marginal ``p(target | evidence)`` as ``{state: probability}``.
 
         Exact (variable elimination) for all-discrete networks; with real variables, an
         estimate by likelihood weighting from ``num_samples`` samples (warns when the
         effective sample size is small).  A list of targets gives ``{target: {state: p}}``.
         Evidence values are state names or indices (numbers for real variables).
+
+        With ``credible`` (a level in (0, 1), e.g. ``0.9``) on a model fitted with a
+        Dirichlet prior (``fit(data, prior="bdeu")``), each state's answer is a
+        :class:`~pgm_ar.learning.Credible` ``(estimate, lo, hi)``: this answer and the
+        equal-tailed interval of the exact answers under 1000 CPT sets drawn from the
+        posterior with ``seed`` (:mod:`pgm_ar.learning.credible`).
         """
+        if credible is not None:
+            return model_credible_query(self, target, evidence, credible, seed=seed)
         single = isinstance(target, str)
         targets = [target] if single else _target_list(target)
         for t in targets:
