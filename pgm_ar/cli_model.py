@@ -878,10 +878,16 @@ def cmd_query(args: argparse.Namespace) -> int:
         return 0
     if not args.target:
         raise PgmArError("give at least one --target (or --map for the most probable explanation)")
-    res = model.query(list(args.target), evidence or None)
+    res = model.query(list(args.target), evidence or None, method=args.method,
+                      num_samples=args.num_samples, seed=args.seed)
+    diagnostics = getattr(res, "diagnostics", None)  # approximate methods say how they fared
     if args.json:
-        _print_json({"evidence": evidence, "marginals": res})
+        _print_json({"evidence": evidence, "marginals": res,
+                     **({"diagnostics": diagnostics} if diagnostics else {})})
         return 0
+    if diagnostics:
+        print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in diagnostics.items()))
     given = ", ".join(f"{k}={v}" for k, v in evidence.items())
     for t, dist in res.items():
         print(f"p({t}{' | ' + given if given else ''}):")
@@ -1011,5 +1017,12 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--evidence", nargs="+", metavar="NAME=STATE", help="condition on these")
     p.add_argument("--map", action="store_true",
                    help="most probable states of the targets (all variables if none given)")
+    p.add_argument("--method", default="exact",
+                   help="exact, or likelihood_weighting, gibbs or loopy_bp: approximate, for "
+                        "networks too dense for exact inference (default: %(default)s)")
+    p.add_argument("--num-samples", type=positive_int, default=100_000,
+                   help="samples of likelihood_weighting and gibbs (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of likelihood_weighting and gibbs (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_query)

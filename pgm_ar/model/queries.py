@@ -26,13 +26,18 @@ class QueryMixin:
 
     @in_eval_mode
     def query(self, target: Union[str, Sequence[str]], evidence: Optional[Mapping[str, Any]] = None,
-              num_samples: int = 100_000, seed: Optional[int] = 0):
+              num_samples: int = 100_000, seed: Optional[int] = 0, method: str = "exact"):
         """Posterior marginal ``p(target | evidence)`` as ``{state: probability}``.
 
         Exact (variable elimination) for all-discrete networks; with real variables, an
         estimate by likelihood weighting from ``num_samples`` samples (warns when the
         effective sample size is small).  A list of targets gives ``{target: {state: p}}``.
         Evidence values are state names or indices (numbers for real variables).
+        ``method="likelihood_weighting"``, ``"gibbs"`` or ``"loopy_bp"`` estimates the
+        marginals instead (networks too dense for exact inference; see
+        :mod:`pgm_ar.inference.approximate`): ``num_samples`` and ``seed`` drive the sampling
+        methods, and the answer's ``.diagnostics`` hold the effective sample size or whether
+        belief propagation converged.
         """
         single = isinstance(target, str)
         targets = [target] if single else _target_list(target)
@@ -42,6 +47,10 @@ class QueryMixin:
                 raise PgmArError(f"query target {t!r} is not discrete; use sample(...) for "
                                  "real or image variables")
         ev = parse_evidence(self.net, evidence)
+        method = inference.check_method(method, discrete=self.all_discrete)
+        if self.all_discrete and method != "exact":
+            return inference.approximate_answer(self.net, self.tables(), target, ev, method,
+                                                num_samples, seed)
         if self.all_discrete:
             res = inference.query(self.net, self.tables(), targets, ev)
             out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
