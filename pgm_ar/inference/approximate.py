@@ -159,7 +159,7 @@ def _weighted_marginals(net: BayesNet, tables: Tables, target, evidence, num_sam
         p.index_add_(0, values[name].cpu().long(), w)
         marginals[name] = p
     return ApproximateResult(marginals, "likelihood_weighting", num_samples=n,
-                             effective_sample_size=float(ess))
+                             effective_sample_size=min(float(ess), float(n)))  # rounding
 
 
 class Marginals(dict):

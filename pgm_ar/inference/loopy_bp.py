@@ -17,7 +17,8 @@ dense the network is.
 * **Damping.**  Each new factor-to-variable message is mixed with the old one,
   ``(1 - damping) * new + damping * old``, which stops the oscillations that
   keep plain loopy propagation from converging on some networks.  The fixed
-  points do not change.
+  points do not change.  Zeros are not damped: a state a new message rules out
+  is ruled out at once.
 * **Convergence.**  Iterations stop when no message (normalised to sum one)
   changed by more than ``tol``, or after ``max_iterations``; the result says
   which (with a ``RuntimeWarning`` when it did not converge).
@@ -120,6 +121,8 @@ def loopy_belief_propagation(net: BayesNet, tables: Tables, target: Union[str, S
                       f"change of a message {change:.2e} > tol {tol:.0e}); the marginals are "
                       "rough: raise max_iterations or damping, or use method='gibbs'",
                       RuntimeWarning, stacklevel=2)
+    for v in graph.var_edges:  # a contradiction anywhere (not only at a target) is an error
+        graph.belief(v)
     marginals: Dict[str, torch.Tensor] = {}
     for t in dict.fromkeys(targets):
         if t in ev:
@@ -201,7 +204,11 @@ class _FactorGraph:
                 new = _normalised(new)
                 old = self.to_var[e]
                 if damping:
-                    new = (1.0 - damping) * new + damping * old
+                    # a zero in the new message is a proof (that state cannot happen): it stays
+                    # exactly zero, not mixed with the old message, which would only shrink it
+                    # towards zero and hide the contradiction it may prove
+                    new = _normalised(np.where(new > 0, (1.0 - damping) * new + damping * old,
+                                               0.0))
                 change = max(change, float(np.abs(new - old).max()))
                 self.to_var[e] = new
         return change
