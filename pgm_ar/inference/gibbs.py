@@ -118,34 +118,24 @@ def gibbs_sampling(net: BayesNet, tables: Tables, target: Union[str, Sequence[st
 
     nodes = st.closure(list(targets) + list(ev))
     free = [v for v in nodes if v not in ev]
-    cols = _start(net, st, tables, tabs, ev, chains, generator, evidence)
-
-    in_scope = set(nodes)
-    logt = {v: _log_table(tabs[v], st.num_rows[v], st.cards[v]) for v in nodes}
-    # per free variable: (child, stride of the variable in the child's CPT rows, card of child)
-    kids: Dict[int, List[tuple]] = {v: [] for v in free}
-    for c in nodes:
-        for p, stride in zip(st.parents[c], st.strides[c]):
-            if p in kids:
-                kids[p].append((c, stride, st.cards[c]))
+    chain = _Chains(st, tabs, nodes, free,
+                    _start(net, st, tables, tabs, ev, chains, generator, evidence))
     want = [t for t in dict.fromkeys(targets) if t not in ev]
     acc = {t: np.zeros((chains, st.cards[t])) for t in want}
     acc_sq = {t: np.zeros((chains, st.cards[t])) for t in want}
-    moved = np.zeros(chains, dtype=bool)
 
     sweeps = burn + kept * thin
     for sweep in range(sweeps):
         keep = sweep >= burn and (sweep - burn) % thin == 0
-        u_all = torch.rand(len(free), chains, generator=generator,
-                           dtype=torch.float64).numpy()
+        # 1 - u lies in (0, 1]: see _Chains.update
+        u_all = 1.0 - torch.rand(len(free), chains, generator=generator,
+                                 dtype=torch.float64).numpy()
         for k, v in enumerate(free):
-            probs = _full_conditional(st, logt, kids[v], v, cols, chains)
-            new = _draw(probs, u_all[k])
-            moved |= new != cols[v]
-            cols[v] = new
+            probs = chain.update(v, u_all[k])
             if keep and v in acc:
                 acc[v] += probs
                 acc_sq[v] += probs * probs
+    cols, moved = chain.cols, chain.moved
 
     marginals: Dict[str, torch.Tensor] = {}
     for t in dict.fromkeys(targets):
@@ -188,39 +178,69 @@ def _non_negative(name: str, value: Optional[int], default: int) -> int:
     return int(value)
 
 
-def _log_table(t: torch.Tensor, rows: int, card: int) -> np.ndarray:
-    """A CPT as a ``(rows, card)`` float64 array of logs (``-inf`` for zeros)."""
-    a = t.detach().cpu().to(torch.float64).numpy().reshape(rows, card)
-    with np.errstate(divide="ignore"):
-        return np.log(a)
+class _Chains:
+    """The chains' current states and, per node, each chain's current CPT row.
 
+    Rows are kept up to date as parents change (one add per child), so that a
+    variable's update reads its Markov blanket's CPT entries with one gather
+    per table and never recomputes a row from all the parents.
+    """
 
-def _full_conditional(st, logt, kids, v: int, cols: list, chains: int) -> np.ndarray:
-    """``p(v | Markov blanket)`` per chain, ``(chains, card)``, from the CPTs of ``v`` and its
-    children (each child's CPT row with ``v`` set to every state in turn)."""
-    card = st.cards[v]
-    row = st.parent_row(v, cols)
-    lp = np.repeat(logt[v], chains, axis=0) if row is None else logt[v][row]
-    states = np.arange(card)
-    for c, stride, card_c in kids:
-        base = st.parent_row(c, cols) - stride * cols[v]  # the child's row with v at state 0
-        flat = (base[:, None] + stride * states) * card_c + cols[c][:, None]
-        lp = lp + logt[c].reshape(-1)[flat]
-    lp = lp - lp.max(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):  # a row of -inf never happens from a possible state
-        p = np.exp(lp)
-        p /= p.sum(axis=1, keepdims=True)
-    return p
+    def __init__(self, st, tabs, nodes: Sequence[int], free: Sequence[int], cols: list) -> None:
+        self.st, self.cols = st, cols
+        chains = len(cols[nodes[0]]) if nodes else 0
+        self.moved = np.zeros(chains, dtype=bool)
+        self.tab = {v: tabs[v].detach().cpu().to(torch.float64).numpy().reshape(
+            st.num_rows[v], st.cards[v]) for v in nodes}
+        self.flat = {v: t.reshape(-1) for v, t in self.tab.items()}
+        self.rows = {v: np.zeros(chains, dtype=np.int64) if not st.parents[v]
+                     else st.parent_row(v, cols).astype(np.int64) for v in nodes}
+        # per free variable: (child, stride of the variable in the child's rows, the offsets
+        # of the child's flat entries for each state of the variable)
+        self.kids: Dict[int, List[tuple]] = {v: [] for v in free}
+        for c in nodes:
+            for p, stride in zip(st.parents[c], st.strides[c]):
+                if p in self.kids:
+                    offsets = stride * st.cards[c] * np.arange(st.cards[p])
+                    self.kids[p].append((c, stride, offsets))
 
+    def update(self, v: int, u: np.ndarray) -> np.ndarray:
+        """Redraw ``v`` in every chain from its full conditional, with ``u`` in ``(0, 1]``;
+        returns the normalised conditional ``(chains, card)``.
 
-def _draw(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """One inverse-CDF draw per row; never a state of probability zero."""
-    cdf = np.cumsum(probs, axis=1)
-    x = (u[:, None] * cdf[:, -1:] >= cdf[:, :-1]).sum(axis=1)
-    bad = probs[np.arange(len(x)), x] <= 0  # rounding at the very top of a CDF (rare)
-    if bad.any():
-        x[bad] = probs.shape[1] - 1 - np.argmax(probs[bad][:, ::-1] > 0, axis=1)
-    return x
+        The draw is ``#{s: cdf[s] < u * total}``: a state of probability zero has the same
+        cumulative value as the state before it, so it is never chosen, whatever ``u``.
+        """
+        old = self.cols[v]
+        probs = self.tab[v][self.rows[v]]
+        for c, stride, offsets in self.kids[v]:
+            base = (self.rows[c] - stride * old) * self.tab[c].shape[1] + self.cols[c]
+            probs *= self.flat[c][base[:, None] + offsets]
+        cdf = np.cumsum(probs, axis=1)
+        total = cdf[:, -1]
+        if not total.all():  # a product of many small numbers underflowed: redo it in logs
+            bad = total == 0
+            probs[bad] = self._log_conditional(v, np.flatnonzero(bad))
+            cdf[bad] = np.cumsum(probs[bad], axis=1)
+            total = cdf[:, -1]
+        new = (cdf < (u * total)[:, None]).sum(axis=1)
+        step = new - old
+        self.moved |= step != 0
+        for c, stride, _ in self.kids[v]:
+            self.rows[c] += stride * step
+        self.cols[v] = new
+        return probs / total[:, None]
+
+    def _log_conditional(self, v: int, idx: np.ndarray) -> np.ndarray:
+        """The conditional of ``v`` for the chains ``idx``, computed in logs and scaled so its
+        largest entry is 1."""
+        with np.errstate(divide="ignore"):
+            lp = np.log(self.tab[v][self.rows[v][idx]])
+            for c, stride, offsets in self.kids[v]:
+                base = (self.rows[c][idx] - stride * self.cols[v][idx]) * self.tab[c].shape[1] \
+                    + self.cols[c][idx]
+                lp = lp + np.log(self.flat[c][base[:, None] + offsets])
+        return np.exp(lp - lp.max(axis=1, keepdims=True))
 
 
 def _start(net: BayesNet, st, tables: Tables, tabs, ev: Dict[int, int], chains: int,
