@@ -300,4 +300,4 @@ def _chain_ess(acc: Dict[int, np.ndarray], acc_sq: Dict[int, np.ndarray], chains
             if vd <= 1e-15:
                 continue  # a state whose conditional never varies tells nothing
             ess = min(ess, chains * vd / vm if vm > 0 else float(total))
-    return ess
+    return float(ess)

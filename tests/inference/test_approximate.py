@@ -174,6 +174,16 @@ def test_model_query_and_cli_take_the_method(capsys):
     both = model.query(["lung", "dysp"], ev, method="gibbs", num_samples=20_000)
     assert both["dysp"] == {"yes": 1.0, "no": 0.0} and "num_chains" in both.diagnostics
     assert model.query("lung", ev, method="exact") == exact
+    # the compiled model answers the same (its tables are the same numbers)
+    from pgm_ar import Gaussian, compile
+
+    compiled = compile(net)
+    for method in ("gibbs", "loopy_bp"):
+        assert compiled.query("lung", ev, method=method, num_samples=20_000, seed=2) == \
+            model.query("lung", ev, method=method, num_samples=20_000, seed=2)
+    mixed = compile(BayesNet([Bernoulli("a"), Gaussian("x")], [("a", "x")]))
+    with pytest.raises(PgmArError, match="with real variables use method='likelihood_weighting'"):
+        mixed.query("a", {"x": 0.5}, method="gibbs")
     with pytest.raises(PgmArError, match="did you mean 'loopy_bp'"):
         model.query("lung", ev, method="loopy-bp")
 
