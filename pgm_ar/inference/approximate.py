@@ -44,8 +44,9 @@ from ..errors import PgmArError
 from ..network import BayesNet
 from ..utils.seeding import SeedLike, torch_generator
 from ..utils.suggest import did_you_mean
-from .estimates import APPROXIMATE_METHODS, QUERY_METHODS, ApproximateResult
-from .gibbs import gibbs_sampling, no_support_error
+from .estimates import (APPROXIMATE_METHODS, QUERY_METHODS, ApproximateResult,
+                        no_support_error)
+from .gibbs import gibbs_sampling
 from .inputs import Evidence, Tables, check_sample_count
 from .loopy_bp import loopy_belief_propagation
 from .sampling import likelihood_weighting

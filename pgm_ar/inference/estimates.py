@@ -1,4 +1,7 @@
-"""The answer of an approximate query: marginals plus the diagnostics that say how far to trust them.
+"""The answer of an approximate query: marginals, and diagnostics that say how far to trust them.
+
+(And the error a sampler raises when no sample agrees with the evidence:
+:func:`no_support_error`.)
 
 Every approximate method (:mod:`~pgm_ar.inference.approximate`) returns an
 :class:`ApproximateResult`.  Sampling methods report an effective sample size
@@ -14,12 +17,18 @@ iterations, and the last change of a message.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 import torch
 
-__all__ = ["ApproximateResult", "QUERY_METHODS", "APPROXIMATE_METHODS"]
+from ..errors import ImpossibleEvidenceError, InferenceTooLargeError, PgmArError
+from ..network import BayesNet
+from .inputs import Tables
+from .queries import log_evidence
+
+__all__ = ["ApproximateResult", "QUERY_METHODS", "APPROXIMATE_METHODS", "no_support_error"]
 
 #: every ``method=`` a query accepts; the approximate ones are the last three
 QUERY_METHODS = ("exact", "likelihood_weighting", "gibbs", "loopy_bp")
@@ -74,3 +83,20 @@ class ApproximateResult:
                 out[key] = value
         out.update(self.extra)
         return out
+
+
+def no_support_error(net: BayesNet, tables: Tables, evidence, method: str, proposals: int
+                     ) -> PgmArError:
+    """The error for evidence that no forward sample reached: impossible where exact
+    inference can tell (an :class:`ImpossibleEvidenceError`), else too unlikely."""
+    named = dict(evidence or {})
+    try:
+        impossible = log_evidence(net, tables, named) == -math.inf
+    except InferenceTooLargeError:
+        impossible = None
+    if impossible:
+        return ImpossibleEvidenceError(named)
+    return PgmArError(
+        f"{method}: none of {proposals} forward samples agrees with the evidence {named}: it "
+        f"is {'too unlikely' if impossible is False else 'impossible or too unlikely'} to "
+        "sample from; try method='loopy_bp'")

@@ -39,18 +39,17 @@ node is barren (it sums out of the posterior) and would only slow the chains.
 """
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import torch
 
-from ..errors import ImpossibleEvidenceError, InferenceTooLargeError, PgmArError
+from ..errors import PgmArError
 from ..network import BayesNet
-from .estimates import ApproximateResult
+from .estimates import ApproximateResult, no_support_error
 from .inputs import Evidence, Tables, check_sample_count, checked_evidence, checked_tables
-from .queries import _target_indices, log_evidence
+from .queries import _target_indices
 from .sampling import _ancestral
 from .structure import network_structure
 
@@ -258,23 +257,6 @@ def _start(net: BayesNet, st, tables: Tables, tabs, ev: Dict[int, int], chains: 
         idx = torch.multinomial(torch.softmax(logw, 0), chains, replacement=True,
                                 generator=generator)
     return [c[idx].numpy().copy() for c in cols]
-
-
-def no_support_error(net: BayesNet, tables: Tables, evidence, method: str, proposals: int
-                     ) -> PgmArError:
-    """The error for evidence that no forward sample reached: impossible where exact
-    inference can tell (an :class:`ImpossibleEvidenceError`), else too unlikely."""
-    named = dict(evidence or {})
-    try:
-        impossible = log_evidence(net, tables, named) == -math.inf
-    except InferenceTooLargeError:
-        impossible = None
-    if impossible:
-        return ImpossibleEvidenceError(named)
-    return PgmArError(
-        f"{method}: none of {proposals} forward samples agrees with the evidence {named}: it "
-        f"is {'too unlikely' if impossible is False else 'impossible or too unlikely'} to "
-        "sample from; try method='loopy_bp'")
 
 
 def _chains_differ(cols: list, free: Sequence[int]) -> bool:
