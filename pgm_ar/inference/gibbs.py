@@ -113,7 +113,10 @@ def gibbs_sampling(net: BayesNet, tables: Tables, target: Union[str, Sequence[st
     burn = _non_negative("burn_in", burn_in, DEFAULT_BURN_IN)
     thin = _positive("thin", thin, 1)
     kept = -(-n // chains)
-    tabs = checked_tables(st, tables)
+    # the chains run in numpy on the CPU whatever the tables' device: their arrays are small
+    # (one entry per chain), where torch's per-operation overhead would dominate
+    tabs = [None if t is None else t.detach().cpu() for t in checked_tables(st, tables)]
+    gdev = generator.device if generator is not None else torch.device("cpu")
 
     nodes = st.closure(list(targets) + list(ev))
     free = [v for v in nodes if v not in ev]
@@ -127,8 +130,8 @@ def gibbs_sampling(net: BayesNet, tables: Tables, target: Union[str, Sequence[st
     for sweep in range(sweeps):
         keep = sweep >= burn and (sweep - burn) % thin == 0
         # 1 - u lies in (0, 1]: see _Chains.update
-        u_all = 1.0 - torch.rand(len(free), chains, generator=generator,
-                                 dtype=torch.float64).numpy()
+        u_all = 1.0 - torch.rand(len(free), chains, generator=generator, dtype=torch.float64,
+                                 device=gdev).cpu().numpy()
         for k, v in enumerate(free):
             probs = chain.update(v, u_all[k])
             if keep and v in acc:
@@ -254,8 +257,9 @@ def _start(net: BayesNet, st, tables: Tables, tabs, ev: Dict[int, int], chains: 
     else:
         if torch.isneginf(logw).all():
             raise no_support_error(net, tables, evidence, "gibbs", proposals)
-        idx = torch.multinomial(torch.softmax(logw, 0), chains, replacement=True,
-                                generator=generator)
+        gdev = generator.device if generator is not None else torch.device("cpu")
+        idx = torch.multinomial(torch.softmax(logw, 0).to(gdev), chains, replacement=True,
+                                generator=generator).cpu()
     return [c[idx].numpy().copy() for c in cols]
 
 
