@@ -112,10 +112,11 @@ def loopy_belief_propagation(net: BayesNet, tables: Tables, target: Union[str, S
     graph = _FactorGraph(st, tabs, nodes, ev, evidence)
 
     converged, change, it = not graph.edges, 0.0, 0
-    while not converged and it < max_iterations:
-        it += 1
-        change = graph.iterate(damping)
-        converged = change <= tol
+    with np.errstate(divide="ignore"):  # log 0 = -inf is how a ruled-out state is carried
+        while not converged and it < max_iterations:
+            it += 1
+            change = graph.iterate(damping)
+            converged = change <= tol
     if not converged:
         warnings.warn(f"loopy belief propagation did not converge in {it} iterations (last "
                       f"change of a message {change:.2e} > tol {tol:.0e}); the marginals are "
@@ -217,12 +218,13 @@ class _FactorGraph:
         """Each edge's message: the product of the variable's other incoming messages, by
         prefix and suffix sums of logs (linear in the degree, no underflow)."""
         d = len(edges)
-        if d == 1:
-            self.to_factor[edges[0]] = np.full_like(self.to_var[edges[0]],
-                                                    1.0 / len(self.to_var[edges[0]]))
+        if d == 1:  # nothing else comes in: the uniform message it started with
             return
-        with np.errstate(divide="ignore"):
-            logs = np.log(np.stack([self.to_var[e] for e in edges]))
+        if d == 2:  # the commonest case: each edge passes the other's message on
+            a, b = edges
+            self.to_factor[a], self.to_factor[b] = self.to_var[b], self.to_var[a]
+            return
+        logs = np.log(np.stack([self.to_var[e] for e in edges]))
         zero = np.zeros((1, logs.shape[1]))
         prefix = np.concatenate([zero, np.cumsum(logs[:-1], axis=0)])
         suffix = np.concatenate([np.cumsum(logs[:0:-1], axis=0)[::-1], zero])
