@@ -1020,7 +1020,7 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--method", default="exact",
                    help="exact, or likelihood_weighting, gibbs or loopy_bp: approximate, for "
                         "networks too dense for exact inference (default: %(default)s)")
-    p.add_argument("--num-samples", type=positive_int, default=100_000,
+    p.add_argument("--num-samples", type=positive_int, default=100_000, metavar="N",
                    help="samples of likelihood_weighting and gibbs (default: %(default)s)")
     p.add_argument("--seed", type=seed_int, default=0,
                    help="seed of likelihood_weighting and gibbs (default: %(default)s)")
