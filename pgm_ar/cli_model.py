@@ -869,6 +869,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     model = _load_run(args.run_dir, tables_ok=True)
     evidence = parse_evidence_args(args.evidence)
     if args.map:
+        if args.method != "exact":
+            raise PgmArError(f"--map is answered exactly; --method {args.method} estimates "
+                             "marginals: leave one of them out")
         res = model.map_query(args.target or None, evidence or None)
         if args.json:
             _print_json({"map": res, "evidence": evidence})

@@ -197,6 +197,8 @@ def test_model_query_and_cli_take_the_method(capsys):
     assert text.startswith("method gibbs, num_samples 2000") and "p(lung):" in text
     assert main(["query", "asia", "--target", "lung", "--method", "gibs"]) == 2
     assert "did you mean 'gibbs'" in capsys.readouterr().err
+    assert main(["query", "asia", "--map", "--method", "gibbs"]) == 2
+    assert "--map is answered exactly" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- #
