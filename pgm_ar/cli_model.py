@@ -889,6 +889,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     model = _load_run(args.run_dir, tables_ok=True)
     evidence = parse_evidence_args(args.evidence)
     if args.map:
+        if args.method != "exact":
+            raise PgmArError(f"--map is answered exactly; --method {args.method} estimates "
+                             "marginals: leave one of them out")
         res = model.map_query(args.target or None, evidence or None)
         if args.json:
             _print_json({"map": res, "evidence": evidence})
@@ -900,10 +903,16 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise PgmArError("give at least one --target (or --map for the most probable explanation)")
     if args.credible is not None:
         return _print_credible(args, model, evidence)
-    res = model.query(list(args.target), evidence or None)
+    res = model.query(list(args.target), evidence or None, method=args.method,
+                      num_samples=args.num_samples, seed=args.seed)
+    diagnostics = getattr(res, "diagnostics", None)  # approximate methods say how they fared
     if args.json:
-        _print_json({"evidence": evidence, "marginals": res})
+        _print_json({"evidence": evidence, "marginals": res,
+                     **({"diagnostics": diagnostics} if diagnostics else {})})
         return 0
+    if diagnostics:
+        print(", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in diagnostics.items()))
     given = ", ".join(f"{k}={v}" for k, v in evidence.items())
     for t, dist in res.items():
         print(f"p({t}{' | ' + given if given else ''}):")
@@ -1064,5 +1073,12 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--credible", type=float, metavar="LEVEL",
                    help="with a run fitted with --prior: each probability's credible interval "
                         "at this level, e.g. 0.9")
+    p.add_argument("--method", default="exact",
+                   help="exact, or likelihood_weighting, gibbs or loopy_bp: approximate, for "
+                        "networks too dense for exact inference (default: %(default)s)")
+    p.add_argument("--num-samples", type=positive_int, default=100_000, metavar="N",
+                   help="samples of likelihood_weighting and gibbs (default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of likelihood_weighting and gibbs (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_query)

@@ -70,14 +70,18 @@ class TablesModel:
         return dict(self._tables)
 
     def query(self, target: Union[str, Sequence[str]],
-              evidence: Optional[Mapping[str, Any]] = None):
-        """Exact ``p(target | evidence)`` as ``{state: p}`` (``{target: {state: p}}`` for a
-        list), as :meth:`pgm_ar.model.CompiledModel.query`."""
+              evidence: Optional[Mapping[str, Any]] = None, num_samples: int = 100_000,
+              seed: Optional[int] = 0, method: str = "exact"):
+        """``p(target | evidence)`` as ``{state: p}`` (``{target: {state: p}}`` for a list),
+        exact or by an approximate ``method``, as :meth:`pgm_ar.model.CompiledModel.query`."""
         single = isinstance(target, str)
         targets = [target] if single else list(target)
         for t in targets:
             self.net.variable(t)  # an unknown name is an error naming it
         ev = parse_evidence(self.net, evidence)
+        if inference.check_method(method) != "exact":
+            return inference.approximate_answer(self.net, self._tables, target, ev, method,
+                                                num_samples, seed)
         res = inference.query(self.net, self._tables, targets, ev)
         out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
                for t in targets}

@@ -26,6 +26,7 @@ pgm_ar.errors.DataError: column 'w', row 0, value 'hail': unknown state; the sta
 """
 from __future__ import annotations
 
+import ctypes
 from dataclasses import dataclass, field
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
@@ -138,6 +139,10 @@ def encode_discrete_column(var: Variable, col: Any) -> torch.Tensor:
         if isinstance(col, pd.Series) and isinstance(col.dtype, pd.CategoricalDtype):
             return _tensor(_lookup(var, col.cat.codes.to_numpy().astype(np.int64),
                                    list(col.cat.categories)))
+        if isinstance(col, pd.Series) and _holds_python_objects(col.dtype):
+            # no ``na_value``: NaN, None and pd.NA all reach _state_code, which reads them as
+            # missing; converting them here would scan every row (as long as encoding them)
+            return _tensor(_encode_objects(var, col.to_numpy(dtype=object)))
     except ImportError:  # pragma: no cover
         pass
     arr = _as_array(col, name)
@@ -166,11 +171,7 @@ def encode_discrete_column(var: Variable, col: Any) -> torch.Tensor:
                             value=int(out[r]))
         return _tensor(out)
     elif kind == "O":
-        import pandas as pd
-
-        # one look-up per distinct value, then a vectorised gather (no loop over rows)
-        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
-        return _tensor(_lookup(var, codes, list(uniques)))
+        return _tensor(_encode_objects(var, arr))
     else:
         raise DataError(f"unsupported dtype {arr.dtype} for a discrete variable", column=name)
     if len(out) and (out.min() < 0 or out.max() >= card):
@@ -178,6 +179,60 @@ def encode_discrete_column(var: Variable, col: Any) -> torch.Tensor:
         raise DataError(f"state index out of range 0..{card - 1}", column=name, row=r,
                         value=int(out[r]))
     return _tensor(out)
+
+
+def _holds_python_objects(dtype: Any) -> bool:
+    """Whether a pandas column of this dtype keeps its values as Python objects in a numpy
+    object array (``object``, and pandas' ``str`` dtype with Python storage)."""
+    import pandas as pd
+
+    if dtype == object:
+        return True
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
+
+
+#: above this many distinct objects in a column, encode by value instead of by identity
+_MAX_DISTINCT_OBJECTS = 4096
+
+
+def _encode_objects(var: Variable, arr: np.ndarray) -> np.ndarray:
+    """State indices of a 1-D object array: one look-up per distinct value, then a gather.
+
+    Hashing every row's string is what costs (pandas' factorize takes ~45 ns a row).  A column
+    of state names almost always holds a handful of distinct string *objects* (``read_csv``
+    deduplicates them, and indexing an array of state names repeats its objects), so the rows
+    are first grouped by object identity: the array's cells are ``PyObject*`` pointers, which
+    factorize as integers ten times faster.  Equal strings at different addresses just become
+    separate groups with the same state.  A column of mostly distinct objects is grouped by
+    value instead.
+    """
+    import pandas as pd
+
+    arr = np.ascontiguousarray(arr, dtype=object)
+    grouped = _factorize_by_identity(arr)
+    if grouped is None:
+        codes, uniques = pd.factorize(arr, use_na_sentinel=True)
+        return _lookup(var, codes, list(uniques))
+    return _lookup(var, *grouped)
+
+
+def _factorize_by_identity(arr: np.ndarray) -> Optional[Tuple[np.ndarray, list]]:
+    """``(codes, objects)`` grouping the cells of a C-contiguous object array by identity, or
+    ``None`` when it is empty or has more than ``_MAX_DISTINCT_OBJECTS`` distinct objects."""
+    import pandas as pd
+
+    if arr.ndim != 1 or not len(arr):
+        return None
+    word = ctypes.c_uint64 if ctypes.sizeof(ctypes.c_void_p) == 8 else ctypes.c_uint32
+    # a read-only integer view of the pointers; ``arr`` holds a reference to every object, so
+    # each address below stays valid (and names a live object) while ``arr`` is in scope
+    addrs = np.ctypeslib.as_array(ctypes.cast(arr.ctypes.data, ctypes.POINTER(word)),
+                                  (len(arr),))
+    codes, uniq = pd.factorize(addrs)
+    if len(uniq) > _MAX_DISTINCT_OBJECTS:
+        return None
+    objects = [ctypes.cast(int(a), ctypes.py_object).value for a in uniq]
+    return codes.astype(np.int64, copy=False), objects
 
 
 def _lookup(var: Variable, codes: np.ndarray, uniques: list) -> np.ndarray:

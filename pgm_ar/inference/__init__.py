@@ -15,6 +15,10 @@ it from a net's CPTs).  Values are integer state indices ``0 .. card-1``.
 * :func:`likelihood_weighting` -- weighted samples and their effective size
   (:func:`effective_sample_size`).
 * :func:`fit_counts` -- maximum-likelihood CPTs from complete data.
+* :func:`approximate_query` -- approximate marginals by ``"likelihood_weighting"``,
+  ``"gibbs"`` (:func:`gibbs_sampling`) or ``"loopy_bp"``
+  (:func:`loopy_belief_propagation`), for networks too dense for :func:`query`;
+  each returns an :class:`ApproximateResult` with its diagnostics.
 
 The modules, in the order a query flows through them:
 
@@ -28,7 +32,10 @@ The modules, in the order a query flows through them:
 * :mod:`~pgm_ar.inference.queries` -- marginals, ``log p(evidence)``, MPE and MAP;
 * :mod:`~pgm_ar.inference.sampling` -- forward, likelihood-weighted and exact
   posterior sampling;
-* :mod:`~pgm_ar.inference.complete_data` -- scoring and counting complete rows.
+* :mod:`~pgm_ar.inference.complete_data` -- scoring and counting complete rows;
+* :mod:`~pgm_ar.inference.approximate` -- approximate queries by name, on
+  :mod:`~pgm_ar.inference.gibbs` and :mod:`~pgm_ar.inference.loopy_bp`, answered as
+  :mod:`~pgm_ar.inference.estimates`.
 
 >>> import torch
 >>> from pgm_ar import BayesNet, Bernoulli, TabularCPD
@@ -46,8 +53,13 @@ The modules, in the order a query flows through them:
 """
 from __future__ import annotations
 
+from .approximate import (APPROXIMATE_METHODS, QUERY_METHODS, approximate_answer,
+                          approximate_query, check_method)
 from .complete_data import fit_counts, log_prob
+from .estimates import ApproximateResult
+from .gibbs import gibbs_sampling
 from .inputs import Evidence, Tables, check_sample_count, tables_from_net
+from .loopy_bp import loopy_belief_propagation
 from .queries import log_evidence, map_query, query
 from .sampling import (discrete_sample, effective_sample_size, forward_sample,
                        likelihood_weighting, posterior_sample, resample_weighted)
@@ -57,4 +69,6 @@ __all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "log_eviden
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
            "discrete_sample", "resample_weighted",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",
-           "Tables", "Evidence"]
+           "Tables", "Evidence", "approximate_query", "approximate_answer", "check_method",
+           "gibbs_sampling", "loopy_belief_propagation", "ApproximateResult", "QUERY_METHODS",
+           "APPROXIMATE_METHODS"]

@@ -27,7 +27,7 @@ class QueryMixin:
 
     @in_eval_mode
     def query(self, target: Union[str, Sequence[str]], evidence: Optional[Mapping[str, Any]] = None,
-              num_samples: int = 100_000, seed: Optional[int] = 0,
+              num_samples: int = 100_000, seed: Optional[int] = 0, method: str = "exact",
               credible: Optional[float] = None):
         """Posterior marginal ``p(target | evidence)`` as ``{state: probability}``.
 
@@ -35,6 +35,11 @@ class QueryMixin:
         estimate by likelihood weighting from ``num_samples`` samples (warns when the
         effective sample size is small).  A list of targets gives ``{target: {state: p}}``.
         Evidence values are state names or indices (numbers for real variables).
+        ``method="likelihood_weighting"``, ``"gibbs"`` or ``"loopy_bp"`` estimates the
+        marginals instead (networks too dense for exact inference; see
+        :mod:`pgm_ar.inference.approximate`): ``num_samples`` and ``seed`` drive the sampling
+        methods, and the answer's ``.diagnostics`` hold the effective sample size or whether
+        belief propagation converged.
 
         With ``credible`` (a level in (0, 1), e.g. ``0.9``) on a model fitted with a
         Dirichlet prior (``fit(data, prior="bdeu")``), each state's answer is a
@@ -43,6 +48,9 @@ class QueryMixin:
         posterior with ``seed`` (:mod:`pgm_ar.learning.credible`).
         """
         if credible is not None:
+            if method != "exact":
+                raise PgmArError(f"credible intervals come from exact answers under posterior "
+                                 f"draws of the CPTs; drop method={method!r} or credible")
             return model_credible_query(self, target, evidence, credible, seed=seed)
         single = isinstance(target, str)
         targets = [target] if single else _target_list(target)
@@ -52,6 +60,10 @@ class QueryMixin:
                 raise PgmArError(f"query target {t!r} is not discrete; use sample(...) for "
                                  "real or image variables")
         ev = parse_evidence(self.net, evidence)
+        method = inference.check_method(method, discrete=self.all_discrete)
+        if self.all_discrete and method != "exact":
+            return inference.approximate_answer(self.net, self.tables(), target, ev, method,
+                                                num_samples, seed)
         if self.all_discrete:
             res = inference.query(self.net, self.tables(), targets, ev)
             out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
