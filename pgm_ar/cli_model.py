@@ -902,6 +902,9 @@ def cmd_query(args: argparse.Namespace) -> int:
     if not args.target:
         raise PgmArError("give at least one --target (or --map for the most probable explanation)")
     if args.credible is not None:
+        if args.method != "exact":
+            raise PgmArError(f"--credible intervals come from exact answers; drop --method "
+                             f"{args.method} or --credible")
         return _print_credible(args, model, evidence)
     res = model.query(list(args.target), evidence or None, method=args.method,
                       num_samples=args.num_samples, seed=args.seed)
