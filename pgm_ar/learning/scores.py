@@ -41,9 +41,11 @@ __all__ = ["SCORES", "Score", "aic_score", "bdeu_score", "bic_score", "k2_score"
 #: the score names :class:`Score` accepts
 SCORES = ("loglik", "bic", "aic", "bdeu", "k2")
 
-#: above this many cells a family's counts are gathered with ``np.unique`` over the rows
-#: (only occurring configurations) instead of a dense ``np.bincount``
-_DENSE_CELLS = 1 << 22
+#: a family's counts are one dense ``np.bincount`` up to this many cells (or twice the rows);
+#: above, the occurring parent configurations are numbered with ``np.unique`` first, so that
+#: a family with many parents costs what its rows cost, not what its table would
+_DENSE_CELLS = 1 << 16
+_DENSE_PER_ROW = 2
 
 
 def _table(counts: np.ndarray) -> np.ndarray:
@@ -190,19 +192,27 @@ class Score:
         q = math.prod(self.cards[p] for p in ps)
         if not ps:
             return np.bincount(self._cols[c], minlength=r).reshape(1, r), 1.0
-        if q * r <= _DENSE_CELLS:
-            code = self._cols[ps[0]].astype(np.int64)
-            for p in ps[1:]:
-                code = code * self.cards[p] + self._cols[p]
+        if q * r <= max(_DENSE_CELLS, _DENSE_PER_ROW * self.n_rows):
+            code = self._parent_code(ps)
             code = code * r + self._cols[c]
             return np.bincount(code, minlength=q * r).reshape(q, r), float(q)
         # sparse: number the occurring parent configurations, then count per (config, state)
-        _, cfg = np.unique(np.stack([self._cols[p] for p in ps], axis=1), axis=0,
-                           return_inverse=True)
+        if q < (1 << 62):
+            _, cfg = np.unique(self._parent_code(ps), return_inverse=True)
+        else:  # the mixed-radix code would overflow int64: compare whole rows instead
+            _, cfg = np.unique(np.stack([self._cols[p] for p in ps], axis=1), axis=0,
+                               return_inverse=True)
         cfg = cfg.reshape(-1)
         seen = int(cfg.max()) + 1
         table = np.bincount(cfg * r + self._cols[c], minlength=seen * r).reshape(seen, r)
         return table, float(q)
+
+    def _parent_code(self, ps: Sequence[int]) -> np.ndarray:
+        """Mixed-radix code of each row's parent configuration (first parent slowest)."""
+        code = self._cols[ps[0]].astype(np.int64)
+        for p in ps[1:]:
+            code = code * self.cards[p] + self._cols[p]
+        return code
 
     def _compute(self, c: int, ps: Tuple[int, ...]) -> float:
         table, q = self.family_counts(c, ps)

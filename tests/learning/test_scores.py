@@ -106,6 +106,7 @@ def test_the_same_table_from_rows_and_the_sparse_path(monkeypatch):
     import pgm_ar.learning.scores as scores
 
     monkeypatch.setattr(scores, "_DENSE_CELLS", 0)
+    monkeypatch.setattr(scores, "_DENSE_PER_ROW", 0)
     sparse = Score(rows, "bdeu", ess=4.0)
     assert sparse.local("c", ["p"]) == pytest.approx(dense, abs=1e-12)
     assert sparse.local("c", ["p"]) == pytest.approx(bdeu_score([[3, 0, 2], [1, 4, 0]], 4.0))
