@@ -12,11 +12,12 @@ and Bayesian parameters.
 """
 from __future__ import annotations
 
+from .compare import Comparison, compare_structures
 from .count_fit import fit_cpts_by_counts
 from .data import DiscreteData, discrete_data
 from .hill_climb import SearchResult, hill_climb
 from .knowledge import Knowledge
 from .scores import Score, score_network
 
-__all__ = ["DiscreteData", "Knowledge", "Score", "SearchResult", "discrete_data",
-           "fit_cpts_by_counts", "hill_climb", "score_network"]
+__all__ = ["Comparison", "DiscreteData", "Knowledge", "Score", "SearchResult", "compare_structures",
+           "discrete_data", "fit_cpts_by_counts", "hill_climb", "score_network"]
