@@ -13,7 +13,8 @@ a few boolean matrix products after a removal.
 
 When no move improves the score, up to ``patience`` non-improving moves are still taken (a
 tabu walk: the inverse of each of the last ``tabu_length`` moves is forbidden, so the walk does
-not undo itself); the best DAG seen is kept.  Each of ``restarts`` random restarts perturbs the
+not undo itself); it stops after ``patience`` such moves without a new best DAG, and the best
+DAG seen is returned.  Each of ``restarts`` random restarts perturbs the
 best DAG with random legal moves (a ``numpy`` generator seeded by ``seed``) and climbs again.
 
 >>> import pgm_ar, numpy as np
@@ -372,18 +373,19 @@ def hill_climb(data: Any, *, score: str = "bic", ess: float = 10.0,
             if mv is None:
                 break
             kind, p, c, gain = mv
-            if gain <= epsilon:
-                if stale >= patience:
-                    break
-                stale += 1
-            else:
-                stale = 0
+            if gain <= epsilon and stale >= patience:
+                break
             st.apply(kind, p, c)
             tabu.append(_inverse(kind, p, c))
             steps += 1
             trace.append(TraceStep(steps, _MOVE_NAMES[kind], (names[p], names[c]), gain, st.total))
             if st.total > best_score + epsilon:
                 best_adj, best_score = st.adj.copy(), st.total
+                stale = 0
+            elif gain <= epsilon:
+                # a move that does not improve: the walk goes on for `patience` of them in a
+                # row without a new best, then stops
+                stale += 1
         if capped:
             notes.append(f"stopped after max_iter={max_iter} moves")
             break
