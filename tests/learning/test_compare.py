@@ -38,9 +38,12 @@ def test_loglik_matches_the_compiled_models_log_prob(asia_rows):
     net, df = asia_rows
     table = compare_structures(net, df, folds=3, learned=False)
     row = table.row("declared")
-    fitted = fit_cpts_by_counts(net, df)  # maximum likelihood: relative frequencies
-    model = pgm_ar.compile(fitted)
+    model = pgm_ar.compile(net)
+    model.fit(df, method="counts")  # the compiled model's own maximum-likelihood fit
     expected = float(model.log_prob(df).sum())
+    # and the same through this package's count fit
+    assert float(pgm_ar.compile(fit_cpts_by_counts(net, df)).log_prob(df).sum()) == \
+        pytest.approx(expected, rel=1e-12)
     assert row.loglik == pytest.approx(expected, rel=1e-9)
     assert row.parameters == pgm_ar.count_parameters(net).total
     assert row.bic == pytest.approx(expected - 0.5 * math.log(len(df)) * row.parameters, rel=1e-9)
