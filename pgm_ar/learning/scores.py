@@ -45,6 +45,10 @@ SCORES = ("loglik", "bic", "aic", "bdeu", "k2")
 #: above, the occurring parent configurations are numbered with ``np.unique`` first, so that
 #: a family with many parents costs what its rows cost, not what its table would
 _DENSE_CELLS = 1 << 16
+#: families of at most this many cells, on at least this many rows, are counted with bitsets
+_BITSET_CELLS = 64
+_BITSET_MIN_ROWS = 4096
+_HAS_POPCOUNT = hasattr(np, "bitwise_count")  # numpy >= 2.0
 _DENSE_PER_ROW = 2
 
 
@@ -175,6 +179,7 @@ class Score:
                       for i, card in enumerate(d.cards)]
         self._index = {name: i for i, name in enumerate(d.names)}
         self._cache: Dict[Tuple[int, Tuple[int, ...]], float] = {}
+        self._bitsets: Dict[int, np.ndarray] = {}
         self.evaluations = 0  # local scores computed (cache misses)
 
     # -- families -------------------------------------------------------------------------
@@ -201,6 +206,15 @@ class Score:
         q = math.prod(self.cards[p] for p in ps)
         if not ps:
             return np.bincount(self._cols[c], minlength=r).reshape(1, r), 1.0
+        if q * r <= _BITSET_CELLS and self.n_rows >= _BITSET_MIN_ROWS and _HAS_POPCOUNT:
+            # AND the state bitsets of the parents, then of the child, and count the bits:
+            # (q r) x rows/64 word operations, several times fewer than a bincount's rows
+            # for a small family
+            cur = self._bits(ps[0])
+            for p in ps[1:]:
+                cur = (cur[:, None, :] & self._bits(p)[None, :, :]).reshape(-1, cur.shape[-1])
+            cells = cur[:, None, :] & self._bits(c)[None, :, :]
+            return np.bitwise_count(cells).sum(axis=-1, dtype=np.int64), float(q)
         if q * r <= max(_DENSE_CELLS, _DENSE_PER_ROW * self.n_rows):
             code = self._parent_code(ps, _code_dtype(q * r))
             code *= r
@@ -216,6 +230,19 @@ class Score:
         seen = int(cfg.max()) + 1
         table = np.bincount(cfg * r + self._cols[c], minlength=seen * r).reshape(seen, r)
         return table, float(q)
+
+    def _bits(self, v: int) -> np.ndarray:
+        """``(card, words)`` uint64: bit ``i`` of row ``k`` is set when row ``i`` has state
+        ``k`` of variable ``v`` (built on first use, kept)."""
+        got = self._bitsets.get(v)
+        if got is None:
+            onehot = self._cols[v][None, :] == np.arange(self.cards[v])[:, None]
+            pad = (-self.n_rows) % 64
+            if pad:
+                onehot = np.pad(onehot, ((0, 0), (0, pad)))
+            got = np.packbits(onehot, axis=1, bitorder="little").view(np.uint64)
+            self._bitsets[v] = got
+        return got
 
     def _parent_code(self, ps: Sequence[int], dtype: Any = np.int64) -> np.ndarray:
         """Mixed-radix code of each row's parent configuration (first parent slowest), in

@@ -199,3 +199,30 @@ def test_cache_is_keyed_by_the_parent_set_not_its_order():
     a = s.local("dysp", ["bronc", "either"])
     assert s.evaluations == 1
     assert s.local("dysp", ["either", "bronc"]) == a and s.evaluations == 1
+
+
+def test_bitset_bincount_and_sparse_counts_agree(monkeypatch):
+    import pgm_ar.learning.scores as scores
+
+    net = pgm_ar.example_network("alarm")
+    data = forward_codes(net, 5000, seed=1)
+    s = Score(data, "bic")
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        c = int(rng.integers(len(data.names)))
+        k = int(rng.integers(0, 4))
+        others = [i for i in range(len(data.names)) if i != c]
+        ps = [int(x) for x in rng.choice(others, k, replace=False)]
+        expected = data.counts([*ps, c]).reshape(-1, data.cards[c])  # DiscreteData's count
+        bits, q = s.family_counts(c, ps)
+        with monkeypatch.context() as m:
+            m.setattr(scores, "_HAS_POPCOUNT", False)
+            dense, _ = s.family_counts(c, ps)
+            m.setattr(scores, "_DENSE_CELLS", 0)
+            m.setattr(scores, "_DENSE_PER_ROW", 0)
+            sparse, _ = s.family_counts(c, ps)
+        np.testing.assert_array_equal(bits, expected)
+        np.testing.assert_array_equal(dense, expected)
+        occurring = expected[expected.sum(axis=1) > 0]
+        assert sorted(map(tuple, sparse.tolist())) == sorted(map(tuple, occurring.tolist()))
+        assert q == expected.shape[0]
