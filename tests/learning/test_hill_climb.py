@@ -168,3 +168,19 @@ def test_declared_network_variables_and_errors():
         hill_climb(df, forbidden=["asia tub"])
     with pytest.raises(PgmArError, match="start"):
         hill_climb(df, start="full")
+
+
+def test_the_tabu_walk_never_undoes_a_recent_move():
+    net = pgm_ar.example_network("alarm")
+    data = forward_codes(net, 3000, seed=8)
+    tabu = 15
+    r = hill_climb(data, patience=8, tabu_length=tabu, fit=False)
+    moves = [(t.move, t.edge) for t in r.trace if t.move in ("add", "remove", "reverse")]
+    inverse = {"add": "remove", "remove": "add"}
+    for i, (move, (a, b)) in enumerate(moves):
+        undo = ("reverse", (b, a)) if move == "reverse" else (inverse[move], (a, b))
+        assert undo not in moves[i + 1:i + 1 + tabu], (i, move, a, b)
+    # the walk went past a local optimum (some move did not improve) and kept the best DAG
+    assert any(t.delta <= 1e-8 for t in r.trace if t.move in ("add", "remove", "reverse"))
+    assert r.score == pytest.approx(max(t.score for t in r.trace))
+    assert r.score == pytest.approx(Score(data).network(list(r.net.edges)))
