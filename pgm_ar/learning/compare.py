@@ -41,6 +41,7 @@ from ..errors import PgmArError
 from ..limits import get_limits
 from ..network import BayesNet
 from ..tabular_data import columns_of
+from .count_fit import few_names as _few
 from .data import DiscreteData, discrete_data
 from .scores import Score
 
@@ -278,7 +279,7 @@ def compare_structures(net: BayesNet, data: Any, *, folds: int = 5, seed: int = 
     missing = [v for v in net.names if v not in (data.names if isinstance(data, DiscreteData)
                                                   else columns_of(data))]
     if missing:
-        raise PgmArError(f"the data has no column for {', '.join(map(repr, missing))}; the "
+        raise PgmArError(f"the data has no column for {_few(missing)}; the "
                          "comparison needs every variable of the network")
     d = discrete_data(data, net)
     Score(d)  # refuses missing values and empty data with the scores' messages

@@ -22,6 +22,12 @@ from ..errors import PgmArError
 from ..network import BayesNet
 from .data import DiscreteData, discrete_data
 
+def few_names(names: list) -> str:
+    """Up to five names, then how many more."""
+    shown = ", ".join(map(repr, names[:5]))
+    return shown + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
 __all__ = ["fit_cpts_by_counts", "smoothed_table"]
 
 
@@ -53,7 +59,7 @@ def fit_cpts_by_counts(net: BayesNet, data: object, pseudo_count: float = 0.0,
     d = encoded if encoded is not None else discrete_data(data, net)
     missing = [v for v in net.names if v not in d.names]
     if missing:
-        raise PgmArError(f"the data has no column for {', '.join(map(repr, missing))}; every "
+        raise PgmArError(f"the data has no column for {few_names(missing)}; every "
                          "variable needs one to fit its CPT from counts")
     for v in net.names:
         want = tuple(str(s) for s in net.variable(v).states)
