@@ -9,6 +9,8 @@ and Bayesian parameters.
 * :mod:`~pgm_ar.learning.count_fit` -- CPTs from counts, with an optional pseudo-count.
 * :mod:`~pgm_ar.learning.compare` -- a declared structure against the chain rule, Markov-k,
   independent and learned ones, with held-out log-likelihood.
+* :mod:`~pgm_ar.learning.structure_diff` -- edges agreeing, added, reversed or missing against a
+  declared DAG, SHD, and a drawing that marks them.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ from .data import DiscreteData, discrete_data
 from .hill_climb import SearchResult, hill_climb
 from .knowledge import Knowledge
 from .scores import Score, score_network
+from .structure_diff import diff_edges, draw_learned, shd
 
 __all__ = ["Comparison", "DiscreteData", "Knowledge", "Score", "SearchResult", "compare_structures",
-           "discrete_data", "fit_cpts_by_counts", "hill_climb", "score_network"]
+           "diff_edges", "discrete_data", "draw_learned", "fit_cpts_by_counts", "hill_climb",
+           "score_network", "shd"]
