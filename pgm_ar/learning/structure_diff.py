@@ -83,7 +83,8 @@ def diff_edges(learned: Union[BayesNet, Iterable[Edge]],
     return EdgeDiff(agree, rev, added, missing)
 
 
-def shd(learned: Union[BayesNet, Iterable[Edge]], reference: Union[BayesNet, Iterable[Edge]]) -> int:
+def shd(learned: Union[BayesNet, Iterable[Edge]],
+        reference: Union[BayesNet, Iterable[Edge]]) -> int:
     """Structural Hamming distance between two DAGs (see :attr:`EdgeDiff.shd`)."""
     return diff_edges(learned, reference).shd
 

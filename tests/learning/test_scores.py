@@ -118,7 +118,8 @@ def _covered_edges(parents):
 
 def _skeleton_and_v(parents):
     skel = {frozenset((p, c)) for c, ps in parents.items() for p in ps}
-    v = {(frozenset((a, b)), c) for c, ps in parents.items() for a, b in itertools.combinations(ps, 2)
+    v = {(frozenset((a, b)), c) for c, ps in parents.items()
+         for a, b in itertools.combinations(ps, 2)
          if frozenset((a, b)) not in skel}
     return skel, v
 
@@ -142,20 +143,21 @@ def test_bic_and_bdeu_are_equal_on_markov_equivalent_dags_and_k2_is_not(seed):
                                                             for v in net.names})
         for m in ("bic", "bdeu", "loglik"):
             assert scores[m].network(parents) == pytest.approx(base[m], rel=1e-10)
-    # a reversal creating a v-structure changes the class, and the score notices
-    for child, ps in net_parents(net).items():
-        if len(ps) == 1:
-            (x,) = ps
-            other = {v: set(net.parents(v)) for v in net.names}
-            other[child].discard(x)
-            free = [v for v in net.names if v not in (x, child) and v not in other[child]
-                    and child not in net.ancestors(v) and v not in net.descendants(child)]
-            if not free:
-                continue
-            other[child] |= {x, free[0]}  # child gets two non-adjacent parents
-            if _skeleton_and_v(other) != _skeleton_and_v(net_parents(net)):
-                assert scores["bic"].network(other) != pytest.approx(base["bic"], rel=1e-10)
-            break
+    # the control: reversing b -> c in a chain a -> b -> c (a, c not adjacent) makes the
+    # v-structure a -> b <- c, another equivalence class; there BIC and BDeu must differ
+    true = net_parents(net)
+    skel = {frozenset((p, c)) for c, ps in true.items() for p in ps}
+    for b, parents_b in true.items():
+        for a in parents_b:
+            for c in [v for v, ps in true.items() if b in ps]:
+                if frozenset((a, c)) in skel or len(true[c]) != 1:
+                    continue
+                other = {v: set(ps) for v, ps in true.items()}
+                other[c].discard(b)
+                other[b].add(c)
+                assert _skeleton_and_v(other) != _skeleton_and_v(true)
+                for m in ("bic", "bdeu"):
+                    assert scores[m].network(other) != pytest.approx(base[m], rel=1e-10)
 
 
 def test_k2_is_not_score_equivalent():

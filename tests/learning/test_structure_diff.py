@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 import pytest
 
 import pgm_ar
@@ -32,9 +31,9 @@ def test_shd_counts_the_pairs_that_differ(seed):
 
 def test_drawing_marks_each_kind_of_edge(tmp_path):
     net = pgm_ar.example_network("asia")
-    learned = pgm_ar.BayesNet(net.variables, [("asia", "tub"), ("lung", "smoke"), ("tub", "either"),
-                                              ("lung", "either"), ("either", "xray"), ("bronc", "dysp"),
-                                              ("either", "dysp"), ("asia", "xray")], name="learned")
+    edges = [("asia", "tub"), ("lung", "smoke"), ("tub", "either"), ("lung", "either"),
+             ("either", "xray"), ("bronc", "dysp"), ("either", "dysp"), ("asia", "xray")]
+    learned = pgm_ar.BayesNet(net.variables, edges, name="learned")
     out = draw_learned(learned, tmp_path / "diff.gv", net)
     text = out.read_text()
     d = diff_edges(learned, net)
