@@ -387,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_model import add_model_commands  # torch and Pyro load only when one runs
 
     add_model_commands(sub)
+    from .cli_learn import add_learn_commands
+
+    add_learn_commands(sub)
     return parser
 
 

@@ -234,6 +234,7 @@ def to_graphviz(spec: GraphSpec) -> GraphvizGraph:
                 _draw_wrap(graph, src, dst, route)
                 continue
             attrs.update(color="#555555", arrowsize="0.5", penwidth="0.8")
+        attrs.update(edge.attrs)
         graph.edge(src, dst, **attrs)
     return graph
 

@@ -114,12 +114,14 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """An edge ``src -> dst`` (or ``src -- dst`` when not ``directed``)."""
+    """An edge ``src -> dst`` (or ``src -- dst`` when not ``directed``); ``attrs`` pass
+    through to graphviz (colour, style, label)."""
 
     src: str
     dst: str
     directed: bool = True
     role: EdgeRole = EdgeRole.DEPENDENCY
+    attrs: Dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # graphviz
 
 
 @dataclass(frozen=True)

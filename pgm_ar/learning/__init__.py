@@ -2,6 +2,15 @@
 and Bayesian parameters.
 
 * :mod:`~pgm_ar.learning.data` -- rows as an integer code matrix with fast joint counts;
+* :mod:`~pgm_ar.learning.scores` -- decomposable structure scores (log-likelihood, BIC, AIC,
+  BDeu, K2) with a cache of local scores;
+* :mod:`~pgm_ar.learning.knowledge` -- required / forbidden edges, tiers, declared statements;
+* :mod:`~pgm_ar.learning.hill_climb` -- hill climbing with a tabu list and random restarts;
+* :mod:`~pgm_ar.learning.count_fit` -- CPTs from counts, with an optional pseudo-count;
+* :mod:`~pgm_ar.learning.compare` -- a declared structure against the chain rule, Markov-k,
+  independent and learned ones, with held-out log-likelihood;
+* :mod:`~pgm_ar.learning.structure_diff` -- edges agreeing, added, reversed or missing against
+  a declared DAG, SHD, and a drawing that marks them;
 * :mod:`~pgm_ar.learning.priors` -- Dirichlet priors (BDeu, K2, any ``alpha > 0``) on CPT
   rows and the posterior they give with counts;
 * :mod:`~pgm_ar.learning.credible` -- credible intervals on query answers from posterior
@@ -10,16 +19,17 @@ and Bayesian parameters.
 """
 from __future__ import annotations
 
+from .compare import Comparison, compare_structures
+from .count_fit import fit_cpts_by_counts
 from .credible import Credible, credible_query
 from .data import DiscreteData, discrete_data
+from .hill_climb import SearchResult, hill_climb
+from .knowledge import Knowledge
 from .priors import DirichletPosterior, count_tables, dirichlet_prior
+from .scores import Score, score_network
+from .structure_diff import diff_edges, draw_learned, shd
 
-__all__ = [
-    "Credible",
-    "DirichletPosterior",
-    "DiscreteData",
-    "count_tables",
-    "credible_query",
-    "dirichlet_prior",
-    "discrete_data",
-]
+__all__ = ["Comparison", "Credible", "DirichletPosterior", "DiscreteData", "Knowledge", "Score",
+           "SearchResult", "compare_structures", "count_tables", "credible_query",
+           "diff_edges", "dirichlet_prior", "discrete_data", "draw_learned",
+           "fit_cpts_by_counts", "hill_climb", "score_network", "shd"]
