@@ -87,6 +87,19 @@ class FittingMixin:
                 total = total + lp
         return total
 
+    def run_identity(self) -> Dict[str, Any]:
+        """What this model is, for a training checkpoint (resume refuses a checkpoint of a
+        model described otherwise, naming each difference): every variable with its type,
+        states or shape and parents, and every family with its settings (ordering,
+        activation, hidden sizes, prior, ...)."""
+        from .persistence import network_to_dict
+
+        variables = {v["name"]: {**{k: x for k, x in v.items() if k != "name"},
+                                 "parents": list(self._parents[v["name"]])}
+                     for v in network_to_dict(self.net)["variables"]}
+        return {"network": variables,
+                "families": {name: fam.to_spec() for name, fam in self.families.items()}}
+
     def fit(self, data: ModelData, method: Union[str, FitMethod] = "auto", *,
             epochs: Optional[int] = None, batch_size: Optional[int] = None,
             lr: Optional[float] = None, lr_decay: float = 1.0,

@@ -30,6 +30,7 @@ from .distributed import (ProcessGroup, Scorer, distributed_device, start_distri
                           wants_distributed)
 from .evaluation import evaluate_batches, nll_sums, score_batch
 from .history import History
+from .identity import run_identity
 from .progress import progress_bar
 
 __all__ = ["fit", "run_seed", "make_optimizer", "make_scheduler"]
@@ -75,11 +76,16 @@ def fit(model: nn.Module, train: Any, val: Any = None, *,
     restore_best : bool
         With validation data, load the weights of the best epoch into ``model`` at the end.
     checkpoint_dir, resume : path or None, bool
-        Write ``checkpoint_dir/checkpoint.pt`` after every epoch (atomically).  With
-        ``resume=True`` an existing checkpoint there is loaded and training continues from
-        the epoch after it; the settings that shape the trajectory (optimizer, learning rate,
-        schedule, batch size, seed; ``epochs`` when there is a schedule) must match, and the
-        model must have the same parameters.  No checkpoint yet: a fresh start.
+        Write ``checkpoint_dir/checkpoint.pt`` after every epoch (atomically, sealed with a
+        SHA-256 checksum).  With ``resume=True`` an existing checkpoint there is verified and
+        loaded and training continues from the epoch after it.  Only the same run resumes:
+        the settings that shape the trajectory (optimizer, learning rate, weight decay,
+        schedule, batch size, seed; ``epochs`` when there is a schedule), the model's
+        description (a compiled model's network and families with their settings, another
+        module's ``repr``), the data (examples and SHA-256 of in-memory tensors) and the
+        transform must match, and the model must have the same parameters; otherwise one
+        error names every difference (see :mod:`pgm_ar.training.identity`).  No checkpoint
+        yet: a fresh start.
     seed : int or None
         An integer (default 0): the same seed gives the same run on CPU.  ``None``: fresh
         entropy (the seed drawn is kept in :attr:`History.seed`, and a resumed run takes the
@@ -243,6 +249,10 @@ class _Run:
         self.best_state: Optional[Dict[str, torch.Tensor]] = None
         self.ckpt_path = (Path(cfg.checkpoint_dir) / CHECKPOINT_NAME
                           if cfg.checkpoint_dir is not None else None)
+        # what defines the run besides its trajectory settings, kept in the checkpoint so that
+        # only the same run resumes from it (hashing the data only when there is a checkpoint)
+        self.identity = (run_identity(model, train_src, val_src, cfg.transform)
+                         if self.ckpt_path is not None else None)
         self.seed = self._start()
         self.history.seed = self.seed
         if cfg.log_path is not None:
@@ -276,7 +286,7 @@ class _Run:
             return seed
         assert path is not None
         given = None if cfg.seed is None else run_seed(cfg.seed)
-        ckpt = load_checkpoint(path, self.model, cfg.trajectory(given))
+        ckpt = load_checkpoint(path, self.model, cfg.trajectory(given), self.identity)
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         if self.sched is not None:
@@ -483,7 +493,8 @@ class _Run:
                          "rng": rng, "best_model": self.best_state,
                          "bad_epochs": self.bad_epochs, "finished": self.finished,
                          "history": self.history.to_dict(),
-                         "config": self.cfg.trajectory(self.seed)}
+                         "config": self.cfg.trajectory(self.seed),
+                         "identity": self.identity}
                 if rng_ranks is not None:
                     state["rng_ranks"] = rng_ranks
                 save_checkpoint(self.ckpt_path, state)
