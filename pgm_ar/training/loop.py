@@ -36,8 +36,9 @@ from .progress import progress_bar
 
 __all__ = ["fit", "run_seed", "make_optimizer", "make_scheduler", "EXPLODE"]
 
-#: a loss "explodes" (a FitWarning naming the epoch) when it rises above the first epoch's
-#: by more than EXPLODE times its size (at least one nat): far beyond minibatch noise
+#: a loss "explodes" (a FitWarning naming the epoch) when an epoch's mean rises above the
+#: start (the first batch's NLL before any step, or the first epoch's mean, the lower) by more
+#: than EXPLODE times the start's size (at least one nat): far beyond minibatch noise
 EXPLODE = 10.0
 
 
