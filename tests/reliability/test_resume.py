@@ -189,3 +189,23 @@ def test_checkpoint_with_missing_keys_is_named(checkpoint):
     save_checkpoint(path, state)
     with pytest.raises(PgmArError, match="'optimizer' is NoneType, not dict"):
         fit(_Tiny(nn.Tanh()), x, resume=True, **kw)
+
+
+def test_cli_resume_from_a_damaged_checkpoint_changes_nothing(image_run, capsys):
+    tmp, run = image_run
+    ckpt = run / "checkpoints" / CHECKPOINT_NAME
+    good = ckpt.read_bytes()
+    bad = bytearray(good)
+    bad[len(good) // 2] ^= 0x40
+    ckpt.write_bytes(bytes(bad))
+    try:
+        before = _files(run)
+        capsys.readouterr()
+        code = main(["fit", str(_spec(tmp, "base2")), "--out", str(run), "--resume",
+                     "--max-train", "100", *ARGS])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1
+        assert f"{ckpt.name}: damaged checkpoint: SHA-256" in err and "Traceback" not in err
+        assert _files(run) == before  # the damaged file too: the user's to inspect
+    finally:
+        ckpt.write_bytes(good)
