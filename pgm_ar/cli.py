@@ -263,6 +263,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
     from .draw import draw
 
     if args.kind == "context":
+        if args.max_nodes is not None:
+            raise PgmArError("--max-nodes applies to --kind dag and --kind factor")
         return _draw_context(args)
     for flag, value in (("--pixel", args.pixel), ("--channel", args.channel),
                         ("--given", args.given)):
@@ -272,7 +274,14 @@ def cmd_draw(args: argparse.Namespace) -> int:
     variable = args.variable if args.kind == "grid" else None
     if args.variable is not None and args.kind != "grid":
         raise PgmArError("--variable only applies to --kind grid and --kind context")
-    out = draw(net, args.output, kind=args.kind, image_mode=args.image_mode, variable=variable)
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        out = draw(net, args.output, kind=args.kind, image_mode=args.image_mode,
+                   variable=variable, max_nodes=args.max_nodes)
+    for w in caught:  # a part of a large network: said in one line
+        print(f"pgm-ar: note: {w.message}", file=sys.stderr)
     print(f"wrote {out}")
     return 0
 
@@ -367,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: %(default)s)")
     p.add_argument("--seed", type=seed_int, default=0,
                    help="context: seed of the random images (default: %(default)s)")
+    p.add_argument("--max-nodes", type=positive_int, metavar="N",
+                   help="dag / factor pictures: show the first N variables in topological "
+                        "order (default: all up to 200 variables and 1000 edges, else the "
+                        "first that fit)")
     p.add_argument("-o", "--output", required=True, help="output file; format from suffix")
     p.set_defaults(func=cmd_draw)
 

@@ -66,6 +66,11 @@ class Limits:
     max_grid_images: int = 10_000
     #: parents of one variable (a CPT with more is exponential in them)
     max_parents: int = 24
+    #: images of one image set (PNG files of an ``--images`` directory, entries of an ``.npz``)
+    max_images: int = 10_000_000
+    #: bytes of one image set once decoded (``N*C*H*W`` uint8 values), and of any one array
+    #: of an ``.npz``, checked from the files' headers before anything is decoded
+    max_image_bytes: int = 4_000_000_000
 
     def describe(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in dataclasses.fields(self))
@@ -77,6 +82,7 @@ _UNITS = {
     "max_table_cells": "table entries", "max_factor_cells": "factor entries",
     "max_token_chars": "characters", "max_file_bytes": "bytes", "max_decompressed_bytes": "bytes", "max_parameters": "parameters",
     "max_sample_values": "values", "max_grid_images": "pictures", "max_parents": "parents",
+    "max_images": "images", "max_image_bytes": "bytes",
 }
 
 

@@ -95,7 +95,19 @@ class Statement:
         return isinstance(other, Statement) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(repr(self._key()))
+        # equal statements have the same unordered pair of sides and the same given set
+        # (frozensets cache their hashes: cheap for the 10^5 statements of a large network)
+        return hash((frozenset((self.xs, self.ys)), self.given))
+
+    @classmethod
+    def _trusted(cls, xs: frozenset, ys: frozenset, given: frozenset) -> "Statement":
+        """A statement from sides already known to be non-empty and disjoint (built by the
+        library itself, e.g. :meth:`Independence.independencies`), without re-checking."""
+        st = object.__new__(cls)
+        object.__setattr__(st, "xs", xs)
+        object.__setattr__(st, "ys", ys)
+        object.__setattr__(st, "given", given)
+        return st
 
     def __str__(self) -> str:
         return _fmt(self.xs, self.ys, self.given, " ⊥ ")

@@ -40,6 +40,9 @@ from .base import Conditional, Family
 MAX_TABLE_SIZE = 2 ** 24
 #: logits of zero probabilities: finite (so gradients stay finite), and exp() of it is 0
 ZERO_LOGIT = -1e4
+#: with ``exact_zeros`` set, a log-probability below this is a zero (``-inf``): no
+#: probability a float64 can hold is that small, and every held zero is about ZERO_LOGIT
+ZERO_BELOW = ZERO_LOGIT / 2
 
 
 class NormalizedCategorical(dist.Categorical):
@@ -72,6 +75,9 @@ class TabularConditional(Conditional):
         self.prior = prior
         # uniform start; fitting with latent variables re-initialises randomly (uniform is a saddle)
         self.logits = nn.Parameter(torch.zeros(self.parent_cards + (self.card,)))
+        #: scoring sets this (``CompiledModel.log_prob``): held zeros then give ``-inf``, as
+        #: the probabilities of :meth:`probs` do, instead of about ZERO_LOGIT
+        self.exact_zeros = False
 
     def num_parameters(self) -> int:
         return (self.card - 1) * int(np.prod(self.parent_cards, dtype=np.int64))
@@ -93,6 +99,8 @@ class TabularConditional(Conditional):
 
     def forward(self, parent_values: Mapping[str, torch.Tensor], batch_size: Optional[int] = None):
         logp = torch.log_softmax(self.logits, dim=-1)
+        if self.exact_zeros:
+            logp = logp.masked_fill(logp < ZERO_BELOW, float("-inf"))
         if not self.parent_vars:
             if batch_size is not None:
                 logp = logp.expand((batch_size, self.card))

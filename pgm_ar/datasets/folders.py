@@ -28,6 +28,12 @@ number of channels.  How each PNG's mode becomes channels:
 ``classes`` (the class names; without it there are ``max(labels) + 1`` classes named
 ``"0"``, ``"1"``, ...).
 
+Both are sized from their headers before anything is decoded (:mod:`pgm_ar.limits`): each
+PNG's declared width, height and colour type against ``max_image_values`` (a decompression
+bomb is refused by name), a directory's number of files against ``max_images`` and the set's
+decoded bytes against ``max_image_bytes`` (from the first image), and every ``.npz`` array's
+shape and dtype against the same budgets.
+
 Both give an :class:`ImageSet` with ``uint8 (N, C, H, W)`` images, values 0..255.  Mistakes
 (mixed sizes or modes, a non-``uint8`` array, a wrong rank, an empty directory) raise
 :class:`~pgm_ar.errors.DataError` naming the file.
@@ -41,17 +47,20 @@ the images, at least one, chosen by a permutation seeded with ``SPLIT_SEED`` = 0
 """
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
-from typing import List, NamedTuple, Optional, Tuple, Union
+from typing import Dict, List, NamedTuple, Optional, Tuple, Union
 
 import numpy as np
 import torch
 
 from ..errors import DataError
+from ..limits import check as check_limit
 
 __all__ = ["ImageSet", "VALID_FRACTION", "SPLIT_SEED", "load_images", "load_png_dir",
-           "load_npz_images", "read_png", "holdout_split"]
+           "load_npz_images", "read_png", "holdout_split", "png_size", "npz_headers",
+           "PNG_SIGNATURE"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -88,6 +97,7 @@ def read_png(path: PathLike) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
+    png_size(path)  # budgets from the header, before PIL decodes (or allocates) anything
     try:
         with Image.open(path) as img:
             img.load()
@@ -120,6 +130,44 @@ def read_png(path: PathLike) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.uint8)
 
 
+#: the first bytes of every PNG file
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+#: values per pixel while decoding, by PNG colour type (a palette may expand to RGBA)
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}
+
+
+def png_size(path: PathLike) -> Tuple[int, int, int]:
+    """``(width, height, values per pixel)`` of a PNG, read from its header (26 bytes) and
+    checked against the budgets (:mod:`pgm_ar.limits`): the file's bytes
+    (``max_file_bytes``) and the values it decodes to (``max_image_values``), so that a
+    decompression bomb (a few KB declaring 100000 x 100000 pixels) is refused before it is
+    decoded.
+
+    Raises
+    ------
+    DataError
+        Not a file, or not a PNG (no PNG signature or header).
+    PgmArError
+        Over a budget (naming the file, the size, the limit and how to raise it).
+    """
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+    except OSError as exc:
+        raise DataError(f"{path}: not a readable PNG image ({exc.strerror or exc})") from None
+    check_limit("max_file_bytes", size, f"{path}")
+    if len(head) < 26 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        raise DataError(f"{path}: not a readable PNG image (no PNG signature and header)")
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    channels = _PNG_CHANNELS.get(head[25], 4)
+    check_limit("max_image_values", width * height * channels,
+                f"{path}: a {width} x {height} PNG (decoded with {channels} value(s) per pixel)",
+                "shrink the image first")
+    return width, height, channels
+
+
 def _drop_alpha(path: Path, arr: np.ndarray) -> np.ndarray:
     alpha = arr[..., -1]
     if bool((alpha != 255).any()):
@@ -133,12 +181,23 @@ def _channels_name(c: int) -> str:
     return "greyscale (1 channel)" if c == 1 else f"RGB ({c} channels)"
 
 
-def _stack(files: List[Path]) -> np.ndarray:
+def _stack(files: List[Path], directory: Path) -> np.ndarray:
     """``uint8 (N, H, W, C)`` of the files, each checked against the first."""
+    check_limit("max_images", len(files), f"{directory}: {len(files)} PNG files",
+                "read a part of them (move the rest out of the directory)")
+    w0, h0, _ = png_size(files[0])
     first = read_png(files[0])
+    # the whole set's decoded size, from the first image's, before any other is decoded
+    check_limit("max_image_bytes", len(files) * first.size,
+                f"{directory}: {len(files)} images of {w0} x {h0} x {first.shape[2]} values",
+                "read a part of them (move the rest out of the directory)")
     out = np.empty((len(files),) + first.shape, dtype=np.uint8)
     out[0] = first
     for i, f in enumerate(files[1:], start=1):
+        w, h, _ = png_size(f)
+        if (w, h) != (w0, h0):
+            raise DataError(f"{f}: {w} x {h} pixels, but {files[0]} has {w0} x {h0}; all "
+                            "images must have one size")
         arr = read_png(f)
         if arr.shape[:2] != first.shape[:2]:
             raise DataError(f"{f}: {arr.shape[1]} x {arr.shape[0]} pixels, but {files[0]} has "
@@ -178,8 +237,8 @@ def load_png_dir(path: PathLike) -> ImageSet:
                         "put the PNGs either directly in it (no labels) or in one subdirectory "
                         "per class")
     if pngs:
-        return ImageSet(torch.from_numpy(_stack(pngs).transpose(0, 3, 1, 2).copy()), None, None,
-                        str(directory))
+        return ImageSet(torch.from_numpy(_stack(pngs, directory).transpose(0, 3, 1, 2).copy()),
+                        None, None, str(directory))
     if not dirs:
         raise DataError(f"{directory}: no PNG files (and no class subdirectories) in it")
     files, labels = [], []
@@ -192,7 +251,7 @@ def load_png_dir(path: PathLike) -> ImageSet:
             raise DataError(f"{sub}: class directory without PNG files; remove it or add images")
         files += inner
         labels += [k] * len(inner)
-    images = torch.from_numpy(_stack(files).transpose(0, 3, 1, 2).copy())
+    images = torch.from_numpy(_stack(files, directory).transpose(0, 3, 1, 2).copy())
     return ImageSet(images, torch.tensor(labels, dtype=torch.int64),
                     tuple(d.name for d in dirs), str(directory))
 
@@ -201,6 +260,7 @@ def load_png_dir(path: PathLike) -> ImageSet:
 def load_npz_images(path: PathLike) -> ImageSet:
     """Images (and labels) from an ``.npz`` file, see the module docstring."""
     path = Path(path)
+    _check_npz_headers(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
@@ -256,6 +316,51 @@ def load_npz_images(path: PathLike) -> ImageSet:
     elif "classes" in arrays:
         raise DataError(f"{path}: 'classes' without 'labels'")
     return ImageSet(images, labels, classes, str(path))
+
+
+def npz_headers(path: PathLike) -> Dict[str, Tuple[Tuple[int, ...], np.dtype]]:
+    """``{name: (shape, dtype)}`` of the arrays of an ``.npz``, read from their ``.npy``
+    headers only (nothing is decompressed beyond them)."""
+    import zipfile
+
+    path = Path(path)
+    out: Dict[str, Tuple[Tuple[int, ...], np.dtype]] = {}
+    try:
+        check_limit("max_file_bytes", path.stat().st_size, f"{path}")
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with zf.open(info) as fh:
+                    version = np.lib.format.read_magic(fh)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                    else:
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+                out[info.filename[:-4]] = (tuple(int(d) for d in shape), dtype)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, RuntimeError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    return out
+
+
+def _check_npz_headers(path: Path) -> None:
+    """Budgets of an ``.npz`` from its headers: every array's bytes, and the images'
+    count and values per image, before numpy allocates any of them."""
+    headers = npz_headers(path)
+    rest = [k for k in headers if k not in ("labels", "classes")]
+    key = "images" if "images" in headers else (rest[0] if len(rest) == 1 else None)
+    for name, (shape, dtype) in headers.items():
+        nbytes = math.prod(shape) * dtype.itemsize
+        check_limit("max_image_bytes", nbytes, f"{path}: array {name!r} of shape {shape} "
+                    f"({dtype})", "save a part of the images")
+        if name == key and len(shape) >= 2:
+            check_limit("max_images", shape[0], f"{path}: array {name!r} of shape {shape}",
+                        "save a part of the images")
+            check_limit("max_image_values", math.prod(shape[1:]),
+                        f"{path}: array {name!r}: images of shape {shape[1:]}",
+                        "shrink the images first")
 
 
 def load_images(path: PathLike) -> ImageSet:

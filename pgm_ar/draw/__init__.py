@@ -16,6 +16,7 @@ model depends on (from autograd) and draws it with matplotlib.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import pathlib
 from enum import Enum
@@ -23,9 +24,11 @@ from typing import TYPE_CHECKING, Iterable, Optional, Union
 
 from ..errors import PgmArError
 from ..utils.enums import parse_enum
+from ..utils.warn import warn_at_caller
 from ..variables import Image
 # Bound after the submodule import, so ``pgm_ar.draw.render`` is the function, not the module.
-from .render import render, to_graphviz
+from .render import FORMATS, output_format, render, to_graphviz
+from .size import drawn_part, layout_attrs
 from .spec import (MAX_GRID_PIXELS, MAX_HEATMAP_PIXELS, Edge, EdgeRole, GraphSpec, ImageMode,
                    Node, NodeRole, dag_spec, factor_graph, factor_graph_spec, is_chain_like,
                    ordering_grid_spec, visiting_steps)
@@ -71,7 +74,7 @@ def _grid_image(net: "BayesNet", variable: Optional[str]) -> Image:
 def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKind] = "dag",
          image_mode: Union[str, ImageMode] = "auto", *, variable: Optional[str] = None,
          observed: Iterable[str] = (), rankdir: str = "auto", show_path: bool = True,
-         fmt: Optional[str] = None) -> pathlib.Path:
+         fmt: Optional[str] = None, max_nodes: Optional[int] = None) -> pathlib.Path:
     """Draw ``net`` to ``path`` (``.svg``, ``.png``, ``.pdf``, or DOT source ``.gv``/``.dot``).
 
     Parameters
@@ -101,6 +104,13 @@ def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKi
         For ``kind="grid"``: join consecutive steps with arrows.
     fmt
         Overrides the suffix of ``path``.
+    max_nodes
+        For a ``"dag"`` or ``"factor"`` picture (not DOT source): show at most this many
+        variables, the first in topological order.  ``None``: the whole network when it
+        has at most 200 variables and 1000 edges (a factor graph 500), else the first
+        variables that fit, with a title and a ``UserWarning`` saying so (see
+        :mod:`pgm_ar.draw.size`: graphviz does not finish laying out much larger graphs).
+        A ``max_nodes`` whose variables have more edges is refused, naming how many fit.
 
     Returns
     -------
@@ -109,10 +119,25 @@ def draw(net: "BayesNet", path: Union[str, os.PathLike], kind: Union[str, DrawKi
     """
     which = parse_enum(DrawKind, kind, "drawing kind")
     if which is DrawKind.GRID:
+        if max_nodes is not None:
+            raise PgmArError("max_nodes applies to kind='dag' or 'factor'")
         spec = ordering_grid_spec(_grid_image(net, variable), show_path=show_path)
     else:
         if variable is not None:
             raise PgmArError("variable= only applies to kind='grid'")
         builder = dag_spec if which is DrawKind.DAG else factor_graph_spec
+        note = None
+        if FORMATS[output_format(path, fmt)] is not None:  # a picture: laid out by graphviz
+            net, note = drawn_part(net, which.value, max_nodes)
+        elif max_nodes is not None:
+            raise PgmArError("max_nodes applies to pictures (.svg, .png, .pdf); DOT source "
+                             "is written whole")
         spec = builder(net, image_mode=image_mode, observed=observed, rankdir=rankdir)
+        attrs = layout_attrs(len(spec.edges), spec.engine)
+        if note or attrs:
+            spec = dataclasses.replace(spec, title=note or spec.title,
+                                       graph_attrs={**spec.graph_attrs, **attrs})
+        if note:
+            warn_at_caller(f"drawing {net.name!r}: {note}; max_nodes (--max-nodes) chooses "
+                           "how many", UserWarning)
     return render(spec, path, fmt)

@@ -10,14 +10,12 @@ to it), so ending above it means the optimisation failed, not the model.
 from __future__ import annotations
 
 import math
-import os
-import sys
-import warnings
 from typing import Any, List, Mapping, Optional
 
 import torch
 
 from ..errors import FitWarning
+from ..utils.warn import warn_at_caller
 from .data import is_discrete_image
 
 __all__ = ["independent_baseline", "check_loss", "check_baseline", "worse_than",
@@ -25,7 +23,6 @@ __all__ = ["independent_baseline", "check_loss", "check_baseline", "worse_than",
 
 #: "far from converged": the last tenth of the epochs gave more than this share of the fall
 STILL_FALLING = 0.05
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 #: nats per row (or this share of the value, if larger) that count as a real difference
 TOLERANCE = 0.01
 
@@ -109,8 +106,4 @@ def _tol(value: float) -> float:
 
 
 def _warn(message: str) -> None:
-    # point at the caller's line, the first frame outside pgm_ar
-    frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, FitWarning, stacklevel=level)
+    warn_at_caller(message, FitWarning)

@@ -32,7 +32,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 import torch
 
 from ..conditionals.tabular import TabularConditional
-from ..errors import DataError, PgmArError
+from ..errors import DataError, FitWarning, PgmArError
 from ..tabular_data import EncodedData
 from ..training import History, LRSchedule, TrainConfig, evaluate
 from ..training import fit as train_fit
@@ -94,6 +94,19 @@ class FittingMixin:
         and seeded samples of whole CPT sets); a :class:`PgmArError` for a model fitted
         otherwise."""
         return model_posterior(self)
+
+    def run_identity(self) -> Dict[str, Any]:
+        """What this model is, for a training checkpoint (resume refuses a checkpoint of a
+        model described otherwise, naming each difference): every variable with its type,
+        states or shape and parents, and every family with its settings (ordering,
+        activation, hidden sizes, prior, ...)."""
+        from .persistence import network_to_dict
+
+        variables = {v["name"]: {**{k: x for k, x in v.items() if k != "name"},
+                                 "parents": list(self._parents[v["name"]])}
+                     for v in network_to_dict(self.net)["variables"]}
+        return {"network": variables,
+                "families": {name: fam.to_spec() for name, fam in self.families.items()}}
 
     def fit(self, data: ModelData, method: Union[str, FitMethod] = "auto", *,
             epochs: Optional[int] = None, batch_size: Optional[int] = None,
@@ -199,6 +212,7 @@ class FittingMixin:
              transform: Any, opts: Dict[str, Any]) -> History:
         train = loop_columns(self, data, "training", raw_images=transform is not None,
                              keep_missing=True)
+        _check_observed(train)
         bayes = {k: opts.pop(k) for k in ("prior", "equivalent_sample_size", "estimate")}
         if any(v is not None for v in bayes.values()):  # a Dirichlet posterior (closed form)
             return fit_with_prior(self, train, method, val, transform,
@@ -351,6 +365,25 @@ class FittingMixin:
                 name = node.variable.name
                 node.set_units(units.get(name, (0.0, 1.0)),
                                {p: units[p] for p in self._parents[name] if p in units})
+
+
+def _check_observed(columns: Mapping[str, torch.Tensor]) -> None:
+    """Refuse data with no observed value at all (a fit would keep its start and report
+    success); warn about columns given but wholly missing (fitted as latent, summed out)."""
+    empty = [name for name, x in columns.items()
+             if x.dim() == 1 and not x.dtype.is_floating_point and bool((x < 0).all())]
+    n = int(next(iter(columns.values())).shape[0])
+    if empty and len(empty) == len(columns):
+        raise DataError(f"training data: every value is missing ({n} rows) in the columns "
+                        f"{', '.join(empty)}; there is nothing to fit")
+    if empty:
+        from ..utils.warn import warn_at_caller
+
+        warn_at_caller(f"training data: the column{'s' if len(empty) > 1 else ''} "
+                       f"{', '.join(empty)} {'have' if len(empty) > 1 else 'has'} no observed "
+                       f"value in any of the {n} rows: fitted as latent (summed out); drop "
+                       f"{'them' if len(empty) > 1 else 'it'} to say so, or check the data",
+                       FitWarning)
 
 
 def _column_units(columns: Mapping[str, torch.Tensor]) -> Dict[str, Tuple[float, float]]:

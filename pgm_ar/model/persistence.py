@@ -19,7 +19,6 @@ Files written before checksums existed (a bare ``torch.save`` archive) still loa
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import warnings
@@ -33,6 +32,7 @@ from ..errors import PgmArError
 from ..limits import check as check_limit
 from ..utils.files import read_input_bytes
 from ..utils.atomic import atomic_write_bytes
+from ..utils.sealed import seal, unseal
 from ..network import BayesNet
 from .families import resolve_families
 from ..learning.posterior_fit import POSTERIOR_ATTR
@@ -48,8 +48,6 @@ FORMAT = "pgm_ar.model/1"
 FILE_FORMAT = "pgm_ar.model-file/2"
 #: the first line of every model file written with a checksum
 MAGIC = b"PGM_AR MODEL\n"
-#: the header line's longest allowed length
-_MAX_HEADER = 4096
 
 
 def network_to_dict(net: BayesNet) -> Dict[str, Any]:
@@ -141,36 +139,14 @@ class PersistenceMixin:
 
 def encode_model_file(payload: bytes) -> bytes:
     """The bytes of a model file: magic line, header line with the payload's SHA-256, payload."""
-    header = {"format": FILE_FORMAT, "payload_bytes": len(payload),
-              "sha256": hashlib.sha256(payload).hexdigest()}
-    return MAGIC + json.dumps(header, sort_keys=True).encode("ascii") + b"\n" + payload
+    return seal(MAGIC, FILE_FORMAT, payload)
 
 
 def _verified_payload_bytes(path: Path, raw: bytes) -> bytes:
     """The payload of a model file's bytes after its header and checksum are verified."""
-    if raw.startswith(MAGIC):
-        end = raw.find(b"\n", len(MAGIC), len(MAGIC) + _MAX_HEADER)
-        if end < 0:
-            raise PgmArError(f"{path}: damaged model file (no header line)")
-        try:
-            header = json.loads(raw[len(MAGIC):end].decode("ascii"))
-        except (UnicodeDecodeError, ValueError):
-            raise PgmArError(f"{path}: damaged model file (unreadable header line)") from None
-        if (not isinstance(header, dict) or header.get("format") != FILE_FORMAT
-                or not isinstance(header.get("sha256"), str)
-                or type(header.get("payload_bytes")) is not int or len(header) != 3):
-            raise PgmArError(f"{path}: damaged model file or a newer format (header "
-                             f"{header!r}; this version reads {FILE_FORMAT})")
-        payload = raw[end + 1:]
-        if len(payload) != header["payload_bytes"]:
-            raise PgmArError(f"{path}: damaged model file: the header declares "
-                             f"{header['payload_bytes']} payload bytes, the file has "
-                             f"{len(payload)} (truncated or appended to)")
-        digest = hashlib.sha256(payload).hexdigest()
-        if digest != header["sha256"]:
-            raise PgmArError(f"{path}: damaged model file: SHA-256 of the payload is {digest}, "
-                             f"the header records {header['sha256']}; restore it from a copy or "
-                             "fit again")
+    payload = unseal(raw, MAGIC, FILE_FORMAT, path, "model file",
+                     "restore it from a copy or fit again")
+    if payload is not None:
         return payload
     if raw[:4] == b"PK\x03\x04":
         warnings.warn(f"{path}: a model file without a checksum (written by an older "

@@ -50,7 +50,7 @@ class SamplingMixin:
             return decode(self.net, enc.values)
         # The rule for impossible evidence: a row whose observed values have probability zero
         # has nothing to condition on (as map_query and query refuse it).
-        observed_lp = self._exact_where_impossible(enc, self._log_prob_enum(enc))
+        observed_lp = self._observed_log_prob(enc)
         bad = torch.nonzero(torch.isneginf(observed_lp)).reshape(-1)
         if len(bad):
             i = int(bad[0])

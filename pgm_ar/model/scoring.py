@@ -7,24 +7,38 @@ x})`` of a ``label -> digit`` network is ``log sum_y p(y) p(x | y)``.
 """
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Mapping, Optional
+from typing import Iterator, Mapping, Optional
 
 import torch
 from pyro import poutine
 from pyro.infer import config_enumerate
 
 from .. import inference
+from ..conditionals.tabular import TabularConditional
 from ..errors import PgmArError
 from ..tabular_data import EncodedData, encode
-from .data import ENUM_BUDGET, IMAGE_BATCH, IMAGE_ENUM_BUDGET, ModelData, is_discrete_image
+from .data import (ENUM_BUDGET, IMAGE_BATCH, IMAGE_ENUM_BUDGET, IMPOSSIBLE, ModelData,
+                   is_discrete_image)
 from .modes import in_eval_mode
 
-__all__ = ["ScoringMixin", "IMPOSSIBLE_BELOW"]
+__all__ = ["ScoringMixin", "exact_zeros"]
 
-#: an enumerated log-likelihood below this is checked exactly for probability zero (a table's
-#: zero is held as a logit of -10000; no real row of a tabular network comes near it)
-IMPOSSIBLE_BELOW = -5000.0
+
+@contextlib.contextmanager
+def exact_zeros(model: torch.nn.Module) -> Iterator[None]:
+    """Within the block, the tables of ``model`` give ``-inf`` for their zeros (see
+    :attr:`~pgm_ar.conditionals.tabular.TabularConditional.exact_zeros`); restored after."""
+    tables = [m for m in model.modules() if isinstance(m, TabularConditional)]
+    before = [t.exact_zeros for t in tables]
+    for t in tables:
+        t.exact_zeros = True
+    try:
+        yield
+    finally:
+        for t, b in zip(tables, before):
+            t.exact_zeros = b
 
 
 class ScoringMixin:
@@ -47,9 +61,11 @@ class ScoringMixin:
         if batch_size is None:
             batch_size = IMAGE_BATCH if self.has_images else 65536
         enc = self.encode_data(data)
-        with torch.no_grad():
+        # a table's zero is held as a very negative logit (fitting needs finite gradients);
+        # scored, it is a zero: -inf for an impossible row, complete or not, in any network
+        with torch.no_grad(), exact_zeros(self):
             if enc.has_missing:
-                return self._exact_where_impossible(enc, self._log_prob_enum(enc))
+                return self._log_prob_enum(enc)
             if self.all_tabular:
                 tabs = {k: v.to(self.device) for k, v in self.tables().items()}
                 return inference.log_prob(self.net, tabs, enc.values).cpu()
@@ -128,26 +144,17 @@ class ScoringMixin:
         chunk = self._enum_chunk(self._check_enum_width(enc))
         parts = [self.enumerated_log_prob(enc.rows(slice(start, start + chunk)).values)
                  for start in range(0, enc.n, chunk)]
-        return torch.cat(parts).cpu()
+        lp = torch.cat(parts).cpu()
+        # an enumerated value disagreeing with an observed one is ruled out by a finite
+        # factor (IMPOSSIBLE, for finite gradients): a row left with only such terms has
+        # probability zero
+        return lp.masked_fill(lp < IMPOSSIBLE / 2, float("-inf"))
 
-    def _exact_where_impossible(self, enc: EncodedData, lp: torch.Tensor) -> torch.Tensor:
-        """``lp`` with the rows of probability zero at ``-inf``, as complete rows score.
-
-        Tables keep a zero as a very negative logit (fitting needs finite gradients), so the
-        enumeration gives about -10000 where the probability is zero.  Rows that low are
-        scored again exactly by variable elimination on the tables (all-discrete networks):
-        ``-inf`` where impossible, the exact value otherwise.
-        """
-        suspect = torch.nonzero(lp < IMPOSSIBLE_BELOW).reshape(-1)
-        if not len(suspect) or not self.all_discrete:
-            return lp
-        tables = self.tables()
-        out = lp.clone()
-        for i in suspect.tolist():
-            ev = {name: int(v[i]) for name, v in enc.values.items()
-                  if name in self.net and int(v[i]) >= 0}
-            out[i] = inference.log_evidence(self.net, tables, ev)
-        return out
+    def _observed_log_prob(self, enc: EncodedData) -> torch.Tensor:
+        """``log p(observed part of each row)`` with the missing values summed out, ``-inf``
+        exactly where that probability is zero (tables' zeros as zeros)."""
+        with exact_zeros(self):
+            return self._log_prob_enum(enc)
 
     def bits_per_dim(self, data: ModelData, batch_size: Optional[int] = None) -> torch.Tensor:
         """``-log2 p(row) / D`` per row, ``D`` the pixel values of the image variables.

@@ -17,9 +17,11 @@ of each example) can be fitted: a compiled model, one conditional, or a module o
   is the one with the lowest validation NLL, not the last one);
 * a **learning-rate schedule** (cosine, step or exponential, per epoch), gradient-norm
   clipping, and an optional **penalty** (e.g. a log prior, for MAP fitting);
-* a **checkpoint every epoch** (``checkpoint_dir/checkpoint.pt``, written atomically: model,
+* a **checkpoint every epoch** (``checkpoint_dir/checkpoint.pt``, written atomically and
+  sealed with a checksum: model,
   optimizer, scheduler, the torch / numpy / python RNG states, epoch, best weights and
-  validation NLL, history); ``resume=True`` continues exactly where a run stopped — on CPU the
+  validation NLL, history); ``resume=True`` continues exactly where the same run stopped (another
+  model, data or settings are refused, each difference named) — on CPU the
   weights are bitwise those of an uninterrupted run;
 * a **progress bar** (tqdm, nats/example; off when stderr is not a terminal) and a **log** of
   epoch, train NLL, validation NLL, learning rate and seconds as CSV and JSON;

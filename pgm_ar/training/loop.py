@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import DataError, PgmArError
+from ..errors import DataError, FitWarning, PgmArError
 from ..utils.seeding import torch_generator
+from ..utils.warn import warn_at_caller
 from .checkpoint import (CHECKPOINT_NAME, cpu_state_dict, load_checkpoint, rng_state,
                          save_checkpoint, set_rng_state)
 from .config import LRSchedule, OptimizerKind, TrainConfig
@@ -30,9 +31,15 @@ from .distributed import (ProcessGroup, Scorer, distributed_device, start_distri
                           wants_distributed)
 from .evaluation import evaluate_batches, nll_sums, score_batch
 from .history import History
+from .identity import run_identity
 from .progress import progress_bar
 
-__all__ = ["fit", "run_seed", "make_optimizer", "make_scheduler"]
+__all__ = ["fit", "run_seed", "make_optimizer", "make_scheduler", "EXPLODE"]
+
+#: a loss "explodes" (a FitWarning naming the epoch) when an epoch's mean rises above the
+#: start (the first batch's NLL before any step, or the first epoch's mean, the lower) by more
+#: than EXPLODE times the start's size (at least one nat): far beyond minibatch noise
+EXPLODE = 10.0
 
 
 def fit(model: nn.Module, train: Any, val: Any = None, *,
@@ -75,11 +82,16 @@ def fit(model: nn.Module, train: Any, val: Any = None, *,
     restore_best : bool
         With validation data, load the weights of the best epoch into ``model`` at the end.
     checkpoint_dir, resume : path or None, bool
-        Write ``checkpoint_dir/checkpoint.pt`` after every epoch (atomically).  With
-        ``resume=True`` an existing checkpoint there is loaded and training continues from
-        the epoch after it; the settings that shape the trajectory (optimizer, learning rate,
-        schedule, batch size, seed; ``epochs`` when there is a schedule) must match, and the
-        model must have the same parameters.  No checkpoint yet: a fresh start.
+        Write ``checkpoint_dir/checkpoint.pt`` after every epoch (atomically, sealed with a
+        SHA-256 checksum).  With ``resume=True`` an existing checkpoint there is verified and
+        loaded and training continues from the epoch after it.  Only the same run resumes:
+        the settings that shape the trajectory (optimizer, learning rate, weight decay,
+        schedule, batch size, seed; ``epochs`` when there is a schedule), the model's
+        description (a compiled model's network and families with their settings, another
+        module's ``repr``), the data (examples and SHA-256 of in-memory tensors) and the
+        transform must match, and the model must have the same parameters; otherwise one
+        error names every difference (see :mod:`pgm_ar.training.identity`).  No checkpoint
+        yet: a fresh start.
     seed : int or None
         An integer (default 0): the same seed gives the same run on CPU.  ``None``: fresh
         entropy (the seed drawn is kept in :attr:`History.seed`, and a resumed run takes the
@@ -164,6 +176,10 @@ def fit(model: nn.Module, train: Any, val: Any = None, *,
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise PgmArError(f"{type(model).__name__} has no trainable parameters")
+    for p in params:  # torch's optimizers fail with a deep RuntimeError on such a step size
+        if p.is_floating_point() and cfg.lr > torch.finfo(p.dtype).max:
+            raise PgmArError(f"lr={cfg.lr:g} is over the largest {p.dtype} number "
+                             f"({torch.finfo(p.dtype).max:g}) of the model's parameters")
     use_dist = wants_distributed(cfg.distributed)
     dev = cfg.device
     train_src = as_source(train, "training")
@@ -240,9 +256,15 @@ class _Run:
         # the state a checkpoint keeps, besides the modules and the RNGs
         self.history = History(device=str(dev), world_size=self.world)
         self.start_epoch, self.bad_epochs, self.finished = 0, 0, False
+        self.warned_divergence = False
+        self.start_nll: Optional[float] = None  # NLL per example of the first batch
         self.best_state: Optional[Dict[str, torch.Tensor]] = None
         self.ckpt_path = (Path(cfg.checkpoint_dir) / CHECKPOINT_NAME
                           if cfg.checkpoint_dir is not None else None)
+        # what defines the run besides its trajectory settings, kept in the checkpoint so that
+        # only the same run resumes from it (hashing the data only when there is a checkpoint)
+        self.identity = (run_identity(model, train_src, val_src, cfg.transform)
+                         if self.ckpt_path is not None else None)
         self.seed = self._start()
         self.history.seed = self.seed
         if cfg.log_path is not None:
@@ -276,7 +298,7 @@ class _Run:
             return seed
         assert path is not None
         given = None if cfg.seed is None else run_seed(cfg.seed)
-        ckpt = load_checkpoint(path, self.model, cfg.trajectory(given))
+        ckpt = load_checkpoint(path, self.model, cfg.trajectory(given), self.identity)
         self.model.load_state_dict(ckpt["model"])
         self.opt.load_state_dict(ckpt["optimizer"])
         if self.sched is not None:
@@ -385,6 +407,8 @@ class _Run:
                            self.show)
         for step, item in enumerate(self._steps(epoch)):
             nll_sum, b = self._step(item, gen, where)
+            if self.start_nll is None and b:
+                self.start_nll = float(nll_sum) / b  # scored before the first step
             total += nll_sum
             seen += b
             if bar is not None:
@@ -399,10 +423,39 @@ class _Run:
         if seen == 0:
             raise DataError("training data gave no batches")
         train_nll = float(total) / seen
-        if not math.isfinite(train_nll):
-            raise PgmArError(f"training diverged in epoch {epoch + 1}: the NLL is {train_nll}; "
-                             "lower the learning rate or set max_grad_norm")
+        self._check_divergence(epoch, train_nll)
         return train_nll
+
+    def _check_divergence(self, epoch: int, train_nll: float) -> None:
+        """Stop (non-finite loss or weights) or warn (a loss exploding against the first
+        epoch's) with the epoch and the numbers."""
+        lr = self.opt.param_groups[0]["lr"]
+        advice = (f"lower the learning rate (lr={lr:g}) or set max_grad_norm; the model's "
+                  "weights are those of the diverged step")
+        if not math.isfinite(train_nll):
+            raise PgmArError(f"training diverged in epoch {epoch + 1}: the mean training NLL "
+                             f"is {train_nll} nats per example; {advice}")
+        with torch.no_grad():
+            for name, p in self.model.named_parameters():
+                if p.is_floating_point() and not bool(torch.isfinite(p).all()):
+                    raise PgmArError(f"training diverged in epoch {epoch + 1}: parameter "
+                                     f"{name!r} holds non-finite values (NaN or infinite) "
+                                     f"although the mean training NLL was {train_nll:.6g}; "
+                                     f"{advice}")
+        # the start: the first batch's NLL (before any step) or the first epoch's
+        starts = [(v, what) for v, what in (
+            (self.start_nll, "on the first batch"),
+            (self.history.train_nll[0] if self.history.train_nll else None, "in epoch 1"))
+            if v is not None and math.isfinite(v)]
+        if not starts or self.warned_divergence or not self.main:
+            return
+        first, when = min(starts)
+        if train_nll > first + EXPLODE * max(abs(first), 1.0):
+            self.warned_divergence = True
+            warn_at_caller(f"training diverged in epoch {epoch + 1}: the mean training NLL "
+                           f"rose to {train_nll:.6g} nats per example from {first:.6g} {when}; "
+                           f"lower the learning rate (lr={lr:g}) or set max_grad_norm",
+                           FitWarning)
 
     def _step(self, item: Any, gen: Optional[torch.Generator], where: str
               ) -> Tuple[torch.Tensor, int]:
@@ -483,7 +536,8 @@ class _Run:
                          "rng": rng, "best_model": self.best_state,
                          "bad_epochs": self.bad_epochs, "finished": self.finished,
                          "history": self.history.to_dict(),
-                         "config": self.cfg.trajectory(self.seed)}
+                         "config": self.cfg.trajectory(self.seed),
+                         "identity": self.identity}
                 if rng_ranks is not None:
                     state["rng_ranks"] = rng_ranks
                 save_checkpoint(self.ckpt_path, state)

@@ -61,7 +61,7 @@ def test_a_run_with_a_fresh_seed_resumes_with_the_seed_it_drew(tmp_path, digits)
     resumed, h_res = _run(tmp_path, "cut", digits, seed=None, resume=True)
     full, h_full = _run(tmp_path, "full", digits, seed=drawn)
     assert h_res.seed == drawn and same_weights(weights(full), weights(resumed))
-    with pytest.raises(PgmArError, match=f"seed={drawn}, this run has seed={drawn + 1}"):
+    with pytest.raises(PgmArError, match=f"seed: {drawn} in the checkpoint, {drawn + 1} in this run"):
         _run(tmp_path, "cut", digits, seed=drawn + 1, resume=True)
 
 
@@ -77,7 +77,7 @@ def test_resume_rejects_another_model_or_other_settings(tmp_path, digits):
     with pytest.raises(PgmArError, match="different model: it has 'V'"):
         fit(Coin(196), xt, epochs=2, batch_size=50, device="cpu", checkpoint_dir=tmp_path,
             resume=True, progress=False)
-    with pytest.raises(PgmArError, match="lr=0.001, this run has lr=0.5"):
+    with pytest.raises(PgmArError, match="lr: 0.001 in the checkpoint, 0.5 in this run"):
         fit(TinyNADE(196, 8), xt, epochs=1, batch_size=50, lr=0.5, device="cpu",
             checkpoint_dir=tmp_path, resume=True, progress=False)
     (tmp_path / CHECKPOINT_NAME).write_bytes(b"not a checkpoint")

@@ -21,6 +21,7 @@ import torch
 
 from pgm_ar.errors import PgmArError
 from pgm_ar.training import CHECKPOINT_NAME
+from pgm_ar.training.checkpoint import read_checkpoint
 
 EPOCHS, BATCH = 3, 7  # 50 rows: slices of 4 and 3, and a last global batch of 1 (one empty)
 REPO = Path(__file__).resolve().parents[2]
@@ -174,7 +175,7 @@ def test_distributed_resume_and_checkpoints_shared_with_one_process(runs):
     # rank 0 wrote one checkpoint with the plain model's keys, and the log
     assert sorted(p.name for p in (out / "full").iterdir()) == [CHECKPOINT_NAME, "log.csv",
                                                                  "log.json"]
-    ckpt = torch.load(out / "full" / CHECKPOINT_NAME, weights_only=True)
+    ckpt = read_checkpoint(out / "full" / CHECKPOINT_NAME)
     assert set(ckpt["model"]) == set(make_model().state_dict())
     assert len(ckpt["rng_ranks"]) == 2
     assert json.loads((out / "full" / "log.json").read_text())["world_size"] == 2
