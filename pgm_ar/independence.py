@@ -70,6 +70,16 @@ MORAL_EDGE_BUDGET = 20_000_000
 PYTHON_BUDGET = 64
 
 
+
+def _moral_neighbours(v: int, pa, ch, anc) -> Iterator[int]:
+    """``v``'s neighbours in the moral graph of the ancestral set ``anc`` (its parents, its
+    children in ``anc`` and their other parents; repeats allowed)."""
+    yield from pa[v]
+    for c in ch[v]:
+        if c in anc:
+            yield c
+            yield from pa[c]
+
 def _as_names(x: Names) -> Tuple[str, ...]:
     if isinstance(x, str):
         return (x,)
@@ -337,12 +347,7 @@ class Independence:
         anc = self._ancestral((x, y))
 
         def neighbours(v: int) -> Iterator[int]:
-            # v's neighbours in the moral graph of the ancestral set `anc`
-            yield from pa[v]
-            for c in ch[v]:
-                if c in anc:
-                    yield c
-                    yield from pa[c]
+            return _moral_neighbours(v, pa, ch, anc)
 
         z1 = {u for u in neighbours(x) if u != x}
         # The second sweep: members of z1 reached from y by paths avoiding z1 inside.
@@ -450,12 +455,7 @@ class Independence:
             return _label_components(len(pa), anc, cut, a, moral)
 
         def neighbours(v: int) -> Iterator[int]:
-            # v's neighbours in the moral graph of An(a)
-            yield from pa[v]
-            for c in ch[v]:
-                if c in anc:
-                    yield c
-                    yield from pa[c]
+            return _moral_neighbours(v, pa, ch, anc)
 
         for start in anc:
             if start in cut or start in labels:
