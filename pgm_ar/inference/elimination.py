@@ -26,9 +26,10 @@ import torch
 from ..errors import ImpossibleEvidenceError
 from .inputs import Tables, check_table_shape, table_of
 from .plan import MAX, Plan
+from .relevance import state_minima
 from .structure import NetStructure
 
-__all__ = ["UNDERFLOW", "multiply_out", "plan_factors", "run_plan", "eliminate",
+__all__ = ["UNDERFLOW", "multiply_out", "node_array", "node_minima", "plan_factors", "run_plan", "eliminate",
            "require_possible"]
 
 #: an answer whose total is below this is recomputed with every intermediate factor rescaled
@@ -106,16 +107,46 @@ def _rescaled(a: np.ndarray, log_scale: float) -> Tuple[np.ndarray, float]:
 # --------------------------------------------------------------------------- #
 # running a plan
 # --------------------------------------------------------------------------- #
+def node_array(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
+    """Node ``v``'s table as a float64 numpy array, converted once per tensor and version.
+
+    Converting every CPT of a plan on every query (``detach``, ``cpu``,
+    ``numpy``, a shape check) costs more than the einsums of a small query;
+    the array is kept with the structure and reused while the tensor is the
+    same object at the same version (``torch`` bumps it on every in-place
+    change).  Plain arrays are converted each time (they carry no version).
+    """
+    t = table_of(st, tables, v)
+    hit = st.arrays.get(v)
+    if hit is not None and hit[0] is t and hit[1] == t._version:  # only tensors are kept
+        return hit[2]
+    a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    check_table_shape(st, v, a.shape)
+    if a.dtype != np.float64:
+        a = a.astype(np.float64)
+    if isinstance(t, torch.Tensor):
+        st.arrays[v] = (t, t._version, a, None)
+    return a
+
+
+def node_minima(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
+    """Per state of node ``v``, its smallest probability over the CPT's rows (cached with
+    the array; see :func:`pgm_ar.inference.relevance.surely_possible`)."""
+    a = node_array(st, tables, v)
+    hit = st.arrays.get(v)
+    if hit is not None and hit[2] is a:
+        if hit[3] is None:
+            st.arrays[v] = hit[:3] + (state_minima(a),)
+        return st.arrays[v][3]
+    return state_minima(a)
+
+
 def plan_factors(st: NetStructure, plan: Plan, tables: Tables,
                  ev: Mapping[int, int]) -> List[np.ndarray]:
     """The plan's CPTs as float64 numpy arrays, reduced by the evidence ``{index: state}``."""
     pool = []
     for v, ax in zip(plan.nodes, plan.axes):
-        t = table_of(st, tables, v)
-        a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
-        check_table_shape(st, v, a.shape)
-        if a.dtype != np.float64:
-            a = a.astype(np.float64)
+        a = node_array(st, tables, v)
         if ev:
             a = a[tuple(ev[x] if x in ev else slice(None) for x in ax)]
         pool.append(a)

@@ -24,8 +24,9 @@ import torch
 
 from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
-from .elimination import eliminate, plan_factors, require_possible
+from .elimination import eliminate, node_minima, plan_factors, require_possible
 from .inputs import Evidence, Tables, checked_evidence
+from .relevance import surely_possible
 from .plan import MAX, Plan, evidence_plan, map_plan, marginal_plan
 from .structure import NetStructure, network_structure
 
@@ -72,13 +73,16 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
     ev_key = frozenset(ev)
     out: Dict[str, torch.Tensor] = {}
     checked = False
+    # pruning to the requisite CPTs is safe only when the evidence is known to be possible
+    pruned = bool(ev) and surely_possible([node_minima(st, tables, v) if v in ev else None
+                                           for v in range(len(st.names))], ev)
     for t in targets:
         if t in ev:
             p = torch.zeros(st.cards[t], dtype=torch.float64)
             p[ev[t]] = 1.0
             out[st.names[t]] = p
             continue
-        plan = marginal_plan(st, t, ev_key)
+        plan = marginal_plan(st, t, ev_key, pruned)
         res, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
         require_possible(total, ev, net)
         checked = True
