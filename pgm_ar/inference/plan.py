@@ -69,7 +69,7 @@ class Plan:
     """
 
     nodes: Tuple[int, ...]                 # nodes whose CPTs enter, topological order
-    axes: Tuple[Tuple[int, ...], ...]      # per node: the variables of its table's axes
+    axes: Tuple[Tuple[int, ...], ...]      # per node (then per extra factor): its variables
     steps: Tuple[Step, ...]
     final_inputs: Tuple[int, ...]          # pool ids left after the last step
     final_subs: Tuple[Tuple[int, ...], ...]
@@ -163,11 +163,14 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
 # simulating an elimination
 # --------------------------------------------------------------------------- #
 def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
-              order: Sequence[Tuple[int, int]], keep: Sequence[int]) -> Plan:
+              order: Sequence[Tuple[int, int]], keep: Sequence[int],
+              extra: Sequence[Tuple[int, ...]] = ()) -> Plan:
     """Simulate eliminating ``order`` ((variable, op) pairs) to fix every einsum's operands.
 
     ``evidence_vars`` lose their axes (the tables are reduced by the evidence
     before the plan runs); ``keep`` are the variables of the final factor.
+    ``extra`` are the scopes of further factors that follow the CPTs in the
+    pool (likelihood vectors of soft evidence); ``plan.axes`` lists them too.
 
     Raises
     ------
@@ -175,7 +178,7 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
         When a step would build a factor of more than :data:`MAX_FACTOR_SIZE`
         entries; raised here, while planning, so before any factor exists.
     """
-    axes = tuple(st.parents[v] + (v,) for v in nodes)
+    axes = tuple(st.parents[v] + (v,) for v in nodes) + tuple(tuple(e) for e in extra)
     live: Dict[int, Tuple[int, ...]] = {
         i: tuple(a for a in ax if a not in evidence_vars) for i, ax in enumerate(axes)}
     holders: Dict[int, set] = {}  # variable -> pool ids of the live factors that mention it
