@@ -50,7 +50,7 @@ The modules, in the order a query flows through them:
 """
 from __future__ import annotations
 
-from .batched import batched_query
+from .batched import batched_query, posterior_frame
 from .complete_data import fit_counts, log_prob
 from .inputs import Evidence, Tables, check_sample_count, tables_from_net
 from .queries import log_evidence, map_query, query
@@ -59,7 +59,7 @@ from .sampling import (discrete_sample, effective_sample_size, forward_sample,
 from .structure import NetStructure, network_structure
 
 __all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "batched_query",
-           "log_evidence",
+           "posterior_frame", "log_evidence",
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
            "discrete_sample", "resample_weighted",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",

@@ -42,7 +42,7 @@ from .plan import SUM, Plan, cached_plan, greedy_order, interaction_graph, make_
 from .queries import query
 from .structure import NetStructure, network_structure
 
-__all__ = ["batched_query", "MISSING_CODE", "MIN_GROUP_ROWS", "BATCH_CELLS"]
+__all__ = ["batched_query", "posterior_frame", "MISSING_CODE", "MIN_GROUP_ROWS", "BATCH_CELLS"]
 
 #: the code of a missing value in ``evidence_codes`` (any negative code counts as missing)
 MISSING_CODE = -1
@@ -253,3 +253,34 @@ def _state_name(net: BayesNet, name: str, s: int):
         return net.variable(name).states[s]
     except (AttributeError, IndexError, TypeError):
         return s
+
+
+def posterior_frame(net: BayesNet, tables: Tables, target: str, data: object):
+    """:func:`batched_query` on a DataFrame or ``{name: column}`` of state names or indices
+    (empty cells, ``None`` and ``NaN`` are missing), as a DataFrame of posteriors: one
+    column per state of ``target``, rows aligned with ``data`` (its index kept).
+
+    >>> import pandas as pd
+    >>> from pgm_ar import BayesNet, Categorical, TabularCPD
+    >>> from pgm_ar.inference import tables_from_net
+    >>> net = BayesNet([Categorical("rain", ["no", "yes"]), Categorical("wet", ["no", "yes"])],
+    ...                [("rain", "wet")],
+    ...                cpds={"rain": TabularCPD("rain", (), [0.8, 0.2]),
+    ...                      "wet": TabularCPD("wet", ("rain",), [[0.9, 0.1], [0.2, 0.8]])})
+    >>> posterior_frame(net, tables_from_net(net), "rain",
+    ...                 pd.DataFrame({"wet": ["yes", None]})).round(4)
+           no     yes
+    0  0.3333  0.6667
+    1  0.8000  0.2000
+    """
+    import pandas as pd
+
+    from ..tabular_data import encode
+
+    if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):
+        data = {k: (v if hasattr(v, "__len__") else [v]) for k, v in data.items()}
+    enc = encode(net, data)
+    codes = {k: v for k, v in enc.values.items() if net.variable(k).is_discrete_scalar}
+    post = batched_query(net, tables, target, codes, num_rows=enc.n)
+    index = data.index if isinstance(data, pd.DataFrame) else None
+    return pd.DataFrame(post.numpy(), columns=list(net.variable(target).states), index=index)
