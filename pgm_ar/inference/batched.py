@@ -242,10 +242,12 @@ def _redo_underflows(net: BayesNet, tables: Tables, target: str, st: NetStructur
             out[r] = query(net, tables, target, ev).numpy()
         except ImpossibleEvidenceError:
             named = {k: _state_name(net, k, s) for k, s in ev.items()}
-            raise ImpossibleEvidenceError(
+            err = ImpossibleEvidenceError(
                 named, f"row {int(r)}: its observed values {named} have probability zero "
-                       f"under the model ({len(bad)} row(s) to check); no posterior of "
-                       f"{target!r} can be conditioned on them") from None
+                       f"under the model; no posterior of {target!r} can be conditioned on "
+                       "them (drop or correct the row)")
+            err.row = int(r)  # for callers that name a file's line
+            raise err from None
 
 
 def _state_name(net: BayesNet, name: str, s: int):
