@@ -280,7 +280,9 @@ def posterior_frame(net: BayesNet, tables: Tables, target: str, data: object):
     from ..tabular_data import encode
 
     if isinstance(data, Mapping) and not isinstance(data, pd.DataFrame):
-        data = {k: (v if hasattr(v, "__len__") else [v]) for k, v in data.items()}
+        # columns as a DataFrame reads missing cells (None, NaN) the way a DataFrame's are read
+        data = pd.DataFrame({k: (v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else v)
+                             for k, v in data.items()})
     enc = encode(net, data)
     codes = {k: v for k, v in enc.values.items() if net.variable(k).is_discrete_scalar}
     post = batched_query(net, tables, target, codes, num_rows=enc.n)

@@ -268,7 +268,7 @@ def too_large(st: NetStructure, scopes: Sequence[Tuple[int, ...]],
     entries = st.size(big)
     width = max(len(c) for c in cliques) - 1
     names = ", ".join(st.names[v] for v in big[:8]) + (", ..." if len(big) > 8 else "")
-    return InferenceTooLargeError(
+    err = InferenceTooLargeError(
         f"exact inference would build a clique of {len(big)} variables ({names}) with "
         f"{entries:,} entries ({_bytes(8 * entries)} as float64), over the limit of "
         f"{factor_limit():,} entries; the elimination order's width (treewidth of the order) "
@@ -276,6 +276,9 @@ def too_large(st: NetStructure, scopes: Sequence[Tuple[int, ...]],
         'approximate method: model.query(..., method="likelihood_weighting"), '
         'method="gibbs" or method="loopy_bp"; or raise the limit with '
         "pgm_ar.set_limits(max_factor_cells=...)")
+    # the numbers, for callers and tests: the order, the largest clique, its entries, the width
+    err.order, err.clique, err.entries, err.width = list(order), big, entries, width
+    return err
 
 
 def _bytes(n: int) -> str:
