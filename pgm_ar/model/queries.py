@@ -151,13 +151,18 @@ class _TableView(MappingABC):
     def __init__(self, model: Any) -> None:
         self._model = model
         self._cache: Dict[str, tuple] = {}
+        self._nodes: tuple = ()
+        self._node_list: Any = None
 
     def __getitem__(self, name: str) -> torch.Tensor:
         m = self._model
         i = m._index.get(name) if isinstance(name, str) else None
         if i is None:
             raise KeyError(name)
-        node = m.nodes[i]
+        nodes = m._modules["nodes"]
+        if nodes is not self._node_list:  # indexing a ModuleList costs more than the lookup
+            self._node_list, self._nodes = nodes, tuple(nodes)
+        node = self._nodes[i]
         if not isinstance(node, TabularConditional):
             with torch.no_grad():
                 return m._table(node).cpu()
