@@ -40,7 +40,7 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
 
     Only the target, the evidence and their ancestors matter (other nodes are
     barren and sum to one); their CPTs are reduced by the evidence and the
-    remaining variables summed out in a greedy min-fill order, each step one
+    remaining variables summed out in a greedy weighted min-fill order, each step one
     float64 ``einsum`` over the factors that mention the variable.
 
     Parameters
