@@ -35,6 +35,7 @@ __all__ = ["UNDERFLOW", "multiply_out", "node_array", "node_minima", "plan_facto
 #: an answer whose total is below this is recomputed with every intermediate factor rescaled
 UNDERFLOW = 1e-250
 _MAX_OPERANDS = 24  # numpy's einsum takes at most 32 operands
+_PAIRWISE_CELLS = 1 << 16  # cliques above this many entries are contracted pairwise
 
 
 # --------------------------------------------------------------------------- #
@@ -48,7 +49,15 @@ def _einsum(arrays: Sequence[np.ndarray], subs: Sequence[Tuple[int, ...]],
         operands.append(list(s))
     operands.append(list(out))
     # one einsum over all operands loops over the union of their axes once: that is the
-    # clique that variable elimination builds anyway, and it avoids pairwise temporaries
+    # clique that variable elimination builds anyway, and it avoids pairwise temporaries.
+    # Past a large clique, three or more operands go pairwise instead (numpy's greedy
+    # path): a product of two of them, summed early, is often far smaller than the clique.
+    if len(arrays) >= 3:
+        dims: dict = {}
+        for a, s in zip(arrays, subs):
+            dims.update(zip(s, a.shape))
+        if math.prod(dims.values()) > _PAIRWISE_CELLS:
+            return np.einsum(*operands, optimize="greedy")
     return np.einsum(*operands)
 
 
