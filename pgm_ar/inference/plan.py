@@ -145,19 +145,21 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
         nb, ns = nbits[k], nsets[k]
         nbits[k], nsets[k] = 0, set()
         kbit = 1 << k
+        # k's neighbours lose k and gain the fill-in; another node's fill changes only if
+        # it sees both ends of an added edge
+        touched = set(ns)
         for a in ns:  # connect k's neighbours (the fill-in) and drop k
+            abit = 1 << a
+            added = nb & ~nbits[a] & ~abit
+            if added:
+                for c in nsets[a]:
+                    if c != k and c not in touched and c in remaining and nbits[c] & added:
+                        touched.add(c)
             na = nsets[a]
             na |= ns
             na.discard(a)
             na.discard(k)
-            nbits[a] = (nbits[a] | nb) & ~(1 << a) & ~kbit
-        # k's neighbours changed; any other node changed only where it sees two of them
-        # (an edge may have been added between those)
-        touched = set(ns)
-        for a in ns:
-            for b in nsets[a]:
-                if b not in touched and b in remaining and (nbits[b] & nb).bit_count() >= 2:
-                    touched.add(b)
+            nbits[a] = (nbits[a] | nb) & ~abit & ~kbit
         for a in touched:
             if a in remaining:
                 new = score(a)

@@ -74,8 +74,7 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
     out: Dict[str, torch.Tensor] = {}
     checked = False
     # pruning to the requisite CPTs is safe only when the evidence is known to be possible
-    pruned = bool(ev) and surely_possible([node_minima(st, tables, v) if v in ev else None
-                                           for v in range(len(st.names))], ev)
+    pruned = bool(ev) and surely_possible({v: node_minima(st, tables, v) for v in ev}, ev)
     for t in targets:
         if t in ev:
             p = torch.zeros(st.cards[t], dtype=torch.float64)

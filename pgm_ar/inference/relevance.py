@@ -28,7 +28,7 @@ whose elimination total is ``p(evidence)`` itself.
 """
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Mapping, Sequence
+from typing import Iterable, List, Mapping
 
 import numpy as np
 
@@ -72,10 +72,10 @@ def state_minima(table: np.ndarray) -> np.ndarray:
     return table.reshape(-1, table.shape[-1]).min(axis=0)
 
 
-def surely_possible(minima: Sequence[np.ndarray], observed: Mapping[int, int]) -> bool:
+def surely_possible(minima: Mapping[int, np.ndarray], observed: Mapping[int, int]) -> bool:
     """Whether ``observed`` has positive probability whatever the hidden states.
 
-    ``minima[v]`` is :func:`state_minima` of node ``v``'s CPT.  True when every
+    ``minima[v]`` is :func:`state_minima` of observed node ``v``'s CPT.  True when every
     observed state is positive in every row of its CPT (a sufficient
     condition: see the module docstring); False means "not known", not
     "impossible".

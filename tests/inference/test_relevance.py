@@ -69,7 +69,7 @@ def test_requisite_nodes_of_a_chain_and_a_collider():
 
 def test_surely_possible_is_sufficient_not_necessary():
     table = np.array([[0.5, 0.5], [1.0, 0.0]])  # state 1 impossible when the parent is 1
-    minima = [None, state_minima(table)]
+    minima = {1: state_minima(table)}
     assert surely_possible(minima, {1: 0})
     assert not surely_possible(minima, {1: 1})  # not known: the parent may be 0
 
