@@ -34,7 +34,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..errors import DataError, ImpossibleEvidenceError, PgmArError, UnknownVariableError
+from ..errors import (DataError, ImpossibleEvidenceError, InferenceTooLargeError, PgmArError,
+                      UnknownVariableError)
 from ..network import BayesNet
 from .elimination import UNDERFLOW, multiply_out, node_array
 from .inputs import Tables
@@ -108,16 +109,26 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
     rest = counts[group_of] < MIN_GROUP_ROWS
     by_group = np.argsort(group_of, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    for g in np.nonzero(counts >= MIN_GROUP_ROWS)[0]:
-        rows = by_group[bounds[g]:bounds[g + 1]]
-        seen = [(v, c[rows]) for (v, c), o in zip(cols, observed[rows[0]]) if o]
-        plan = marginal_plan(st, t, frozenset(v for v, _ in seen))
-        _answer(st, plan, tables, dict(seen), rows, out, soft=())
+
+    def by_pattern(groups) -> None:
+        for g in groups:
+            rows = by_group[bounds[g]:bounds[g + 1]]
+            seen = [(v, c[rows]) for (v, c), o in zip(cols, observed[rows[0]]) if o]
+            plan = marginal_plan(st, t, frozenset(v for v, _ in seen))
+            _answer(st, plan, tables, dict(seen), rows, out, soft=())
+
+    by_pattern(np.nonzero(counts >= MIN_GROUP_ROWS)[0])
     if rest.any():
         rows = np.nonzero(rest)[0]
         used = [(v, c[rows]) for (v, c), o in zip(cols, observed[rows].any(0)) if o]
-        plan = _soft_plan(st, t, tuple(v for v, _ in used))
-        _answer(st, plan, tables, {}, rows, out, soft=used)
+        try:
+            plan = _soft_plan(st, t, tuple(v for v, _ in used))
+        except InferenceTooLargeError:
+            # with nothing observed the union's cliques can be too large where each row's
+            # own evidence keeps them small: then every remaining pattern gets its own plan
+            by_pattern(np.nonzero(counts < MIN_GROUP_ROWS)[0])
+        else:
+            _answer(st, plan, tables, {}, rows, out, soft=used)
     _redo_underflows(net, tables, target, st, cols, out)
     return torch.from_numpy(out)
 

@@ -150,3 +150,24 @@ def test_batched_equals_pgmpy_on_alarm():
             ref = ve.query([target], evidence=ev, show_progress=False)
         order = [ref.state_names[target].index(s) for s in net.variable(target).states]
         np.testing.assert_allclose(post[i].numpy(), np.asarray(ref.values)[order], atol=1e-6)
+
+
+def test_rows_fall_back_to_their_own_plans_when_the_joint_plan_is_too_large():
+    from pgm_ar.limits import limits_raised
+
+    net = random_net(8, n_nodes=7, max_parents=3, max_card=3)
+    joint = brute_joint(net)
+    tables = inf.tables_from_net(net)
+    codes = _rows(net, 30, 0.2, 2, possible_from=joint)
+    soft = batched_module._soft_plan(inf.network_structure(net), net.index("x0"),
+                                     tuple(range(1, 7)))
+    # a budget under the soft-evidence plan's widest factor but over every row's own plans
+    with limits_raised(max_factor_cells=soft.width - 1):
+        plans = inf.network_structure(net).plans
+        plans.clear()
+        post = inf.batched_query(net, tables, "x0", codes)
+        assert not any(k[0] == "soft" for k in plans)  # refused, and each pattern planned
+        assert any(k[0] == "query" for k in plans)
+    for i in range(30):
+        np.testing.assert_allclose(post[i].numpy(), _brute(net, joint, "x0", codes, i),
+                                   atol=1e-12)
