@@ -166,7 +166,7 @@ class _TableView(MappingABC):
         if not isinstance(node, TabularConditional):
             with torch.no_grad():
                 return m._table(node).cpu()
-        logits = node.logits
+        logits = node._parameters["logits"]  # what node.logits reads, without __getattr__
         hit = self._cache.get(name)
         if hit is not None and hit[0] is logits and hit[1] == logits._version:
             return hit[2]
