@@ -38,10 +38,14 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
           ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
     """Exact posterior marginal ``p(target | evidence)`` by variable elimination.
 
-    Only the target, the evidence and their ancestors matter (other nodes are
-    barren and sum to one); their CPTs are reduced by the evidence and the
-    remaining variables summed out in a greedy weighted min-fill order, each step one
-    float64 ``einsum`` over the factors that mention the variable.
+    Only the CPTs that can change the answer enter: the requisite nodes of
+    Bayes-ball (:mod:`~pgm_ar.inference.relevance`) when every observed state is
+    positive in every row of its CPT (so the evidence is surely possible), else
+    the target, the evidence and their ancestors (whose total is
+    ``p(evidence)``, so impossible evidence is caught).  The CPTs are reduced by
+    the evidence and the remaining variables summed out in a greedy weighted
+    min-fill order, each step one float64 ``einsum`` over the factors that
+    mention the variable.
 
     Parameters
     ----------
