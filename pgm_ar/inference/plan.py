@@ -120,6 +120,21 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
         by_card[c] = by_card.get(c, 0) | (1 << k)
     card_masks = list(by_card.items())
 
+    # the weight of a set of nodes: unrolled for one or two cardinalities (most networks)
+    if len(card_masks) == 1:
+        (c1, _), = card_masks
+
+        def weight(s: int) -> int:
+            return c1 * s.bit_count()
+    elif len(card_masks) == 2:
+        (c1, m1), (c2, m2) = card_masks
+
+        def weight(s: int) -> int:
+            return c1 * (s & m1).bit_count() + c2 * (s & m2).bit_count()
+    else:
+        def weight(s: int) -> int:
+            return sum(c * (s & m).bit_count() for c, m in card_masks)
+
     def score(k: int) -> Tuple[int, int, int]:
         nb = nbits[k]
         fill = 0  # twice the weight of the missing edges among k's neighbours
@@ -127,7 +142,7 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
         for a in nsets[k]:
             missing = nb & ~nbits[a] & ~(1 << a)
             if missing:
-                fill += kcards[a] * sum(c * (missing & m).bit_count() for c, m in card_masks)
+                fill += kcards[a] * weight(missing)
             w *= kcards[a]
         return (fill, w, nodes[k])
 
