@@ -57,7 +57,7 @@ from pgm_ar.inference import structure as structure_module  # noqa: E402
 from pgm_ar.io.bif import read_bif  # noqa: E402
 
 NETS = ["asia", "cancer", "earthquake", "survey", "sachs", "child", "alarm", "insurance",
-        "hepar2", "win95pts", "hailfinder", "water", "andes", "pathfinder", "munin1",
+        "hepar2", "win95pts", "hailfinder", "water", "andes", "pathfinder", "munin1", "munin",
         "link", "pigs", "barley", "mildew", "diabetes"]
 N_QUERIES, N_ROWS, MISSING, TARGET_RATIO = 20, 10_000, 0.3, 5.0
 

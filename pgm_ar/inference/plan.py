@@ -216,10 +216,13 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
             holders.setdefault(a, set()).add(i)
     width = max((st.size(sc) for sc in live.values()), default=1)
     initial = list(live.values())
+    limit = factor_limit()
     steps = []
     for var, op in order:
-        step = _step(st, live, holders.get(var, ()), var, op, initial, order)
-        width = max(width, st.size(step.scope) * st.cards[var])
+        step, size = _step(st, live, holders.get(var, ()), var, op)
+        if size > limit:
+            raise too_large(st, initial, order)
+        width = max(width, size)
         new = len(axes) + len(steps)
         for i in step.inputs:
             for a in live.pop(i):
@@ -235,20 +238,20 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
     return Plan(tuple(nodes), axes, tuple(steps), final_inputs, final_subs, keep_t, width)
 
 
-def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int, op: int,
-          initial: Sequence[Tuple[int, ...]], order: Sequence[Tuple[int, int]]) -> Step:
-    """The step eliminating ``var`` from the live factors ``holding`` (pool ids) that mention it."""
+def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
+          op: int) -> Tuple[Step, int]:
+    """The step eliminating ``var`` from the live factors ``holding`` (pool ids) that mention
+    it, and the entries of the clique it forms (checked by the caller before anything runs)."""
     ins = tuple(sorted(holding))
     local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
     for i in ins:
         for a in live[i]:
             if a not in local:
                 local[a] = len(local)
-    if st.size(local) > factor_limit():
-        raise too_large(st, initial, order)
     scope = tuple(a for a in local if a != var)
     subs = tuple(tuple(local[a] for a in live[i]) for i in ins)
-    return Step(var, op, ins, subs, tuple(local[a] for a in scope), local[var], scope)
+    return (Step(var, op, ins, subs, tuple(local[a] for a in scope), local[var], scope),
+            st.size(local))
 
 
 # --------------------------------------------------------------------------- #
