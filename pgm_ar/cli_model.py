@@ -886,6 +886,10 @@ def _chunk_seed(seed: Optional[int], k: int) -> Optional[int]:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
+    if args.data is not None:
+        return _query_rows(args)
+    if args.output is not None or args.force:
+        raise PgmArError("-o/--output and --force go with --data (a CSV of posteriors per row)")
     model = _load_run(args.run_dir, tables_ok=True)
     evidence = parse_evidence_args(args.evidence)
     if args.map:
@@ -943,6 +947,42 @@ def _print_credible(args: argparse.Namespace, model, evidence: Dict[str, Any]) -
         width = max(len(s) for s in dist)
         for state, c in dist.items():
             print(f"  {state:<{width}}  {c.estimate:.6f}  [{c.lo:.6f}, {c.hi:.6f}]")
+    return 0
+
+
+def _query_rows(args: argparse.Namespace) -> int:
+    """``query --data rows.csv --target T``: the posterior of ``T`` for every row, as a CSV
+    with one column per state of ``T`` (rows in the input's order), to ``-o`` or stdout."""
+    from .errors import ImpossibleEvidenceError
+
+    if args.map or args.evidence:
+        raise PgmArError("--data takes neither --map nor --evidence: each row of the file is "
+                         "the evidence of its own posterior")
+    if args.method != "exact" or args.credible is not None:
+        raise PgmArError("--data posteriors are exact and without intervals: drop --method and "
+                         "--credible, or query one evidence set with --evidence")
+    if not args.target or len(args.target) != 1:
+        raise PgmArError("--data needs exactly one --target: the variable whose posterior "
+                         "each row gets")
+    out = Path(args.output) if args.output else None
+    if out is not None and out.exists() and not args.force:
+        raise PgmArError(f"{out}: already exists; use --force to overwrite it")
+    model = _load_run(args.run_dir, tables_ok=True)
+    data = read_csv(args.data)
+    try:
+        post = model.predict_proba(data, args.target[0])
+    except DataError as exc:
+        raise _with_line(exc, args.data) from None
+    except ImpossibleEvidenceError as exc:
+        row = getattr(exc, "row", None)
+        where = f" (in {args.data}, line {row + 2})" if row is not None else ""
+        raise ImpossibleEvidenceError(exc.evidence, f"{exc}{where}") from None
+    if out is None:
+        post.to_csv(sys.stdout, index=False)
+        return 0
+    with atomic_text_writer(out) as fh:
+        post.to_csv(fh, index=False)
+    print(f"wrote the posterior of {args.target[0]} for {len(post)} rows to {out}")
     return 0
 
 
@@ -1084,4 +1124,10 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--seed", type=seed_int, default=0,
                    help="seed of likelihood_weighting and gibbs (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--data", default=None, metavar="ROWS.csv",
+                   help="the posterior of the one --target for every row of this CSV (empty "
+                        "cells are unobserved); one column per state, rows in order")
+    p.add_argument("-o", "--output", default=None,
+                   help="with --data: CSV file to write (default: standard output)")
+    p.add_argument("--force", action="store_true", help="with --data: overwrite the output file")
     p.set_defaults(func=cmd_query)

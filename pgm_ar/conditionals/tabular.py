@@ -172,12 +172,15 @@ class Tabular(Family):
             if not p.is_discrete_scalar:
                 return (f"a table needs discrete parents; parent {p.name!r} is "
                         f"{type(p).__name__} (use Logistic or MLP)")
-        size = int(np.prod([p.cardinality for p in parents] + [variable.cardinality],
-                           dtype=object))
+        size = self.parameter_count(variable, parents)
         if size > MAX_TABLE_SIZE:
             return (f"its CPT would have {size} entries (more than {MAX_TABLE_SIZE}); "
                     "use Logistic or MLP")
         return None
+
+    def parameter_count(self, variable: Variable, parents: Sequence[Variable]) -> int:
+        """Entries of the node's table (its logits), without building it: exact integers."""
+        return math.prod(int(p.cardinality) for p in parents) * int(variable.cardinality)
 
     def build(self, variable: Variable, parents: Sequence[Variable]) -> TabularConditional:
         reason = self.supports(variable, parents)

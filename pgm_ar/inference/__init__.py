@@ -9,6 +9,8 @@ it from a net's CPTs).  Values are integer state indices ``0 .. card-1``.
 * :func:`forward_sample` -- ancestral sampling, vectorised over rows.
 * :func:`log_prob` -- the joint log-probability of complete rows (nats).
 * :func:`query` -- posterior marginals by variable elimination.
+* :func:`batched_query` -- the posterior of one target for every row of a data set with
+  missing values, rows contracted together.
 * :func:`log_evidence` -- ``log p(evidence)``.
 * :func:`map_query` -- the most probable explanation (MPE) or a marginal MAP.
 * :func:`posterior_sample` -- exact samples from ``p(x | evidence)``.
@@ -29,7 +31,9 @@ The modules, in the order a query flows through them:
   ``MAX_FACTOR_SIZE`` bounds the largest factor variable elimination may build;
 * :mod:`~pgm_ar.inference.elimination` -- running a plan in float64 numpy,
   rescaled when it underflows;
+* :mod:`~pgm_ar.inference.relevance` -- which CPTs a posterior needs (Bayes-ball);
 * :mod:`~pgm_ar.inference.queries` -- marginals, ``log p(evidence)``, MPE and MAP;
+* :mod:`~pgm_ar.inference.batched` -- one target's posterior for many rows at once;
 * :mod:`~pgm_ar.inference.sampling` -- forward, likelihood-weighted and exact
   posterior sampling;
 * :mod:`~pgm_ar.inference.complete_data` -- scoring and counting complete rows;
@@ -55,6 +59,7 @@ from __future__ import annotations
 
 from .approximate import (APPROXIMATE_METHODS, QUERY_METHODS, approximate_answer,
                           approximate_query, check_method)
+from .batched import batched_query, posterior_frame
 from .complete_data import fit_counts, log_prob
 from .estimates import ApproximateResult
 from .gibbs import gibbs_sampling
@@ -65,7 +70,8 @@ from .sampling import (discrete_sample, effective_sample_size, forward_sample,
                        likelihood_weighting, posterior_sample, resample_weighted)
 from .structure import NetStructure, network_structure
 
-__all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "log_evidence",
+__all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "batched_query",
+           "posterior_frame", "log_evidence",
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
            "discrete_sample", "resample_weighted",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",

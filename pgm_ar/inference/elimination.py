@@ -26,14 +26,16 @@ import torch
 from ..errors import ImpossibleEvidenceError
 from .inputs import Tables, check_table_shape, table_of
 from .plan import MAX, Plan
+from .relevance import state_minima
 from .structure import NetStructure
 
-__all__ = ["UNDERFLOW", "multiply_out", "plan_factors", "run_plan", "eliminate",
+__all__ = ["UNDERFLOW", "multiply_out", "node_array", "node_minima", "plan_factors", "run_plan", "eliminate",
            "require_possible"]
 
 #: an answer whose total is below this is recomputed with every intermediate factor rescaled
 UNDERFLOW = 1e-250
 _MAX_OPERANDS = 24  # numpy's einsum takes at most 32 operands
+_PAIRWISE_CELLS = 1 << 16  # cliques above this many entries are contracted pairwise
 
 
 # --------------------------------------------------------------------------- #
@@ -47,7 +49,15 @@ def _einsum(arrays: Sequence[np.ndarray], subs: Sequence[Tuple[int, ...]],
         operands.append(list(s))
     operands.append(list(out))
     # one einsum over all operands loops over the union of their axes once: that is the
-    # clique that variable elimination builds anyway, and it avoids pairwise temporaries
+    # clique that variable elimination builds anyway, and it avoids pairwise temporaries.
+    # Past a large clique, three or more operands go pairwise instead (numpy's greedy
+    # path): a product of two of them, summed early, is often far smaller than the clique.
+    if len(arrays) >= 3:
+        dims: dict = {}
+        for a, s in zip(arrays, subs):
+            dims.update(zip(s, a.shape))
+        if math.prod(dims.values()) > _PAIRWISE_CELLS:
+            return np.einsum(*operands, optimize="greedy")
     return np.einsum(*operands)
 
 
@@ -106,16 +116,46 @@ def _rescaled(a: np.ndarray, log_scale: float) -> Tuple[np.ndarray, float]:
 # --------------------------------------------------------------------------- #
 # running a plan
 # --------------------------------------------------------------------------- #
+def node_array(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
+    """Node ``v``'s table as a float64 numpy array, converted once per tensor and version.
+
+    Converting every CPT of a plan on every query (``detach``, ``cpu``,
+    ``numpy``, a shape check) costs more than the einsums of a small query;
+    the array is kept with the structure and reused while the tensor is the
+    same object at the same version (``torch`` bumps it on every in-place
+    change).  Plain arrays are converted each time (they carry no version).
+    """
+    t = table_of(st, tables, v)
+    hit = st.arrays.get(v)
+    if hit is not None and hit[0] is t and hit[1] == t._version:  # only tensors are kept
+        return hit[2]
+    a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    check_table_shape(st, v, a.shape)
+    if a.dtype != np.float64:
+        a = a.astype(np.float64)
+    if isinstance(t, torch.Tensor):
+        st.arrays[v] = (t, t._version, a, None)
+    return a
+
+
+def node_minima(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
+    """Per state of node ``v``, its smallest probability over the CPT's rows (cached with
+    the array; see :func:`pgm_ar.inference.relevance.surely_possible`)."""
+    a = node_array(st, tables, v)
+    hit = st.arrays.get(v)
+    if hit is not None and hit[2] is a:
+        if hit[3] is None:
+            st.arrays[v] = hit[:3] + (state_minima(a),)
+        return st.arrays[v][3]
+    return state_minima(a)
+
+
 def plan_factors(st: NetStructure, plan: Plan, tables: Tables,
                  ev: Mapping[int, int]) -> List[np.ndarray]:
     """The plan's CPTs as float64 numpy arrays, reduced by the evidence ``{index: state}``."""
     pool = []
     for v, ax in zip(plan.nodes, plan.axes):
-        t = table_of(st, tables, v)
-        a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
-        check_table_shape(st, v, a.shape)
-        if a.dtype != np.float64:
-            a = a.astype(np.float64)
+        a = node_array(st, tables, v)
         if ev:
             a = a[tuple(ev[x] if x in ev else slice(None) for x in ax)]
         pool.append(a)

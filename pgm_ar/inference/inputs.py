@@ -11,6 +11,7 @@ from deep inside numpy or torch.
 """
 from __future__ import annotations
 
+from collections import abc
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -65,7 +66,8 @@ def tables_from_net(net: BayesNet, dtype: torch.dtype = torch.float64) -> Dict[s
 def table_of(st: NetStructure, tables: Tables, v: int):
     """The table of variable index ``v``; a :class:`PgmArError` naming it when there is none."""
     name = st.names[v]
-    t = tables.get(name) if isinstance(tables, Mapping) else None
+    # a plain dict is the common case: skip the (slow) abstract-class check for it
+    t = tables.get(name) if type(tables) is dict or isinstance(tables, abc.Mapping) else None
     if t is None:
         raise PgmArError(f"no table for variable {name!r}")
     return t

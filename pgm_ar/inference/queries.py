@@ -24,8 +24,9 @@ import torch
 
 from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
-from .elimination import eliminate, plan_factors, require_possible
+from .elimination import eliminate, node_minima, plan_factors, require_possible
 from .inputs import Evidence, Tables, checked_evidence
+from .relevance import surely_possible
 from .plan import MAX, Plan, evidence_plan, map_plan, marginal_plan
 from .structure import NetStructure, network_structure
 
@@ -37,10 +38,14 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
           ) -> Union[torch.Tensor, Dict[str, torch.Tensor]]:
     """Exact posterior marginal ``p(target | evidence)`` by variable elimination.
 
-    Only the target, the evidence and their ancestors matter (other nodes are
-    barren and sum to one); their CPTs are reduced by the evidence and the
-    remaining variables summed out in a greedy min-fill order, each step one
-    float64 ``einsum`` over the factors that mention the variable.
+    Only the CPTs that can change the answer enter: the requisite nodes of
+    Bayes-ball (:mod:`~pgm_ar.inference.relevance`) when every observed state is
+    positive in every row of its CPT (so the evidence is surely possible), else
+    the target, the evidence and their ancestors (whose total is
+    ``p(evidence)``, so impossible evidence is caught).  The CPTs are reduced by
+    the evidence and the remaining variables summed out in a greedy weighted
+    min-fill order, each step one float64 ``einsum`` over the factors that
+    mention the variable.
 
     Parameters
     ----------
@@ -72,13 +77,15 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
     ev_key = frozenset(ev)
     out: Dict[str, torch.Tensor] = {}
     checked = False
+    # pruning to the requisite CPTs is safe only when the evidence is known to be possible
+    pruned = bool(ev) and surely_possible({v: node_minima(st, tables, v) for v in ev}, ev)
     for t in targets:
         if t in ev:
             p = torch.zeros(st.cards[t], dtype=torch.float64)
             p[ev[t]] = 1.0
             out[st.names[t]] = p
             continue
-        plan = marginal_plan(st, t, ev_key)
+        plan = marginal_plan(st, t, ev_key, pruned)
         res, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
         require_possible(total, ev, net)
         checked = True

@@ -50,6 +50,8 @@ class NetStructure:
         Number of states per variable.
     parents : tuple of tuple of int
         Parent indices per variable, in the order of the CPT's parent axes.
+    children : tuple of tuple of int
+        Child indices per variable.
     topo : tuple of int
         A topological order of the indices.
     strides : list of tuple of int
@@ -60,6 +62,9 @@ class NetStructure:
         Per variable, the bitmask of itself and its ancestors.
     plans : dict
         Elimination plans already built for this net (see :mod:`pgm_ar.inference.plan`).
+    arrays : dict
+        The tables last used, as numpy arrays (see
+        :func:`pgm_ar.inference.elimination.node_array`).
 
     Raises
     ------
@@ -74,12 +79,20 @@ class NetStructure:
         self.parents: Tuple[Tuple[int, ...], ...] = tuple(
             tuple(self.index[p] for p in net.parents(n)) for n in self.names)
         self.topo: Tuple[int, ...] = tuple(self.index[n] for n in net.topological_order())
+        kids: List[List[int]] = [[] for _ in self.names]
+        for v, ps in enumerate(self.parents):
+            for p in ps:
+                kids[p].append(v)
+        self.children: Tuple[Tuple[int, ...], ...] = tuple(tuple(k) for k in kids)
         self.strides: List[Tuple[int, ...]] = [self._row_major_strides(ps)
                                                for ps in self.parents]
         self.num_rows = tuple(int(np.prod([self.cards[p] for p in ps], dtype=np.int64))
                               for ps in self.parents)
         self.anc: List[int] = self._ancestor_masks()
         self.plans: Dict[tuple, object] = {}
+        # per node: (tensor, its version, float64 array, state minima or None), see
+        # pgm_ar.inference.elimination.node_array
+        self.arrays: Dict[int, tuple] = {}
 
     def _row_major_strides(self, parents: Sequence[int]) -> Tuple[int, ...]:
         strides, acc = [], 1

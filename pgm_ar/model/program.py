@@ -124,11 +124,13 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         # which nodes hold fitted (or given) parameters; the others are re-initialised by a
         # seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
         self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
+        given = []
         for name, cpd in net.cpds.items():
-            node = self.nodes[self._index[name]]
+            node = mods[self._index[name]]
             if isinstance(node, TabularConditional):
                 node.set_probs(cpd.probs)
-                self.fitted[self._index[name]] = True
+                given.append(self._index[name])
+        self.fitted[given] = True  # one indexed write, not one per node
         self.all_discrete = all(v.is_discrete_scalar for v in net.variables)
         self.all_tabular = all(isinstance(m, TabularConditional) for m in mods)
         self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
@@ -305,7 +307,14 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
 def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Module:
     """``family.build(variable, parents)``, refused before any weight exists when its parameter
     count is over ``max_parameters`` (``hidden: 100000000`` would take gigabytes)."""
+    counter = getattr(family, "parameter_count", None)  # a family that knows it: no build
     try:
+        if counter is not None and family.supports(variable, parents) is None:
+            count = int(counter(variable, parents))
+            check_limit("max_parameters", count,
+                        f"the {type(family).__name__} conditional of {variable.name!r}",
+                        "choose fewer hidden units or layers")
+            return family.build(variable, parents)
         # the meta device gives every tensor a shape and no storage: the count is free
         with torch.device("meta"):
             planned = family.build(variable, parents)

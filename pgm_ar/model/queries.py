@@ -3,21 +3,26 @@
 All-discrete networks are answered exactly by :mod:`pgm_ar.inference` on the model's CPTs
 (for non-tabular families, the CPT obtained by evaluating the conditional on every parent
 configuration); networks with real variables by likelihood weighting, with a warning when the
-effective sample size is small.
+effective sample size is small.  Evidence given as rows (a DataFrame, or ``{name: column}``)
+asks for the target's posterior in every row at once (:meth:`QueryMixin.predict_proba`).
 """
 from __future__ import annotations
 
 import warnings
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping as MappingABC
+from typing import Any, Dict, Iterator, Mapping, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
 from .. import inference
+from ..conditionals.tabular import TabularConditional
 from ..errors import PgmArError
 from ..learning.posterior_fit import model_credible_query
 from ..tabular_data import parse_evidence
 from ..utils.seeding import torch_generator
-from .modes import in_eval_mode
+from .data import ModelData
+from .modes import eval_mode, in_eval_mode
 
 __all__ = ["QueryMixin"]
 
@@ -25,8 +30,7 @@ __all__ = ["QueryMixin"]
 class QueryMixin:
     """Queries (a mixin of :class:`~pgm_ar.model.CompiledModel`)."""
 
-    @in_eval_mode
-    def query(self, target: Union[str, Sequence[str]], evidence: Optional[Mapping[str, Any]] = None,
+    def query(self, target: Union[str, Sequence[str]], evidence: Optional[Any] = None,
               num_samples: int = 100_000, seed: Optional[int] = 0, method: str = "exact",
               credible: Optional[float] = None):
         """Posterior marginal ``p(target | evidence)`` as ``{state: probability}``.
@@ -46,12 +50,29 @@ class QueryMixin:
         :class:`~pgm_ar.learning.Credible` ``(estimate, lo, hi)``: this answer and the
         equal-tailed interval of the exact answers under 1000 CPT sets drawn from the
         posterior with ``seed`` (:mod:`pgm_ar.learning.credible`).
+
+        Evidence given as rows -- a pandas DataFrame or ``{name: column}`` -- gives the
+        posterior of the target for every row instead, as a DataFrame (see
+        :meth:`predict_proba`; a list of targets gives ``{target: DataFrame}``).
         """
         if credible is not None:
             if method != "exact":
                 raise PgmArError(f"credible intervals come from exact answers under posterior "
                                  f"draws of the CPTs; drop method={method!r} or credible")
             return model_credible_query(self, target, evidence, credible, seed=seed)
+        if _is_rows(evidence):
+            if method != "exact":
+                raise PgmArError(f"posteriors for rows are exact; method={method!r} answers one "
+                                 "evidence set at a time (pass a dict of single values)")
+            if isinstance(target, str):
+                return self.predict_proba(evidence, target)
+            return {t: self.predict_proba(evidence, t) for t in _target_list(target)}
+        if self.all_tabular:  # tables do not depend on the training flag: skip the mode walk
+            return self._query(target, evidence, num_samples, seed, method)
+        with eval_mode(self):
+            return self._query(target, evidence, num_samples, seed, method)
+
+    def _query(self, target, evidence, num_samples, seed, method):
         single = isinstance(target, str)
         targets = [target] if single else _target_list(target)
         for t in targets:
@@ -62,10 +83,10 @@ class QueryMixin:
         ev = parse_evidence(self.net, evidence)
         method = inference.check_method(method, discrete=self.all_discrete)
         if self.all_discrete and method != "exact":
-            return inference.approximate_answer(self.net, self.tables(), target, ev, method,
+            return inference.approximate_answer(self.net, self._query_tables(), target, ev, method,
                                                 num_samples, seed)
         if self.all_discrete:
-            res = inference.query(self.net, self.tables(), targets, ev)
+            res = inference.query(self.net, self._query_tables(), targets, ev)
             out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
                    for t in targets}
         else:
@@ -79,7 +100,7 @@ class QueryMixin:
             if ev and ess < 1000:
                 warnings.warn(f"likelihood weighting: effective sample size {ess:.1f}; the "
                               "answer is a rough estimate (raise num_samples)", RuntimeWarning,
-                              stacklevel=2)
+                              stacklevel=3)
             out = {}
             for t in targets:
                 var = self.net.variable(t)
@@ -89,6 +110,30 @@ class QueryMixin:
         return out[targets[0]] if single else out
 
     @in_eval_mode
+    def predict_proba(self, data: ModelData, target: str):
+        """The posterior of ``target`` in every row of ``data``, as a DataFrame.
+
+        ``data`` is a DataFrame or ``{name: column}`` of state names or indices; empty cells,
+        ``None`` and ``NaN`` are missing (unobserved), absent columns unobserved in every
+        row, and the target's own column is ignored (each row's answer is the prediction
+        from its other values).  The result has one column per state of ``target`` and one
+        row per input row (the DataFrame's index kept).  Exact, on all-discrete networks:
+        rows are grouped by their missing-value pattern and contracted together
+        (:func:`pgm_ar.inference.batched_query`), far faster than a query per row.
+
+        Raises
+        ------
+        ImpossibleEvidenceError
+            Naming the first row whose observed values have probability zero.
+        """
+        if not self.all_discrete:
+            raise PgmArError("posteriors for rows of data need a network of discrete "
+                             "variables only; use sample(...) with evidence per row")
+        if not isinstance(target, str):
+            raise PgmArError(f"predict_proba takes one target variable name, got {target!r}")
+        self.net.variable(target)  # an unknown name is an error naming it
+        return inference.posterior_frame(self.net, self._query_tables(), target, data)
+
     def map_query(self, targets: Optional[Union[str, Sequence[str]]] = None,
                   evidence: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
         """The most probable states ``{name: state}``: of all non-evidence variables (MPE) when
@@ -96,10 +141,87 @@ class QueryMixin:
         all-discrete networks)."""
         if not self.all_discrete:
             raise PgmArError("map_query needs a network of discrete variables only")
+        if self.all_tabular:
+            return self._map_query(targets, evidence)
+        with eval_mode(self):
+            return self._map_query(targets, evidence)
+
+    def _map_query(self, targets, evidence) -> Dict[str, str]:
         ev = parse_evidence(self.net, evidence)
         tl = [targets] if isinstance(targets, str) else targets
-        res = inference.map_query(self.net, self.tables(), tl, ev)
+        res = inference.map_query(self.net, self._query_tables(), tl, ev)
         return {k: self.net.variable(k).states[v] for k, v in res.items()}
+
+    def _query_tables(self) -> "Mapping[str, torch.Tensor]":
+        """The CPTs as a mapping that computes each one when a query first reads it and keeps
+        it while the node's parameters are unchanged (see :class:`_TableView`)."""
+        view = self.__dict__.get("_table_view")
+        if view is None:
+            view = _TableView(self)
+            self.__dict__["_table_view"] = view
+        return view
+
+
+class _TableView(MappingABC):
+    """``{name: CPT}`` of a compiled model, computed lazily and cached per parameter version.
+
+    A query reads only the CPTs its elimination needs, so computing all of them (a softmax
+    per node) on every query would cost more than the query on a large network.  A tabular
+    node's table is kept with its logits tensor and that tensor's version (torch bumps it on
+    every in-place change: fitting, optimiser steps, ``load_state_dict``), so the same
+    tensor object comes back until the parameters change.  Other families are evaluated
+    on every read.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._cache: Dict[str, tuple] = {}
+        self._nodes: tuple = ()
+        self._node_list: Any = None
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        m = self._model
+        i = m._index.get(name) if isinstance(name, str) else None
+        if i is None:
+            raise KeyError(name)
+        nodes = m._modules["nodes"]
+        if nodes is not self._node_list:  # indexing a ModuleList costs more than the lookup
+            self._node_list, self._nodes = nodes, tuple(nodes)
+        node = self._nodes[i]
+        if not isinstance(node, TabularConditional):
+            with torch.no_grad():
+                return m._table(node).cpu()
+        logits = node._parameters["logits"]  # what node.logits reads, without __getattr__
+        hit = self._cache.get(name)
+        if hit is not None and hit[0] is logits and hit[1] == logits._version:
+            return hit[2]
+        table = node.probs().cpu()
+        self._cache[name] = (logits, logits._version, table)
+        return table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._model.net.names)
+
+    def __len__(self) -> int:
+        return len(self._model.net.names)
+
+
+def _is_rows(evidence: Any) -> bool:
+    """Whether evidence is given as rows (a DataFrame, or a mapping of columns) rather than
+    as one ``{name: state}`` assignment."""
+    if evidence is None:
+        return False
+    try:
+        import pandas as pd
+
+        if isinstance(evidence, pd.DataFrame):
+            return True
+    except ImportError:  # pragma: no cover
+        pass
+    if not isinstance(evidence, Mapping):
+        return False
+    return any(isinstance(v, (list, tuple, np.ndarray, torch.Tensor)) and np.ndim(v) >= 1
+               or type(v).__name__ == "Series" for v in evidence.values())
 
 
 def _target_list(target: Any) -> list:
