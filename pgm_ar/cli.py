@@ -387,6 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_model import add_model_commands  # torch and Pyro load only when one runs
 
     add_model_commands(sub)
+    from .cli_check import add_check_commands
+
+    add_check_commands(sub)
     return parser
 
 

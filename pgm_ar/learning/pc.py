@@ -23,10 +23,13 @@ Knowledge
     v-structure is oriented on it.
 
 Counting
-    All tests of a node at one level condition on subsets of its frozen neighbours, so they
-    are counted from one table of that node and its neighbours (a dense table when small,
-    else the distinct rows with their multiplicities), made once per node and level, instead
-    of from the raw rows for every test: the same statistics, fewer passes over the data.
+    All tests of a node ``x`` at one level condition on subsets of its frozen neighbours.
+    For each conditioning set, the tests of ``x`` against every neighbour still joined to it
+    are counted in one pass (:func:`~pgm_ar.learning.citests.batch_statistics`), over the
+    distinct rows of ``x`` and its neighbours with their multiplicities when those are much
+    fewer than the rows: the same statistics as one test at a time, far fewer numpy calls
+    and passes over the data.  A test of ``x, y | S`` already run from ``y``'s side at the
+    same level is not repeated.
 
 >>> import pgm_ar
 >>> net = pgm_ar.example_network("cancer")
@@ -47,22 +50,18 @@ from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
-from .citests import (CITest, CITester, _combine, adjusted_dof, chi2_p_value, stratified_table)
+from .citests import (CITest, CITester, _combine, batch_p_values, batch_statistics,
+                       pairwise_counts, table_statistics)
 
 __all__ = ["PCResult", "pc", "cpdag_of", "orient", "structural_hamming_distance"]
 
 Pair = Tuple[str, str]
 
-#: a node's joint table is kept dense up to this many cells, and this share of the rows (a
-#: test then sums the table instead of counting rows: worth it while the table is smaller)
-_FRAME_DENSE_CELLS = 1 << 16
-_FRAME_DENSE_SHARE = 0.125
-
 #: the distinct rows of a node and its neighbours replace the rows when they are at most this
 #: share of them
 _FRAME_ROW_SHARE = 0.5
 
-#: a node's table is built only when it serves at least this many tests
+#: a node's distinct rows are looked for only when they serve at least this many batches
 _FRAME_MIN_TESTS = 4
 
 
@@ -134,64 +133,53 @@ class PCResult:
                 "n_tests": self.n_tests, "conflicts": self.conflicts}
 
 
-# -- tests through per-node tables ------------------------------------------------------------
-class _Frame:
-    """The counts of one node and its neighbours: a dense table or distinct rows with weights."""
+# -- tests through per-node rows ---------------------------------------------------------------
+class _Rows:
+    """The rows a node's tests at one level count: the columns of the node and its frozen
+    neighbours, as the distinct combinations that occur with their multiplicities when those
+    are much fewer than the rows (one sort, then every test counts fewer rows), else the rows."""
 
-    def __init__(self, tester: CITester, cols: Sequence[int]) -> None:
-        self.cols = list(cols)
-        self.pos = {c: i for i, c in enumerate(self.cols)}
-        cards = [tester._cards[c] for c in self.cols]
-        self.cards = cards
-        self.dense: Optional[np.ndarray] = None
-        self.codes: Optional[List[np.ndarray]] = None
+    def __init__(self, tester: CITester, cols: Sequence[int], compress: bool) -> None:
+        columns = {c: tester._cols[c] for c in cols}
         self.weights: Optional[np.ndarray] = None
-        columns = [tester._cols[c] for c in self.cols]
-        cells = float(np.prod([float(k) for k in cards]))
-        if cells <= min(_FRAME_DENSE_CELLS, _FRAME_DENSE_SHARE * tester.n_rows):
-            code, total = _combine(columns, cards)
-            self.dense = np.bincount(code, minlength=total).reshape(cards)
-            return
-        code, _ = _combine(columns, cards)
-        uniq, first, counts = np.unique(code, return_index=True, return_counts=True)
-        if len(uniq) <= _FRAME_ROW_SHARE * len(code):
-            self.codes = [c[first] for c in columns]
-            self.weights = counts.astype(np.float64)
-        else:
-            self.codes = columns  # no gain: the rows themselves
-
-    def table(self, x: int, y: int, given: Sequence[int]) -> np.ndarray:
-        px, py = self.pos[x], self.pos[y]
-        pz = [self.pos[g] for g in given]
-        if self.dense is not None:
-            keep = pz + [px, py]
-            drop = tuple(i for i in range(len(self.cols)) if i not in keep)
-            t = self.dense.sum(axis=drop) if drop else self.dense
-            # the kept axes are in increasing order: put them as (given..., x, y)
-            kept_sorted = sorted(keep)
-            t = np.transpose(t, [kept_sorted.index(i) for i in keep])
-            t = t.reshape(-1, self.cards[px], self.cards[py])
-            occurs = t.reshape(len(t), -1).any(axis=1)
-            return t if occurs.all() else t[occurs]
-        assert self.codes is not None
-        if pz:
-            z, kz = _combine([self.codes[i] for i in pz], [self.cards[i] for i in pz])
-        else:
-            z, kz = np.zeros(len(self.codes[0]), dtype=np.int64), 1
-        return stratified_table(self.codes[px], self.codes[py], z, self.cards[px],
-                                self.cards[py], kz, self.weights)
+        if compress and len(cols) > 1:
+            values, counts = distinct_rows(list(columns.values()), [tester._cards[c] for c in cols])
+            if len(counts) <= _FRAME_ROW_SHARE * tester.n_rows:
+                columns = dict(zip(cols, values))
+                self.weights = counts.astype(np.float64)
+        self.columns = columns
 
 
-def _independent(p: float, dof: Optional[int], alpha: float) -> bool:
-    """Whether a test removes an edge: ``p > alpha`` on at least one degree of freedom.
+def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int]
+                  ) -> Tuple[List[np.ndarray], np.ndarray]:
+    """The distinct combinations of ``columns`` that occur, as one array per column, and how
+    often each occurs; without a sort.
 
-    A discrete test with no degrees of freedom (``x`` or ``y`` constant within every
-    stratum) has p = 1 but says nothing: it happens when ``x`` is a function of the
-    conditioning set, as asia's ``either = tub or lung``, where ``xray _|_ either | tub,
-    lung`` holds in the data but the edge ``either -> xray`` is real.  Such a test keeps
-    the edge.
+    The columns are folded into one code one at a time, and after each fold the codes that
+    occur are renumbered ``0..U-1`` (a count over the code space, at most ``U * card`` long),
+    so the code space never outgrows the rows.  A column's value for each distinct code is
+    then written by plain assignment: rows with the same code agree on it.
     """
-    return p > alpha and (dof is None or dof > 0)
+    n = len(columns[0])
+    code, space = columns[0], int(cards[0])
+    for col, k in zip(columns[1:], cards[1:]):
+        code = code * int(k) + col
+        space *= int(k)
+        if space > 4 * n:  # renumber the occurring codes before the space grows further
+            occurs = np.bincount(code, minlength=space) > 0
+            code = (np.cumsum(occurs) - 1)[code]
+            space = int(occurs.sum())
+    counts = np.bincount(code, minlength=space)
+    if (counts == 0).any():
+        keep = counts > 0
+        code = (np.cumsum(keep) - 1)[code]
+        counts = counts[keep]
+    out = []
+    for col in columns:
+        values = np.empty(len(counts), dtype=np.int64)
+        values[code] = col
+        out.append(values)
+    return out, counts
 
 
 # -- skeleton ---------------------------------------------------------------------------------
@@ -213,39 +201,113 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
         adj[a].discard(b)
         adj[b].discard(a)
     sepsets: Dict[FrozenSet[int], Optional[Tuple[int, ...]]] = dict(removed)
-    discrete = tester.kind is not CITest.FISHER_Z
+    batched = tester.kind is not CITest.FISHER_Z and not tester.yates and not tester._missing
     level = 0
+    if batched and n > 1:
+        _level_zero(tester, alpha, adj, required, sepsets)
+        level = 1
     while max_cond is None or level <= max_cond:
-        frozen = [frozenset(a) for a in adj]
+        frozen = [tuple(sorted(a)) for a in adj]
         any_tested = False
+        done: Set[Tuple[FrozenSet[int], Tuple[int, ...]]] = set()  # (x, y, S) = (y, x, S)
         for x in range(n):
-            pairs = [y for y in sorted(frozen[x]) if frozenset((x, y)) not in required
-                     and len(frozen[x]) - 1 >= level]
-            if not pairs:
+            ys = [y for y in frozen[x] if frozenset((x, y)) not in required]
+            if not ys or len(frozen[x]) - 1 < level:
                 continue
             any_tested = True
-            planned = sum(_n_choose(len(frozen[x]) - 1, level) for _ in pairs)
-            frame = None
-            if discrete and level > 0 and planned >= _FRAME_MIN_TESTS and not tester._missing:
-                frame = _Frame(tester, [x, *sorted(frozen[x])])
-            for y in pairs:
-                if y not in adj[x]:
-                    continue  # removed earlier at this level (from y's side)
-                for s in combinations(sorted(frozen[x] - {y}), level):
-                    if frame is not None:
-                        tester.n_tests += 1
-                        _, dof, p, *_ = tester.from_table(frame.table(x, y, s))
-                    else:
-                        _, dof, p, *_ = tester.run([x], [y], list(s))
-                    if _independent(p, dof, alpha):
-                        adj[x].discard(y)
-                        adj[y].discard(x)
-                        sepsets[frozenset((x, y))] = tuple(s)
-                        break
+            if batched:
+                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done)
+            else:
+                _level_single(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done)
         if not any_tested:
             break
         level += 1
     return adj, sepsets
+
+
+def _independent(p: float, dof: Optional[int], alpha: float) -> bool:
+    """Whether a test removes an edge: ``p > alpha`` on at least one degree of freedom.
+
+    A discrete test with no degrees of freedom (``x`` or ``y`` constant within every
+    stratum) has p = 1 but says nothing: it happens when ``x`` is a function of the
+    conditioning set, as asia's ``either = tub or lung``, where ``xray _|_ either | tub,
+    lung`` holds in the data but the edge ``either -> xray`` is real.  Such a test keeps
+    the edge.
+    """
+    return p > alpha and (dof is None or dof > 0)
+
+
+def _remove(x: int, y: int, s: Tuple[int, ...], adj, sepsets) -> None:
+    adj[x].discard(y)
+    adj[y].discard(x)
+    sepsets[frozenset((x, y))] = tuple(s)
+
+
+def _level_zero(tester, alpha, adj, required, sepsets) -> None:
+    """Level 0, every pair at once: all pairwise tables from one Gram matrix of one-hot rows
+    (:func:`~pgm_ar.learning.citests.pairwise_counts`), statistics in one batch."""
+    n = len(tester.names)
+    cards = tester._cards
+    gram, off = pairwise_counts(tester._cols, cards)
+    pairs = [(x, y) for x in range(n) for y in range(x + 1, n)
+             if y in adj[x] and frozenset((x, y)) not in required]
+    if not pairs:
+        return
+    k = max(cards)
+    tables = np.zeros((len(pairs), 1, k, k), dtype=np.int64)
+    for i, (x, y) in enumerate(pairs):
+        tables[i, 0, :cards[x], :cards[y]] = gram[off[x]:off[x + 1], off[y]:off[y + 1]]
+    stat, dof, _, _ = table_statistics(tables, tester._nlogn_lut(tester.n_rows),
+                                       tester.kind is CITest.CHI2)
+    p = batch_p_values(stat, dof)
+    tester.n_tests += len(pairs)
+    for (x, y), pk, dk in zip(pairs, p, dof):
+        if _independent(float(pk), int(dk), alpha):
+            _remove(x, y, (), adj, sepsets)
+
+
+def _level_single(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -> None:
+    """One test at a time (Fisher's z, Yates' correction or missing values)."""
+    for y in ys:
+        for s in combinations([v for v in neighbours if v != y], level):
+            if y not in adj[x]:
+                break
+            key = (frozenset((x, y)), s)
+            if key in done:
+                continue
+            done.add(key)
+            _, dof, p, *_ = tester.run([x], [y], list(s))
+            if _independent(p, dof, alpha):
+                _remove(x, y, s, adj, sepsets)
+
+
+def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -> None:
+    """For each conditioning set ``S`` (in the order of ``combinations``), every ``y`` still
+    joined to ``x`` is tested in one batch.  Each ``y`` meets the sets without it in the same
+    order as in a loop over ``y`` first, so the first separating set found is the same."""
+    batches = _n_choose(len(neighbours), level)
+    rows = _Rows(tester, [x, *neighbours], compress=level > 0 and batches >= _FRAME_MIN_TESTS)
+    cols, cards, w = rows.columns, tester._cards, rows.weights
+    lut = tester._nlogn_lut(tester.n_rows)
+    chi2 = tester.kind is CITest.CHI2
+    m = len(cols[x])
+    for s in combinations(neighbours, level):
+        todo = [y for y in ys if y in adj[x] and y not in s
+                and (frozenset((x, y)), s) not in done]
+        if not todo:
+            continue
+        done.update((frozenset((x, y)), s) for y in todo)
+        if s:
+            z, kz = _combine([cols[v] for v in s], [cards[v] for v in s])
+        else:
+            z, kz = np.zeros(m, dtype=np.int64), 1
+        stat, dof, _, _ = batch_statistics(cols[x], cards[x], [cols[y] for y in todo],
+                                           [cards[y] for y in todo], z, kz, lut, chi2, w)
+        p = batch_p_values(stat, dof)
+        tester.n_tests += len(todo)
+        for y, pk, dk in zip(todo, p, dof):
+            if _independent(float(pk), int(dk), alpha):
+                _remove(x, y, s, adj, sepsets)
 
 
 def _n_choose(n: int, k: int) -> int:
