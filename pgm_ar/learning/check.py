@@ -438,8 +438,7 @@ def check(net_or_statements: Any, data: Any, level: float = 0.05,
         if r.dof == 0:
             # every stratum has one row or column: nothing the data could contradict (a
             # variable that is a function of the conditioning set, or too few rows)
-            results.append((s, source, imp, None, "no degrees of freedom: one side is "
-                            "constant within every stratum of the conditioning set"))
+            results.append((s, source, imp, None, "no degrees of freedom"))
             continue
         results.append((s, source, imp, r, ""))
     tested = [r for *_, r, _ in results if r is not None]

@@ -24,12 +24,13 @@ Knowledge
 
 Counting
     All tests of a node ``x`` at one level condition on subsets of its frozen neighbours.
-    For each conditioning set, the tests of ``x`` against every neighbour still joined to it
-    are counted in one pass (:func:`~pgm_ar.learning.citests.batch_statistics`), over the
-    distinct rows of ``x`` and its neighbours with their multiplicities when those are much
-    fewer than the rows: the same statistics as one test at a time, far fewer numpy calls
-    and passes over the data.  A test of ``x, y | S`` already run from ``y``'s side at the
-    same level is not repeated.
+    They are counted a few dozen at a time in one ``bincount`` (successive conditioning sets,
+    each against every neighbour still joined to ``x``, their tables padded to one shape),
+    over the distinct rows of ``x`` and its neighbours with their multiplicities when those
+    are much fewer than the rows; the pairwise tests of level 0 all come from one matrix
+    product of one-hot rows (:func:`~pgm_ar.learning.citests.pairwise_counts`).  The
+    statistics are those of one test at a time; a test of ``x, y | S`` already run from
+    ``y``'s side at the same level is not repeated.
 
 >>> import pgm_ar
 >>> net = pgm_ar.example_network("cancer")
@@ -50,8 +51,8 @@ from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
-from .citests import (CITest, CITester, _combine, batch_p_values, batch_statistics,
-                       pairwise_counts, table_statistics)
+from .citests import (CITest, CITester, _combine, _strata, batch_p_values, pairwise_counts,
+                       table_statistics)
 
 __all__ = ["PCResult", "pc", "cpdag_of", "orient", "structural_hamming_distance"]
 
@@ -281,32 +282,89 @@ def _level_single(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -
                 _remove(x, y, s, adj, sepsets)
 
 
+#: one count of a node's tests holds at most this many row entries (tests x rows) ...
+_CHUNK_ENTRIES = 1 << 22
+
+#: ... and at most this many table cells
+_CHUNK_CELLS = 1 << 21
+
+
+#: tests of one node counted together: at least this many (when there are), ...
+_CHUNK_TESTS = 24
+
+#: ... at most this many row entries (tests x rows) ...
+_CHUNK_ENTRIES = 1 << 22
+
+#: ... and at most this many table cells
+_CHUNK_CELLS = 1 << 21
+
+
 def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -> None:
-    """For each conditioning set ``S`` (in the order of ``combinations``), every ``y`` still
-    joined to ``x`` is tested in one batch.  Each ``y`` meets the sets without it in the same
-    order as in a loop over ``y`` first, so the first separating set found is the same."""
-    batches = _n_choose(len(neighbours), level)
-    rows = _Rows(tester, [x, *neighbours], compress=level > 0 and batches >= _FRAME_MIN_TESTS)
+    """The tests of ``x`` at this level, a few dozen per count.
+
+    The tests are the pairs (conditioning set ``S``, neighbour ``y``), ``S`` in the order of
+    ``combinations``.  A chunk takes the sets in turn, each with every ``y`` still joined to
+    ``x``, until it holds :data:`_CHUNK_TESTS` tests; their tables share one array, padded to
+    the largest number of strata and of states of ``y`` (empty cells add nothing), counted by
+    one ``bincount``.  Then, in order, a test that keeps independence removes its edge, and
+    later tests of that edge are dropped.  For each ``y`` the first separating set is the same
+    as when testing one ``S`` after another; a chunk only counts a few tests ahead.
+    """
+    sets = list(combinations(neighbours, level))
+    rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS)
     cols, cards, w = rows.columns, tester._cards, rows.weights
+    m = len(cols[x])
+    kx = cards[x]
+    ky = max(cards[y] for y in ys)
     lut = tester._nlogn_lut(tester.n_rows)
     chi2 = tester.kind is CITest.CHI2
-    m = len(cols[x])
-    for s in combinations(neighbours, level):
-        todo = [y for y in ys if y in adj[x] and y not in s
-                and (frozenset((x, y)), s) not in done]
-        if not todo:
-            continue
-        done.update((frozenset((x, y)), s) for y in todo)
-        if s:
-            z, kz = _combine([cols[v] for v in s], [cards[v] for v in s])
-        else:
-            z, kz = np.zeros(m, dtype=np.int64), 1
-        stat, dof, _, _ = batch_statistics(cols[x], cards[x], [cols[y] for y in todo],
-                                           [cards[y] for y in todo], z, kz, lut, chi2, w)
+    key = lambda y, s: (frozenset((x, y)), s)  # noqa: E731
+    next_set = 0
+    while next_set < len(sets):
+        chunk: List[Tuple[Tuple[int, ...], int]] = []
+        strata: Dict[Tuple[int, ...], Tuple[np.ndarray, int]] = {}
+        kz_max = 1
+        while next_set < len(sets) and len(chunk) < _CHUNK_TESTS:
+            s = sets[next_set]
+            todo = [y for y in ys if y not in s and y in adj[x] and key(y, s) not in done]
+            if not todo:
+                next_set += 1
+                continue
+            if s:
+                z, kz = _combine([cols[v] for v in s], [cards[v] for v in s])
+                if kz * kx * ky > _CHUNK_CELLS:
+                    z, kz = _strata(z, kz, kx * ky)  # only the strata that occur
+            else:
+                z, kz = np.zeros(m, dtype=np.int64), 1
+            size = len(chunk) + len(todo)
+            if chunk and (size * m > _CHUNK_ENTRIES
+                          or size * max(kz_max, kz) * kx * ky > _CHUNK_CELLS):
+                break  # this set starts the next chunk
+            strata[s] = (z * kx, kz)  # premultiplied: a test adds x, then scales by |Y|
+            kz_max = max(kz_max, kz)
+            chunk.extend((s, y) for y in todo)
+            next_set += 1
+        if not chunk:
+            break
+        done.update(key(y, s) for s, y in chunk)
+        cells = kz_max * kx * ky
+        flat = np.empty((len(chunk), m), dtype=np.int64)
+        for k, (s, y) in enumerate(chunk):
+            row = flat[k]
+            np.add(strata[s][0], cols[x], out=row)
+            row *= ky
+            row += cols[y]
+            if k:
+                row += k * cells
+        weights = None if w is None else np.tile(w, len(chunk))
+        counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
+        if weights is not None:
+            counts = np.rint(counts).astype(np.int64)
+        stat, dof, _, _ = table_statistics(counts.reshape(len(chunk), kz_max, kx, ky), lut, chi2)
         p = batch_p_values(stat, dof)
-        tester.n_tests += len(todo)
-        for y, pk, dk in zip(todo, p, dof):
-            if _independent(float(pk), int(dk), alpha):
+        tester.n_tests += len(chunk)
+        for (s, y), pk, dk in zip(chunk, p, dof):
+            if y in adj[x] and _independent(float(pk), int(dk), alpha):
                 _remove(x, y, s, adj, sepsets)
 
 
