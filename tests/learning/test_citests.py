@@ -182,3 +182,33 @@ def test_errors_name_the_problem():
     real = _gaussian_frame(n=50).assign(x2=lambda d: 2 * d.x)
     with pytest.raises(DataError, match="singular"):
         ci_test(real, "x", "y", ["x2"], "fisher_z")
+
+
+def test_test_many_equals_one_test_at_a_time():
+    df = _discrete_frame(n=2500, seed=11)
+    for kind in ("g", "chi2"):
+        tester = CITester(df, kind)
+        for given in ([], ["d"], ["d", "e"]):
+            ys = [y for y in "bce" if y not in given]
+            for many in tester.test_many("a", ys, given):
+                one = tester.test(many.x, many.y, many.given)
+                assert many.statistic == pytest.approx(one.statistic, rel=1e-9, abs=1e-9)
+                assert (many.dof, many.n_used) == (one.dof, one.n_used)
+                assert many.p_value == pytest.approx(one.p_value, rel=1e-9, abs=1e-15)
+
+
+def test_pairwise_counts_equal_a_crosstab():
+    from pgm_ar.learning.citests import pairwise_counts
+
+    df = _discrete_frame(n=1000, seed=12)
+    tester = CITester(df, "g")
+    cols = [np.ascontiguousarray(tester.data.codes[:, j]) for j in range(5)]
+    gram, off = pairwise_counts(cols, tester.data.cards, chunk=300)  # several chunks
+    for i in range(5):
+        for j in range(5):
+            expected = pd.crosstab(cols[i], cols[j]).reindex(
+                index=range(tester.data.cards[i]), columns=range(tester.data.cards[j]),
+                fill_value=0).to_numpy()
+            if i == j:
+                expected = np.diag(np.bincount(cols[i], minlength=tester.data.cards[i]))
+            assert (gram[off[i]:off[i + 1], off[j]:off[j + 1]] == expected).all()
