@@ -62,6 +62,9 @@ Pair = Tuple[str, str]
 #: share of them
 _FRAME_ROW_SHARE = 0.5
 
+#: the code space of :func:`distinct_rows` is renumbered past this size
+_RENUMBER_SPACE = 1 << 20
+
 #: a node's distinct rows are looked for only when they serve at least this many batches
 _FRAME_MIN_TESTS = 4
 
@@ -138,41 +141,52 @@ class PCResult:
 class _Rows:
     """The rows a node's tests at one level count: the columns of the node and its frozen
     neighbours, as the distinct combinations that occur with their multiplicities when those
-    are much fewer than the rows (one sort, then every test counts fewer rows), else the rows."""
+    are much fewer than the rows (then every test counts fewer rows), else the rows.
 
-    def __init__(self, tester: CITester, cols: Sequence[int], compress: bool) -> None:
+    ``previous`` is the same node's rows at the level before: its columns include these (the
+    neighbours only shrink), so when it was compressed the new rows are found from it.
+    """
+
+    def __init__(self, tester: CITester, cols: Sequence[int], compress: bool,
+                 previous: Optional["_Rows"] = None) -> None:
+        self.cols = list(cols)
         columns = {c: tester._cols[c] for c in cols}
         self.weights: Optional[np.ndarray] = None
         if compress and len(cols) > 1:
-            values, counts = distinct_rows(list(columns.values()), [tester._cards[c] for c in cols])
+            cards = [tester._cards[c] for c in cols]
+            if previous is not None and previous.weights is not None \
+                    and set(cols) <= set(previous.columns):
+                values, counts = distinct_rows([previous.columns[c] for c in cols], cards,
+                                               previous.weights)
+            else:
+                values, counts = distinct_rows(list(columns.values()), cards)
             if len(counts) <= _FRAME_ROW_SHARE * tester.n_rows:
                 columns = dict(zip(cols, values))
                 self.weights = counts.astype(np.float64)
         self.columns = columns
 
 
-def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int]
-                  ) -> Tuple[List[np.ndarray], np.ndarray]:
+def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
+                  weights: Optional[np.ndarray] = None) -> Tuple[List[np.ndarray], np.ndarray]:
     """The distinct combinations of ``columns`` that occur, as one array per column, and how
-    often each occurs; without a sort.
+    often each occurs (the sum of ``weights`` when the rows carry multiplicities); no sort.
 
-    The columns are folded into one code one at a time, and after each fold the codes that
-    occur are renumbered ``0..U-1`` (a count over the code space, at most ``U * card`` long),
-    so the code space never outgrows the rows.  A column's value for each distinct code is
+    The columns are folded into one code a column at a time; whenever the code space passes
+    :data:`_RENUMBER_SPACE` the codes that occur are renumbered ``0..U-1`` (a count over the
+    space), so it never outgrows the rows by much.  A column's value for each distinct code is
     then written by plain assignment: rows with the same code agree on it.
     """
-    n = len(columns[0])
     code, space = columns[0], int(cards[0])
     for col, k in zip(columns[1:], cards[1:]):
-        code = code * int(k) + col
-        space *= int(k)
-        if space > 4 * n:  # renumber the occurring codes before the space grows further
+        if space * int(k) > _RENUMBER_SPACE:
             occurs = np.bincount(code, minlength=space) > 0
             code = (np.cumsum(occurs) - 1)[code]
             space = int(occurs.sum())
-    counts = np.bincount(code, minlength=space)
-    if (counts == 0).any():
-        keep = counts > 0
+        code = code * int(k) + col
+        space *= int(k)
+    counts = np.bincount(code, weights=weights, minlength=space)
+    keep = counts > 0
+    if not keep.all():
         code = (np.cumsum(keep) - 1)[code]
         counts = counts[keep]
     out = []
@@ -180,7 +194,7 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int]
         values = np.empty(len(counts), dtype=np.int64)
         values[code] = col
         out.append(values)
-    return out, counts
+    return out, (np.rint(counts).astype(np.int64) if weights is not None else counts)
 
 
 # -- skeleton ---------------------------------------------------------------------------------
@@ -204,6 +218,7 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
     sepsets: Dict[FrozenSet[int], Optional[Tuple[int, ...]]] = dict(removed)
     batched = tester.kind is not CITest.FISHER_Z and not tester.yates and not tester._missing
     level = 0
+    rows_of: Dict[int, "_Rows"] = {}  # each node's rows at the last level it was tested
     if batched and n > 1:
         _level_zero(tester, alpha, adj, required, sepsets)
         level = 1
@@ -217,7 +232,7 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
                 continue
             any_tested = True
             if batched:
-                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done)
+                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done, rows_of)
             else:
                 _level_single(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done)
         if not any_tested:
@@ -285,8 +300,13 @@ def _level_single(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -
 #: one count of a node's tests holds at most this many row entries (tests x rows) ...
 _CHUNK_ENTRIES = 1 << 22
 
-#: ... and at most this many table cells
-_CHUNK_CELLS = 1 << 21
+#: ... and at most this many table cells (a chunk's tables share the largest shape, and past
+#: this size the padding costs more than separate counts)
+_CHUNK_CELLS = 1 << 16
+
+#: a conditioning set with more strata than this (times the cells of x and y) is renumbered
+#: to the strata that occur
+_SPARSE_CELLS = 1 << 22
 
 
 #: tests of one node counted together: at least this many (when there are), ...
@@ -295,11 +315,16 @@ _CHUNK_TESTS = 24
 #: ... at most this many row entries (tests x rows) ...
 _CHUNK_ENTRIES = 1 << 22
 
-#: ... and at most this many table cells
-_CHUNK_CELLS = 1 << 21
+#: ... and at most this many table cells (a chunk's tables share the largest shape, and past
+#: this size the padding costs more than separate counts)
+_CHUNK_CELLS = 1 << 16
+
+#: a conditioning set with more strata than this (times the cells of x and y) is renumbered
+#: to the strata that occur
+_SPARSE_CELLS = 1 << 22
 
 
-def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -> None:
+def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, rows_of) -> None:
     """The tests of ``x`` at this level, a few dozen per count.
 
     The tests are the pairs (conditioning set ``S``, neighbour ``y``), ``S`` in the order of
@@ -311,7 +336,10 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) 
     as when testing one ``S`` after another; a chunk only counts a few tests ahead.
     """
     sets = list(combinations(neighbours, level))
-    rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS)
+    rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS,
+                 previous=rows_of.get(x))
+    if rows.weights is not None:
+        rows_of[x] = rows
     cols, cards, w = rows.columns, tester._cards, rows.weights
     m = len(cols[x])
     kx = cards[x]
@@ -332,7 +360,7 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) 
                 continue
             if s:
                 z, kz = _combine([cols[v] for v in s], [cards[v] for v in s])
-                if kz * kx * ky > _CHUNK_CELLS:
+                if kz * kx * ky > _SPARSE_CELLS:
                     z, kz = _strata(z, kz, kx * ky)  # only the strata that occur
             else:
                 z, kz = np.zeros(m, dtype=np.int64), 1
