@@ -172,13 +172,14 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     often each occurs (the sum of ``weights`` when the rows carry multiplicities); no sort.
 
     The columns are folded into one code a column at a time; whenever the code space passes
-    :data:`_RENUMBER_SPACE` the codes that occur are renumbered ``0..U-1`` (a count over the
+    four times the rows (at most :data:`_RENUMBER_SPACE`) the codes that occur are renumbered ``0..U-1`` (a count over the
     space), so it never outgrows the rows by much.  A column's value for each distinct code is
     then written by plain assignment: rows with the same code agree on it.
     """
     code, space = columns[0], int(cards[0])
+    limit = min(_RENUMBER_SPACE, 4 * len(code))  # a count over the space costs what the rows do
     for col, k in zip(columns[1:], cards[1:]):
-        if space * int(k) > _RENUMBER_SPACE:
+        if space * int(k) > limit:
             occurs = np.bincount(code, minlength=space) > 0
             code = (np.cumsum(occurs) - 1)[code]
             space = int(occurs.sum())
@@ -376,14 +377,18 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
             break
         done.update(key(y, s) for s, y in chunk)
         cells = kz_max * kx * ky
-        flat = np.empty((len(chunk), m), dtype=np.int64)
-        for k, (s, y) in enumerate(chunk):
-            row = flat[k]
-            np.add(strata[s][0], cols[x], out=row)
-            row *= ky
-            row += cols[y]
-            if k:
-                row += k * cells
+        # one row of codes per test: (z * kx + x) * |Y| + y, shifted to the test's own table
+        set_list = list(strata)
+        y_list = sorted({y for _, y in chunk})
+        zx = np.stack([strata[s][0] for s in set_list])
+        zx += cols[x]
+        zx *= ky
+        ymat = np.stack([cols[y] for y in y_list])
+        s_at = {s: i for i, s in enumerate(set_list)}
+        y_at = {y: i for i, y in enumerate(y_list)}
+        flat = zx[[s_at[s] for s, _ in chunk]]
+        flat += ymat[[y_at[y] for _, y in chunk]]
+        flat += (np.arange(len(chunk), dtype=np.int64) * cells)[:, None]
         weights = None if w is None else np.tile(w, len(chunk))
         counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
         if weights is not None:
