@@ -122,3 +122,39 @@ def test_cli_check_json_and_drawing(asia, tmp_path, capsys):
         main(["check", "asia", "--data", str(rows), "--level", "2"])
     capsys.readouterr()
     assert main(["check", "asia", "--data", str(tmp_path / "none.csv")]) == 2
+
+
+def test_a_spec_file_s_declared_statements_are_tested(tmp_path, capsys):
+    # a chain a -> b -> c with a declared statement it implies and one it does not
+    spec = tmp_path / "chain.yaml"
+    spec.write_text("""
+variables:
+  - {name: a, type: categorical, states: [lo, hi]}
+  - {name: b, type: categorical, states: [lo, hi]}
+  - {name: c, type: categorical, states: [lo, mid, hi]}
+edges: ["a -> b -> c"]
+statements:
+  - c _|_ a | b
+  - c _|_ a
+""")
+    rng = np.random.default_rng(8)
+    a = rng.integers(0, 2, 4000)
+    b = np.where(rng.random(4000) < 0.8, a, 1 - a)
+    c = np.clip(b + rng.integers(0, 2, 4000), 0, 2)
+    names = (["lo", "hi"], ["lo", "hi"], ["lo", "mid", "hi"])
+    rows = tmp_path / "rows.csv"
+    pd.DataFrame({k: np.asarray(s)[v] for k, s, v in zip("abc", names, (a, b, c))}).to_csv(
+        rows, index=False)
+    assert main(["check", str(spec), "--data", str(rows), "--json", "--no-implied"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    got = {s["statement"]: (s["source"], s["implied_by_dag"], s["verdict"])
+           for s in payload["statements"]}
+    assert got == {"c _|_ a | b": ("declared", True, "consistent with the data"),
+                   "c _|_ a": ("declared", False, "rejected")}
+    # with the implied statements, the declared one that is also c's local Markov statement
+    # is listed once
+    assert main(["check", str(spec), "--data", str(rows), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    sources = {s["statement"]: s["source"] for s in payload["statements"]}
+    assert sources["c _|_ a | b"] == "declared, local Markov"
+    assert len(payload["statements"]) == 2
