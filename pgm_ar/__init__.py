@@ -49,6 +49,8 @@ _EXPORTS = {
     "NADE": "conditionals.nade", "MADE": "conditionals.made", "RNADE": "conditionals.rnade",
     "FVSBN": "conditionals.fvsbn", "ARk": "conditionals.ark",
     "save_grid": "imaging", "save_class_grid": "imaging",
+    # learning
+    "check": "learning.check",
     # budgets
     "Limits": "limits", "get_limits": "limits", "set_limits": "limits",
     "limits_raised": "limits",

@@ -403,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_learn import add_learn_commands
 
     add_learn_commands(sub)
+    from .cli_check import add_check_commands
+
+    add_check_commands(sub)
     return parser
 
 

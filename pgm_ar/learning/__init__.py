@@ -2,6 +2,9 @@
 and Bayesian parameters.
 
 * :mod:`~pgm_ar.learning.data` -- rows as an integer code matrix with fast joint counts;
+* :mod:`~pgm_ar.learning.citests` -- conditional-independence tests (G, chi-square, Fisher z);
+* :mod:`~pgm_ar.learning.check` -- declared and implied independences tested on data;
+* :mod:`~pgm_ar.learning.pc` -- the PC algorithm (skeleton, v-structures, Meek's rules);
 * :mod:`~pgm_ar.learning.scores` -- decomposable structure scores (log-likelihood, BIC, AIC,
   BDeu, K2) with a cache of local scores;
 * :mod:`~pgm_ar.learning.knowledge` -- required / forbidden edges, tiers, declared statements;
@@ -19,17 +22,21 @@ and Bayesian parameters.
 """
 from __future__ import annotations
 
+from .check import CheckResult, check
+from .citests import CITester, CITestResult, ci_test
 from .compare import Comparison, compare_structures
 from .count_fit import fit_cpts_by_counts
 from .credible import Credible, credible_query
 from .data import DiscreteData, discrete_data
 from .hill_climb import SearchResult, hill_climb
 from .knowledge import Knowledge
+from .pc import PCResult, pc
 from .priors import DirichletPosterior, count_tables, dirichlet_prior
 from .scores import Score, score_network
 from .structure_diff import diff_edges, draw_learned, shd
 
-__all__ = ["Comparison", "Credible", "DirichletPosterior", "DiscreteData", "Knowledge", "Score",
-           "SearchResult", "compare_structures", "count_tables", "credible_query",
-           "diff_edges", "dirichlet_prior", "discrete_data", "draw_learned",
-           "fit_cpts_by_counts", "hill_climb", "score_network", "shd"]
+__all__ = ["CITestResult", "CITester", "CheckResult", "Comparison", "Credible",
+           "DirichletPosterior", "DiscreteData", "Knowledge", "PCResult", "Score",
+           "SearchResult", "check", "ci_test", "compare_structures", "count_tables",
+           "credible_query", "diff_edges", "dirichlet_prior", "discrete_data", "draw_learned",
+           "fit_cpts_by_counts", "hill_climb", "pc", "score_network", "shd"]

@@ -1,0 +1,138 @@
+"""The PC algorithm: asia's CPDAG from 50,000 rows, knowledge constraints, Meek's rules on
+hand-built graphs, the DAG extension and the batched tests against one test at a time."""
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pgm_ar
+from pgm_ar.errors import PgmArError
+from pgm_ar.learning import discrete_data
+from pgm_ar.learning.citests import CITester
+from pgm_ar.learning.pc import orient, pc
+
+# asia's CPDAG, by hand: the v-structures tub -> either <- lung and either -> dysp <- bronc,
+# then xray's edge by Meek's rule 1 (either -> xray); the rest could point either way
+ASIA_DIRECTED = {("tub", "either"), ("lung", "either"), ("either", "dysp"), ("bronc", "dysp"),
+                 ("either", "xray")}
+ASIA_UNDIRECTED = {frozenset(("asia", "tub")), frozenset(("smoke", "lung")),
+                   frozenset(("smoke", "bronc"))}
+
+
+@pytest.fixture(scope="module")
+def asia_rows():
+    net = pgm_ar.example_network("asia")
+    return net, discrete_data(pgm_ar.compile(net).sample(50000, seed=0), net)
+
+
+def test_asia_cpdag_from_50000_rows(asia_rows):
+    # either = tub OR lung is deterministic, so "xray _|_ either | tub, lung" holds in the data
+    # (either is constant in every stratum).  Such a test has no degrees of freedom, and PC
+    # does not remove an edge on it: the true skeleton is recovered, edges out of either too.
+    net, data = asia_rows
+    learned = pc(data, alpha=0.01)
+    assert {frozenset(e) for e in learned.skeleton()} == {frozenset(e) for e in net.edges}
+    assert set(learned.directed) == ASIA_DIRECTED
+    assert {frozenset(e) for e in learned.undirected} == ASIA_UNDIRECTED
+    assert learned.conflicts == 0 and not learned.is_dag
+    with pytest.raises(PgmArError, match="dag_extension"):
+        learned.to_network()
+    dag = learned.dag_extension()
+    assert {frozenset(e) for e in dag.edges} == {frozenset(e) for e in net.edges}
+    assert _v_structures(dag) == _v_structures(net)
+    cp = learned.cpdag()
+    assert cp.has_edge("asia", "tub") and cp.has_edge("tub", "asia")
+
+
+def _v_structures(net):
+    adj = {frozenset(e) for e in net.edges}
+    return {(frozenset((a, b)), c) for c in net.names
+            for a, b in combinations(net.parents(c), 2) if frozenset((a, b)) not in adj}
+
+
+def test_batched_skeleton_equals_one_test_at_a_time(asia_rows):
+    # Yates' correction off and on the same data would differ; compare the batched path with
+    # the per-test path by giving the per-test path a missing value in a column of its own
+    net, data = asia_rows
+    df = pd.DataFrame({n: np.asarray(data.states[i], dtype=object)[data.codes[:5000, i]]
+                       for i, n in enumerate(data.names)})
+    batched = pc(df, alpha=0.05)
+    df2 = df.assign(extra=["u", "v"] * 2499 + ["u", None])
+    single = pc(df2, alpha=0.05)  # missing values: one test at a time
+    keep = lambda es: {e for e in es if "extra" not in e}  # noqa: E731
+    assert keep(single.directed) == set(batched.directed)
+    assert keep(single.undirected) == set(batched.undirected)
+    # every separating set really separates: its test keeps independence
+    tester = CITester(df, "g")
+    for pair, sep in batched.sepsets.items():
+        a, b = sorted(pair)
+        assert tester.test(a, b, list(sep)).p_value > 0.05
+
+
+def test_knowledge_is_honoured(asia_rows):
+    net, data = asia_rows
+    tiers = [["asia", "smoke"], ["tub", "lung", "bronc"], ["either"], ["xray", "dysp"]]
+    learned = pc(data, alpha=0.01, forbidden=[("smoke", "bronc")], required=[("asia", "dysp")],
+                 tiers=tiers, statements=["lung _|_ smoke"])
+    skeleton = {frozenset(e) for e in learned.skeleton()}
+    assert frozenset(("smoke", "bronc")) not in skeleton
+    assert frozenset(("smoke", "lung")) not in skeleton
+    assert learned.sepsets[frozenset(("lung", "smoke"))] == ()
+    assert ("asia", "dysp") in learned.directed
+    tier = {v: t for t, group in enumerate(tiers) for v in group}
+    for a, b in learned.directed:
+        assert tier[a] <= tier[b], (a, b)
+    for a, b in learned.undirected:
+        assert tier[a] == tier[b], (a, b)
+    with pytest.raises(PgmArError, match="both required and forbidden"):
+        pc(data, required=[("asia", "tub")], forbidden=[("tub", "asia")])
+    with pytest.raises(PgmArError, match="later tier"):
+        pc(data, required=[("dysp", "asia")], tiers=tiers)
+    with pytest.raises(PgmArError, match="smok"):
+        pc(data, forbidden=[("smok", "tub")])
+
+
+def _pdag(directed, undirected):
+    return set(directed), {frozenset(e) for e in undirected}
+
+
+def test_meek_rule_1():
+    # a -> b <- d (v-structure), b - c with c not adjacent to a or d  =>  b -> c
+    d, u, _ = orient("abcd", [("a", "b"), ("d", "b"), ("b", "c")],
+                     {frozenset("ad"): (), frozenset("ac"): ("b",), frozenset("dc"): ("b",)})
+    assert _pdag(d, u) == ({("a", "b"), ("d", "b"), ("b", "c")}, set())
+
+
+def test_meek_rule_2():
+    # a -> b -> c (knowledge) and a - c  =>  a -> c
+    d, u, _ = orient("abc", [("a", "b"), ("b", "c"), ("a", "c")], {},
+                     required=[("a", "b"), ("b", "c")])
+    assert _pdag(d, u) == ({("a", "b"), ("b", "c"), ("a", "c")}, set())
+
+
+def test_meek_rule_3():
+    # c -> b <- d (v-structure, c and d separated by a), a - b, a - c, a - d  =>  a -> b
+    d, u, _ = orient("abcd", [("a", "b"), ("a", "c"), ("a", "d"), ("c", "b"), ("d", "b")],
+                     {frozenset("cd"): ("a",)})
+    assert _pdag(d, u) == ({("c", "b"), ("d", "b"), ("a", "b")},
+                           {frozenset("ac"), frozenset("ad")})
+
+
+def test_no_v_structure_no_orientation():
+    d, u, _ = orient("abc", [("a", "b"), ("b", "c")], {frozenset("ac"): ("b",)})
+    assert _pdag(d, u) == (set(), {frozenset("ab"), frozenset("bc")})
+
+
+def test_fisher_z_pc_on_a_linear_gaussian_collider():
+    rng = np.random.default_rng(4)
+    n = 5000
+    x, w = rng.normal(size=n), rng.normal(size=n)
+    y = x + w + rng.normal(size=n)
+    z = 0.8 * y + rng.normal(size=n)
+    learned = pc(pd.DataFrame({"x": x, "w": w, "y": y, "z": z}), alpha=0.01)
+    assert set(learned.directed) == {("x", "y"), ("w", "y"), ("y", "z")}
+    net = learned.to_network()
+    assert net.parents("y") == ("x", "w") and net.variable("z").kind.value == "gaussian"
