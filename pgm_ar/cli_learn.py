@@ -6,9 +6,9 @@ declaration).  Registered by :func:`add_learn_commands` from :func:`pgm_ar.cli.b
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -53,42 +53,21 @@ def _refuse_existing(path: Optional[str], force: bool) -> None:
 
 
 def run_pc(data: Any, knowledge: Any, *, net: Any = None, alpha: float = 0.05) -> Any:
-    """Call :func:`pgm_ar.learning.pc.pc` with the options it accepts; returns a
-    :class:`~pgm_ar.network.BayesNet`.
+    """The PC algorithm (:func:`pgm_ar.learning.pc.pc`) under ``knowledge``, as a
+    :class:`~pgm_ar.network.BayesNet`: the learned CPDAG itself when every edge is oriented,
+    else one DAG of its equivalence class (its undirected edges are reported on stderr)."""
+    from .learning.pc import pc
 
-    The PC module is optional here: without it the command says so (exit code 2).
-    """
-    import importlib
-
-    try:
-        pc_module = importlib.import_module(".learning.pc", __package__)
-    except ModuleNotFoundError as exc:
-        if exc.name == f"{__package__}.learning.pc":
-            raise PgmArError("PC is not available in this installation; use --method hc") \
-                from None
-        raise
-    fn = getattr(pc_module, "pc", None)
-    if fn is None:
-        raise PgmArError("PC is not available in this installation; use --method hc")
-    offered = {"alpha": alpha, "knowledge": knowledge, "net": net,
-               "required": knowledge.required, "forbidden": knowledge.forbidden,
-               "tiers": knowledge.tiers, "statements": knowledge.statements}
-    params = inspect.signature(fn).parameters
-    takes_all = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
-    kwargs = {k: v for k, v in offered.items()
-              if (k in params or takes_all) and v not in (None, ())}
-    if "knowledge" in kwargs:
-        for k in ("required", "forbidden", "tiers", "statements"):
-            kwargs.pop(k, None)
-    result = fn(data, **kwargs)
-    from .network import BayesNet
-
-    for attr in ("net", "dag", "network"):
-        if not isinstance(result, BayesNet) and hasattr(result, attr):
-            result = getattr(result, attr)
-    if not isinstance(result, BayesNet):
-        raise PgmArError("PC returned no DAG this command can write; use --method hc")
-    return result
+    result = pc(data, alpha=alpha, required=knowledge.required, forbidden=knowledge.forbidden,
+                tiers=knowledge.tiers or None, statements=knowledge.statements, net=net)
+    if result.undirected:
+        shown = ", ".join(f"{a} - {b}" for a, b in result.undirected[:5])
+        more = f" and {len(result.undirected) - 5} more" if len(result.undirected) > 5 else ""
+        print(f"pgm-ar: note: PC left {len(result.undirected)} edge(s) undirected ({shown}"
+              f"{more}); the network written orients them without new v-structures",
+              file=sys.stderr)
+        return result.dag_extension()
+    return result.to_network()
 
 
 def cmd_compare(args: argparse.Namespace) -> int:

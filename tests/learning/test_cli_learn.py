@@ -1,10 +1,9 @@
 """pgm-ar compare and pgm-ar learn: the numbers are the API's, files round-trip, constraints
-hold, existing files are refused, and PC goes through its adapter."""
+hold, existing files are refused, and PC's CPDAG is written as one of its DAGs."""
 from __future__ import annotations
 
 import json
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -100,21 +99,17 @@ def test_learn_errors_are_one_line(rows_csv, tmp_path, capsys):
         assert len(err.strip().splitlines()) == 1
 
 
-def test_pc_goes_through_the_adapter(rows_csv, monkeypatch, capsys):
-    _, _, path = rows_csv
-    monkeypatch.setitem(sys.modules, "pgm_ar.learning.pc", None)  # as if not installed
-    assert main(["learn", "--data", str(path), "--method", "pc"]) == 2
-    assert "PC is not available" in capsys.readouterr().err
-    seen = {}
-
-    def fake_pc(data, alpha=0.05, required=(), forbidden=()):
-        seen.update(alpha=alpha, required=required, n=data.n_rows)
-        variables = [pgm_ar.Categorical(n, s) for n, s in zip(data.names, data.states)]
-        return types.SimpleNamespace(net=pgm_ar.BayesNet(variables, [("smoke", "lung")]))
-
-    monkeypatch.setitem(sys.modules, "pgm_ar.learning.pc", types.SimpleNamespace(pc=fake_pc))
+def test_learn_by_pc_writes_the_apis_cpdag_oriented(rows_csv, capsys):
+    _, df, path = rows_csv
     assert main(["learn", "--data", str(path), "--method", "pc", "--alpha", "0.01",
                  "--require", "smoke->lung", "--json"]) == 0
-    got = json.loads(capsys.readouterr().out)
-    assert got["edges"] == [["smoke", "lung"]]
-    assert seen == {"alpha": 0.01, "required": (("smoke", "lung"),), "n": 4000}
+    captured = capsys.readouterr()
+    got = {tuple(e) for e in json.loads(captured.out)["edges"]}
+    res = pgm_ar.learning.pc(df, alpha=0.01, required=[("smoke", "lung")])
+    assert ("smoke", "lung") in got
+    assert set(res.directed) <= got  # every edge PC oriented keeps its direction
+    for a, b in res.undirected:      # and each undirected one is written one way
+        assert ((a, b) in got) != ((b, a) in got)
+    assert len(got) == len(res.directed) + len(res.undirected)
+    if res.undirected:
+        assert "undirected" in captured.err
