@@ -1,7 +1,9 @@
 """Tabular data: a pandas DataFrame or a dict of columns -> encoded tensors, and back.
 
 A discrete column may hold state names (strings), state indices (integers), booleans (for
-two-state variables), or floats that are whole numbers; ``NaN`` / ``None`` / an empty CSV cell
+two-state variables: ``True`` is the state named true / yes / t / y / on, in any case, when the
+two states are named so, else state 1; the strings ``"True"`` / ``"False"`` a pandas round
+trip writes count as booleans), or floats that are whole numbers; ``NaN`` / ``None`` / an empty CSV cell
 means *missing*.  A real (Gaussian) column holds numbers (or numeric strings).  An image
 column is an array of shape ``(N, C, H, W)`` (or ``(N, C*H*W)``).  The data is checked and
 converted once; every problem is a :class:`~pgm_ar.errors.DataError` that names the column, the
@@ -153,7 +155,7 @@ def encode_discrete_column(var: Variable, col: Any) -> torch.Tensor:
         if card != 2:
             raise DataError(f"boolean values for a variable with {card} states", column=name,
                             row=0 if len(arr) else None)
-        return _tensor(arr.astype(np.int64))
+        return _tensor(np.where(arr, _bool_index(var, True), _bool_index(var, False)))
     if kind in "iu":
         out = arr.astype(np.int64)
     elif kind == "f":
@@ -249,6 +251,20 @@ def _lookup(var: Variable, codes: np.ndarray, uniques: list) -> np.ndarray:
     return lut[codes]
 
 
+#: names of (false, true) a two-state variable's states may have, compared in lower case
+_BOOLEAN_NAMES = (("false", "true"), ("no", "yes"), ("f", "t"), ("n", "y"), ("off", "on"))
+
+
+def _bool_index(var: Variable, flag: bool) -> int:
+    """The state a boolean means for a two-state variable: by name when the states are named
+    false/true (yes/no, ...; BIF files often list ``TRUE`` first), else index ``int(flag)``."""
+    names = tuple(str(s).strip().lower() for s in var.states)  # type: ignore[union-attr]
+    for pair in _BOOLEAN_NAMES:
+        if set(names) == set(pair):
+            return names.index(pair[int(flag)])
+    return int(flag)
+
+
 def _state_code(var: Variable, x: Any) -> Union[int, str]:
     """The state index of one value (``MISSING`` for NaN / None), or why it is not a state."""
     states = var.states
@@ -268,12 +284,14 @@ def _state_code(var: Variable, x: Any) -> Union[int, str]:
         stripped = x.strip()
         if stripped in states:  # type: ignore[operator]
             return states.index(stripped)  # type: ignore[union-attr]
+        if card == 2 and stripped in ("True", "False"):  # str(bool), as a CSV round trip has it
+            return _bool_index(var, stripped == "True")
         return (f"unknown state; the states of {var.name!r} are {list(states)}"
                 + did_you_mean(x, states))
     if isinstance(x, (bool, np.bool_)):
         if card != 2:
             return f"boolean value for a variable with {card} states"
-        return int(x)
+        return _bool_index(var, bool(x))
     if isinstance(x, (int, np.integer)) or (isinstance(x, (float, np.floating))
                                             and float(x).is_integer()):
         k = int(x)

@@ -108,3 +108,26 @@ def test_parse_evidence(net):
     with pytest.raises(Exception, match="must be a number"):
         parse_evidence(net, {"t": "warm"})
     assert math.isclose(parse_evidence(net, {"t": -1})["t"], -1.0)
+
+
+@pytest.mark.parametrize("states", [("TRUE", "FALSE"), ("no", "yes"), ("Yes", "No"),
+                                    ("off", "on"), ("lo", "hi")])
+def test_booleans_mean_the_state_named_true_whatever_its_position(states):
+    import pandas as pd
+
+    from pgm_ar import BayesNet, Categorical
+    from pgm_ar.tabular_data import encode
+
+    net = BayesNet([Categorical("b", list(states))], [])
+    lower = [s.lower() for s in states]
+    true_names = {"true", "yes", "on"}
+    # by name where the states are named so, else state 1 (the documented fallback)
+    want_true = next((i for i, s in enumerate(lower) if s in true_names), 1)
+    want = [want_true, 1 - want_true, -1]
+    for col in ([True, False, None],                                   # Python objects
+                pd.Series([True, False, None], dtype="boolean"),        # nullable booleans
+                ["True", "False", None]):                               # a CSV round trip
+        assert encode(net, {"b": col}).values["b"].tolist() == want, col
+    plain = np.array([True, False, True])                               # numpy bool dtype
+    assert encode(net, {"b": plain}).values["b"].tolist() == [want_true, 1 - want_true,
+                                                              want_true]
