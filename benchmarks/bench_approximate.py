@@ -35,7 +35,6 @@ import random
 import signal
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -48,6 +47,7 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pgm_ar.utils.atomic import atomic_write_text  # noqa: E402
 from pgm_ar import inference as inf  # noqa: E402
 from pgm_ar.errors import InferenceTooLargeError  # noqa: E402
 from pgm_ar.io.bif import read_bif  # noqa: E402
@@ -212,10 +212,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".bench-", suffix=".txt")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
+    atomic_write_text(out, text)
     print(f"written to {out}")
     return 0
 

@@ -35,7 +35,6 @@ import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -49,6 +48,7 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pgm_ar.utils.atomic import atomic_write_text  # noqa: E402
 from pgm_ar import BayesNet, Categorical, TabularCPD  # noqa: E402
 from pgm_ar import inference as inf  # noqa: E402
 
@@ -275,10 +275,7 @@ def main(argv=None) -> int:
     text = "\n".join(lines) + "\n"
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=".bench-", suffix=".txt")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, out)
+    atomic_write_text(out, text)
     print(lines[-1])
     print(f"written to {out}")
     return 0

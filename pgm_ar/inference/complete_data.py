@@ -19,7 +19,7 @@ tensor([[0.5000, 0.5000],
 from __future__ import annotations
 
 import math
-from typing import Dict, Mapping
+from typing import Dict, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -27,9 +27,9 @@ import torch
 from ..errors import PgmArError
 from ..network import BayesNet
 from .inputs import Tables, checked_data, checked_tables
-from .structure import network_structure
+from .structure import NetStructure, network_structure
 
-__all__ = ["log_prob", "fit_counts"]
+__all__ = ["log_prob", "fit_counts", "family_counts"]
 
 
 def log_prob(net: BayesNet, tables: Tables, data: Mapping[str, object]) -> torch.Tensor:
@@ -103,15 +103,25 @@ def fit_counts(net: BayesNet, data: Mapping[str, object],
     cols, n = checked_data(st, data, range(len(st.names)))
     arrays = [c.cpu().numpy() for c in cols]  # numpy's bincount is several times faster here
     out = {}
+    for name, table in family_counts(st, arrays).items():
+        card = table.shape[-1]
+        counts = table.reshape(-1, card) + pseudocount
+        totals = counts.sum(1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            probs = np.where(totals > 0, counts / totals, 1.0 / card)
+        out[name] = torch.from_numpy(probs.reshape(table.shape))
+    return out
+
+
+def family_counts(st: NetStructure, arrays: Sequence[np.ndarray]) -> Dict[str, np.ndarray]:
+    """Counts of every node's (parents, value) configurations in complete integer columns
+    (``arrays[v]`` for node ``v``, checked): ``{name: float64 array (*parent_cards, card)}``,
+    one ``bincount`` per node over ``parent_configuration * card + value``."""
+    out = {}
     for v, name in enumerate(st.names):
         card = st.cards[v]
         row = st.parent_row(v, arrays)
         flat = arrays[v] if row is None else row * card + arrays[v]
         counts = np.bincount(flat, minlength=st.num_rows[v] * card).astype(np.float64)
-        counts = counts.reshape(-1, card) + pseudocount
-        totals = counts.sum(1, keepdims=True)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            probs = np.where(totals > 0, counts / totals, 1.0 / card)
-        shape = tuple(st.cards[p] for p in st.parents[v]) + (card,)
-        out[name] = torch.from_numpy(probs.reshape(shape))
+        out[name] = counts.reshape(tuple(st.cards[p] for p in st.parents[v]) + (card,))
     return out

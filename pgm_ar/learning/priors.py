@@ -43,6 +43,7 @@ import numpy as np
 import torch
 
 from ..errors import DataError, PgmArError, UnknownVariableError
+from ..inference.complete_data import family_counts
 from ..inference.structure import network_structure
 from ..network import BayesNet
 from ..utils.seeding import SeedLike, torch_generator
@@ -197,14 +198,7 @@ def count_tables(net: BayesNet, columns: Mapping[str, Any]) -> Dict[str, np.ndar
                             "by method='svi' (a MAP fit with Tabular(prior=a) families)",
                             column=name)
         cols.append(c)
-    out = {}
-    for v, name in enumerate(st.names):
-        card = st.cards[v]
-        row = st.parent_row(v, cols)
-        flat = cols[v] if row is None else row * card + cols[v]
-        counts = np.bincount(flat, minlength=st.num_rows[v] * card).astype(np.float64)
-        out[name] = counts.reshape(tuple(st.cards[p] for p in st.parents[v]) + (card,))
-    return out
+    return family_counts(st, cols)
 
 
 # --------------------------------------------------------------------------- #
