@@ -70,14 +70,17 @@ class TabularConditional(Conditional):
     def __init__(self, variable: Variable, parents: Sequence[Variable],
                  prior: Optional[float] = None) -> None:
         super().__init__(variable, parents)
-        self.card = int(variable.cardinality)  # type: ignore[arg-type]
-        self.parent_cards = tuple(int(p.cardinality) for p in parents)  # type: ignore[arg-type]
-        self.prior = prior
+        card = int(variable.cardinality)  # type: ignore[arg-type]
+        parent_cards = tuple(int(p.cardinality) for p in parents)  # type: ignore[arg-type]
+        # plain attributes straight into __dict__ (see Conditional.__init__): same result,
+        # without nn.Module.__setattr__'s type checks, once per node of every compile()
+        self.__dict__.update(card=card, parent_cards=parent_cards, prior=prior,
+                             # scoring sets this (``CompiledModel.log_prob``): held zeros
+                             # then give ``-inf``, as the probabilities of :meth:`probs` do,
+                             # instead of about ZERO_LOGIT
+                             exact_zeros=False)
         # uniform start; fitting with latent variables re-initialises randomly (uniform is a saddle)
-        self.logits = nn.Parameter(torch.zeros(self.parent_cards + (self.card,)))
-        #: scoring sets this (``CompiledModel.log_prob``): held zeros then give ``-inf``, as
-        #: the probabilities of :meth:`probs` do, instead of about ZERO_LOGIT
-        self.exact_zeros = False
+        self.register_parameter("logits", nn.Parameter(torch.zeros(parent_cards + (card,))))
 
     def num_parameters(self) -> int:
         return (self.card - 1) * int(np.prod(self.parent_cards, dtype=np.int64))

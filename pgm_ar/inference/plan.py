@@ -32,7 +32,7 @@ from ..limits import get_limits
 from .relevance import requisite_nodes
 from .structure import NetStructure
 
-__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order",
+__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
            "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
            "marginal_plan", "evidence_plan", "map_plan"]
 
@@ -111,9 +111,49 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
     bit = {v: k for k, v in enumerate(nodes)}
     # each neighbourhood twice: a set to iterate over, a bitset to count with
     nsets = [{bit[a] for a in adj[v]} for v in nodes]
+    order = _greedy(nodes, nsets, cards, {bit[v] for v in eliminate})
+    for v in order:
+        del adj[v]
+    for v in adj:
+        adj[v] = {nodes[a] for a in nsets[bit[v]]}
+    return order
+
+
+def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
+                cards: Sequence[int]) -> List[int]:
+    """:func:`greedy_order` of ``eliminate`` over ``interaction_graph(scopes)``, built directly.
+
+    The same order (ties are broken by variable index, not by position), without the
+    dictionary of sets of :func:`interaction_graph` and its translation to positions: a
+    query's planning builds its graph once and never reads it again.
+
+    >>> scope_order([(0, 1), (1, 2), (2, 3)], [1, 2], cards=[2, 2, 2, 2])
+    [1, 2]
+    """
+    pos: Dict[int, int] = {}
+    nsets: List[set] = []
+    for sc in scopes:
+        ks = []
+        for a in sc:
+            k = pos.get(a)
+            if k is None:
+                k = pos[a] = len(nsets)
+                nsets.append(set())
+            ks.append(k)
+        for k in ks:
+            nsets[k].update(ks)
+    for k, ns in enumerate(nsets):
+        ns.discard(k)
+    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate})
+
+
+def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
+            remaining: set) -> List[int]:
+    """The greedy loop of :func:`greedy_order` on positions: ``nodes[k]`` is the variable at
+    position ``k``, ``nsets[k]`` its neighbours' positions (updated in place to the graph
+    left), ``remaining`` the positions to eliminate (consumed)."""
     nbits = [sum(1 << a for a in ns) for ns in nsets]
     kcards = [cards[v] for v in nodes]
-    remaining = {bit[v] for v in eliminate}
     # nodes by cardinality, as bitsets: the weight of a set of nodes is then a few bit counts
     by_card: Dict[int, int] = {}
     for k, c in enumerate(kcards):
@@ -181,10 +221,6 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
                 if new != scores[a]:
                     scores[a] = new
                     heapq.heappush(heap, (new, a))
-    for v in order:
-        del adj[v]
-    for v in adj:
-        adj[v] = {nodes[a] for a in nsets[bit[v]]}
     return order
 
 
@@ -357,12 +393,41 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
             nodes = requisite_nodes(st, [target], dict.fromkeys(ev, 0))
         else:
             nodes = st.closure([target, *ev])
-        adj = _graph_without_evidence(st, nodes, ev)
+        scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
+        if pruned:
+            plan = _joint_plan(st, nodes, scopes, target)
+            if plan is not None:
+                return plan
         elim = [v for v in nodes if v != target and v not in ev]
-        order = greedy_order(adj, elim, st.cards)
+        order = scope_order(scopes, elim, st.cards)
         return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,))
 
     return cached_plan(st, ("query", target, ev, pruned), build)
+
+
+#: a pruned query whose factors' joint has at most this many entries is one einsum over all
+#: of them: ordering and simulating the steps would cost more than the einsum itself
+JOINT_CELLS = 1 << 12
+
+
+def _joint_plan(st: NetStructure, nodes: Sequence[int], scopes: Sequence[Tuple[int, ...]],
+                target: int) -> "Plan | None":
+    """A plan of no steps whose final einsum sums every variable but ``target`` out of the
+    product of all the factors, when their joint is at most :data:`JOINT_CELLS` entries
+    (``None`` otherwise).  Only :func:`~pgm_ar.inference.queries.query` runs these (through
+    :func:`~pgm_ar.inference.elimination.run_plan`); other runners read the steps."""
+    label = {target: 0}
+    size = st.cards[target]
+    for sc in scopes:
+        for a in sc:
+            if a not in label:
+                label[a] = len(label)
+                size *= st.cards[a]
+                if size > JOINT_CELLS:
+                    return None
+    axes = tuple(st.parents[v] + (v,) for v in nodes)
+    subs = tuple(tuple(label[a] for a in sc) for sc in scopes)
+    return Plan(tuple(nodes), axes, (), tuple(range(len(nodes))), subs, (target,), size)
 
 
 def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
@@ -373,8 +438,8 @@ def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
 
     def build() -> Plan:
         nodes = st.closure(ev)
-        adj = _graph_without_evidence(st, nodes, ev)
-        order = greedy_order(adj, [v for v in nodes if v not in ev], st.cards)
+        scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
+        order = scope_order(scopes, [v for v in nodes if v not in ev], st.cards)
         return make_plan(st, nodes, ev, [(v, SUM) for v in order], ())
 
     return cached_plan(st, ("evidence", ev), build)

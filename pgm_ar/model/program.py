@@ -120,7 +120,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self.nodes = nn.ModuleList(mods)
         # small exact families run in float64: tables and sums then match exact inference
         self.exact = all(type(f).exact for f in self.families.values())
-        self.to(torch.float64 if self.exact else torch.float32)
+        _to_dtype(self, mods, torch.float64 if self.exact else torch.float32)
         # which nodes hold fitted (or given) parameters; the others are re-initialised by a
         # seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
         self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
@@ -136,7 +136,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
                                                   if isinstance(v, Image))
         # answers never depend on the mode; fitting switches to training mode itself
-        self.eval()
+        _eval_mode(self, mods)
 
     # ------------------------------------------------------------------ basics
     def conditional(self, name: str) -> Conditional:
@@ -302,6 +302,40 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         cpds = {name: TabularCPD(name, self._parents[name], t.numpy())
                 for name, t in self.tables().items()}
         return self.net.with_cpds(cpds)
+
+
+def _to_dtype(model: nn.Module, mods: list, dtype: torch.dtype) -> None:
+    """``model.to(dtype)`` for a freshly built model, with its bare tables done directly.
+
+    ``Module.to`` walks every module through ``_apply``, a cost per node that shows on
+    networks of hundreds of nodes; a :class:`TabularConditional` holds one parameter and no
+    submodule, so setting that parameter's ``data`` (what ``_apply`` does) is the same.
+    """
+    for m in mods:
+        if type(m) is TabularConditional and not m._modules and not m._buffers:
+            p = m._parameters["logits"]
+            if p.dtype != dtype:
+                p.data = p.data.to(dtype)
+        else:
+            m.to(dtype)
+    for name, b in list(model._buffers.items()):  # none yet; kept in step with Module.to
+        if b is not None and b.is_floating_point():
+            model._buffers[name] = b.to(dtype)
+
+
+def _eval_mode(model: nn.Module, mods: list) -> None:
+    """``model.eval()``, setting the flag of bare tables directly (see :func:`_to_dtype`)."""
+    for m in mods:
+        if type(m) is TabularConditional and not m._modules:
+            m.__dict__["training"] = False
+        else:
+            m.eval()
+    for name, child in model._modules.items():  # the node list (and any other child)
+        if name == "nodes":
+            child.training = False
+        elif child is not None:
+            child.eval()
+    model.training = False
 
 
 def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Module:
