@@ -280,14 +280,21 @@ def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
     it, and the entries of the clique it forms (checked by the caller before anything runs)."""
     ins = tuple(sorted(holding))
     local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
-    for i in ins:
+    subs = []
+    size = 1
+    cards = st.cards
+    for i in ins:  # labels and sublists in one pass (this runs once per step of every plan)
+        sub = []
         for a in live[i]:
-            if a not in local:
-                local[a] = len(local)
+            k = local.get(a)
+            if k is None:
+                k = local[a] = len(local)
+                size *= cards[a]
+            sub.append(k)
+        subs.append(tuple(sub))
     scope = tuple(a for a in local if a != var)
-    subs = tuple(tuple(local[a] for a in live[i]) for i in ins)
-    return (Step(var, op, ins, subs, tuple(local[a] for a in scope), local[var], scope),
-            st.size(local))
+    return (Step(var, op, ins, tuple(subs), tuple(local[a] for a in scope), local[var], scope),
+            size)
 
 
 # --------------------------------------------------------------------------- #
@@ -378,14 +385,17 @@ def _graph_without_evidence(st: NetStructure, nodes: Sequence[int],
 
 
 def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
-                  pruned: bool = False) -> Plan:
+                  pruned: bool = False, joint: bool = False) -> Plan:
     """The plan of ``p(target, evidence)`` over the target's axis (cached).
 
     By default its CPTs are the target's and the evidence's ancestors', so
     that the final factor's total is ``p(evidence)``.  With ``pruned`` only
     the requisite CPTs enter (:func:`~pgm_ar.inference.relevance.requisite_nodes`):
     the final factor is then only *proportional* to ``p(target | evidence)``,
-    for a caller that knows the evidence is possible.
+    for a caller that knows the evidence is possible.  With ``joint`` a query whose
+    factors' joint is small (:data:`JOINT_CELLS`) gets a plan of no steps, one einsum over
+    every factor, for a caller that runs plans with
+    :func:`~pgm_ar.inference.elimination.run_plan`.
     """
 
     def build() -> Plan:
@@ -394,7 +404,7 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
         else:
             nodes = st.closure([target, *ev])
         scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
-        if pruned:
+        if joint:
             plan = _joint_plan(st, nodes, scopes, target)
             if plan is not None:
                 return plan
@@ -402,10 +412,10 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
         order = scope_order(scopes, elim, st.cards)
         return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,))
 
-    return cached_plan(st, ("query", target, ev, pruned), build)
+    return cached_plan(st, ("query", target, ev, pruned, joint), build)
 
 
-#: a pruned query whose factors' joint has at most this many entries is one einsum over all
+#: a query whose factors' joint has at most this many entries is one einsum over all
 #: of them: ordering and simulating the steps would cost more than the einsum itself
 JOINT_CELLS = 1 << 12
 
@@ -414,8 +424,7 @@ def _joint_plan(st: NetStructure, nodes: Sequence[int], scopes: Sequence[Tuple[i
                 target: int) -> "Plan | None":
     """A plan of no steps whose final einsum sums every variable but ``target`` out of the
     product of all the factors, when their joint is at most :data:`JOINT_CELLS` entries
-    (``None`` otherwise).  Only :func:`~pgm_ar.inference.queries.query` runs these (through
-    :func:`~pgm_ar.inference.elimination.run_plan`); other runners read the steps."""
+    (``None`` otherwise); see :func:`marginal_plan`."""
     label = {target: 0}
     size = st.cards[target]
     for sc in scopes:
