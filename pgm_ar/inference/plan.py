@@ -427,12 +427,16 @@ def _joint_plan(st: NetStructure, nodes: Sequence[int], scopes: Sequence[Tuple[i
     (``None`` otherwise); see :func:`marginal_plan`."""
     label = {target: 0}
     size = st.cards[target]
+    # the joint is the one factor this plan builds: over the factor limit, the steps refuse
+    cap = min(JOINT_CELLS, factor_limit())
+    if size > cap:
+        return None
     for sc in scopes:
         for a in sc:
             if a not in label:
                 label[a] = len(label)
                 size *= st.cards[a]
-                if size > JOINT_CELLS:
+                if size > cap:
                     return None
     axes = tuple(st.parents[v] + (v,) for v in nodes)
     subs = tuple(tuple(label[a] for a in sc) for sc in scopes)
