@@ -160,31 +160,49 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
         by_card[c] = by_card.get(c, 0) | (1 << k)
     card_masks = list(by_card.items())
 
-    # the weight of a set of nodes: unrolled for one or two cardinalities (most networks)
+    # closed neighbourhoods (a node's own bit too): the missing edges at a neighbour ``a`` of
+    # ``k`` are then one AND NOT, ``nbits[k] & ~closed[a]``
+    closed = [b | (1 << k) for k, b in enumerate(nbits)]
+
+    # the score, unrolled for one or two cardinalities (most networks); the same numbers as
+    # the general loop: fill = sum over neighbours a of card(a) * weight(missing at a)
     if len(card_masks) == 1:
         (c1, _), = card_masks
+        c11 = c1 * c1
 
-        def weight(s: int) -> int:
-            return c1 * s.bit_count()
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            cnt = 0
+            for a in nsets[k]:
+                cnt += (nb & ~closed[a]).bit_count()
+            return (c11 * cnt, c1 ** (len(nsets[k]) + 1), nodes[k])
     elif len(card_masks) == 2:
         (c1, m1), (c2, m2) = card_masks
 
-        def weight(s: int) -> int:
-            return c1 * (s & m1).bit_count() + c2 * (s & m2).bit_count()
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            fill = 0  # twice the weight of the missing edges among k's neighbours
+            for a in nsets[k]:
+                missing = nb & ~closed[a]
+                if missing:
+                    fill += kcards[a] * (c1 * (missing & m1).bit_count()
+                                         + c2 * (missing & m2).bit_count())
+            w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count()
+            return (fill, w, nodes[k])
     else:
         def weight(s: int) -> int:
             return sum(c * (s & m).bit_count() for c, m in card_masks)
 
-    def score(k: int) -> Tuple[int, int, int]:
-        nb = nbits[k]
-        fill = 0  # twice the weight of the missing edges among k's neighbours
-        w = kcards[k]
-        for a in nsets[k]:
-            missing = nb & ~nbits[a] & ~(1 << a)
-            if missing:
-                fill += kcards[a] * weight(missing)
-            w *= kcards[a]
-        return (fill, w, nodes[k])
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            fill = 0  # twice the weight of the missing edges among k's neighbours
+            w = kcards[k]
+            for a in nsets[k]:
+                missing = nb & ~closed[a]
+                if missing:
+                    fill += kcards[a] * weight(missing)
+                w *= kcards[a]
+            return (fill, w, nodes[k])
 
     # a heap of scores with lazy deletion: a popped entry counts only if it is still current
     scores = {k: score(k) for k in remaining}
@@ -215,6 +233,7 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
             na.discard(a)
             na.discard(k)
             nbits[a] = (nbits[a] | nb) & ~abit & ~kbit
+            closed[a] = nbits[a] | abit
         for a in touched:
             if a in remaining:
                 new = score(a)
