@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Callable, Dict, FrozenSet, List, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import InferenceTooLargeError
 from ..limits import get_limits
@@ -248,13 +248,16 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
 # --------------------------------------------------------------------------- #
 def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
               order: Sequence[Tuple[int, int]], keep: Sequence[int],
-              extra: Sequence[Tuple[int, ...]] = ()) -> Plan:
+              extra: Sequence[Tuple[int, ...]] = (),
+              scopes: Optional[Sequence[Tuple[int, ...]]] = None) -> Plan:
     """Simulate eliminating ``order`` ((variable, op) pairs) to fix every einsum's operands.
 
     ``evidence_vars`` lose their axes (the tables are reduced by the evidence
     before the plan runs); ``keep`` are the variables of the final factor.
     ``extra`` are the scopes of further factors that follow the CPTs in the
     pool (likelihood vectors of soft evidence); ``plan.axes`` lists them too.
+    ``scopes``, when the caller has them, are the nodes' axes without the evidence (they
+    are computed otherwise).
 
     Raises
     ------
@@ -263,8 +266,10 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
         entries; raised here, while planning, so before any factor exists.
     """
     axes = tuple(st.parents[v] + (v,) for v in nodes) + tuple(tuple(e) for e in extra)
-    live: Dict[int, Tuple[int, ...]] = {
-        i: tuple(a for a in ax if a not in evidence_vars) for i, ax in enumerate(axes)}
+    if scopes is not None and not extra:
+        live: Dict[int, Tuple[int, ...]] = dict(enumerate(scopes))
+    else:
+        live = {i: tuple(a for a in ax if a not in evidence_vars) for i, ax in enumerate(axes)}
     holders: Dict[int, set] = {}  # variable -> pool ids of the live factors that mention it
     for i, sc in live.items():
         for a in sc:
@@ -429,7 +434,7 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
                 return plan
         elim = [v for v in nodes if v != target and v not in ev]
         order = scope_order(scopes, elim, st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,))
+        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,), scopes=scopes)
 
     return cached_plan(st, ("query", target, ev, pruned, joint), build)
 
@@ -472,7 +477,7 @@ def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
         nodes = st.closure(ev)
         scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
         order = scope_order(scopes, [v for v in nodes if v not in ev], st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], ())
+        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (), scopes=scopes)
 
     return cached_plan(st, ("evidence", ev), build)
 
