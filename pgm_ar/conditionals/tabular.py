@@ -92,13 +92,18 @@ class TabularConditional(Conditional):
     def set_probs(self, probs) -> None:
         """Set the table from probabilities (rows over the last axis sum to one)."""
         p = probs.detach().double() if isinstance(probs, torch.Tensor) else \
-            torch.tensor(np.array(probs, dtype=np.float64))
-        if tuple(p.shape) != tuple(self.logits.shape):
+            torch.tensor(np.asarray(probs, dtype=np.float64))
+        target = self._parameters["logits"]
+        if tuple(p.shape) != tuple(target.shape):
             raise PgmArError(f"CPT of {self.variable.name!r} must have shape "
-                             f"{tuple(self.logits.shape)}, got {tuple(p.shape)}")
-        logits = torch.log(p).clamp_min(ZERO_LOGIT)
+                             f"{tuple(target.shape)}, got {tuple(p.shape)}")
         with torch.no_grad():
-            self.logits.copy_(logits.to(self.logits))
+            if target.dtype == torch.float64 and p.device == target.device:
+                # straight into the parameter: the same float64 numbers, no temporaries
+                torch.log(p, out=target)
+                target.clamp_min_(ZERO_LOGIT)
+            else:
+                target.copy_(torch.log(p).clamp_min(ZERO_LOGIT).to(target))
 
     def forward(self, parent_values: Mapping[str, torch.Tensor], batch_size: Optional[int] = None):
         logp = torch.log_softmax(self.logits, dim=-1)
@@ -183,7 +188,10 @@ class Tabular(Family):
 
     def parameter_count(self, variable: Variable, parents: Sequence[Variable]) -> int:
         """Entries of the node's table (its logits), without building it: exact integers."""
-        return math.prod(int(p.cardinality) for p in parents) * int(variable.cardinality)
+        n = int(variable.cardinality)  # a plain loop: this runs for every node of a compile()
+        for p in parents:
+            n *= int(p.cardinality)
+        return n
 
     def build(self, variable: Variable, parents: Sequence[Variable]) -> TabularConditional:
         reason = self.supports(variable, parents)

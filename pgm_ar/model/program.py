@@ -33,7 +33,7 @@ from torch import nn
 
 from ..conditionals import Family
 from ..conditionals.base import Conditional
-from ..conditionals.tabular import MAX_TABLE_SIZE, TabularConditional
+from ..conditionals.tabular import MAX_TABLE_SIZE, Tabular, TabularConditional
 from ..limits import check as check_limit
 from ..cpd import TabularCPD
 from ..errors import PgmArError, UnknownVariableError
@@ -348,6 +348,8 @@ def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Mod
             check_limit("max_parameters", count,
                         f"the {type(family).__name__} conditional of {variable.name!r}",
                         "choose fewer hidden units or layers")
+            if type(family) is Tabular:  # supported, just checked: build() would check again
+                return TabularConditional(variable, parents, family.prior)
             return family.build(variable, parents)
         # the meta device gives every tensor a shape and no storage: the count is free
         with torch.device("meta"):
