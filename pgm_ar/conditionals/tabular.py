@@ -68,7 +68,7 @@ class TabularConditional(Conditional):
     closed_form: ClassVar[bool] = True
 
     def __init__(self, variable: Variable, parents: Sequence[Variable],
-                 prior: Optional[float] = None) -> None:
+                 prior: Optional[float] = None, dtype: Optional[torch.dtype] = None) -> None:
         super().__init__(variable, parents)
         card = int(variable.cardinality)  # type: ignore[arg-type]
         parent_cards = tuple(int(p.cardinality) for p in parents)  # type: ignore[arg-type]
@@ -80,7 +80,9 @@ class TabularConditional(Conditional):
                              # instead of about ZERO_LOGIT
                              exact_zeros=False)
         # uniform start; fitting with latent variables re-initialises randomly (uniform is a saddle)
-        self.register_parameter("logits", nn.Parameter(torch.zeros(parent_cards + (card,))))
+        # (``dtype``: the model's, so that compiling need not convert the table afterwards)
+        self.register_parameter("logits", nn.Parameter(torch.zeros(parent_cards + (card,),
+                                                                   dtype=dtype)))
 
     def num_parameters(self) -> int:
         return (self.card - 1) * int(np.prod(self.parent_cards, dtype=np.int64))

@@ -112,15 +112,17 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self._index = {n: i for i, n in enumerate(net.names)}
         self._topo = net.topological_order()
         self._parents = {n: net.parents(n) for n in net.names}
+        # small exact families run in float64: tables and sums then match exact inference
+        self.exact = all(type(f).exact for f in self.families.values())
+        dtype = torch.float64 if self.exact else torch.float32
         mods = []
         for name in net.names:
             parents = [net.variable(p) for p in self._parents[name]]
-            mods.append(_build_within_budget(self.families[name], net.variable(name), parents))
+            mods.append(_build_within_budget(self.families[name], net.variable(name), parents,
+                                             dtype))
         # index keys: variable names may hold characters a ModuleDict key may not
         self.nodes = nn.ModuleList(mods)
-        # small exact families run in float64: tables and sums then match exact inference
-        self.exact = all(type(f).exact for f in self.families.values())
-        _to_dtype(self, mods, torch.float64 if self.exact else torch.float32)
+        _to_dtype(self, mods, dtype)
         # which nodes hold fitted (or given) parameters; the others are re-initialised by a
         # seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
         self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
@@ -338,9 +340,11 @@ def _eval_mode(model: nn.Module, mods: list) -> None:
     model.training = False
 
 
-def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Module:
+def _build_within_budget(family: Family, variable: Any, parents: list,
+                         dtype: Optional[torch.dtype] = None) -> nn.Module:
     """``family.build(variable, parents)``, refused before any weight exists when its parameter
-    count is over ``max_parameters`` (``hidden: 100000000`` would take gigabytes)."""
+    count is over ``max_parameters`` (``hidden: 100000000`` would take gigabytes).  A table
+    is made in ``dtype`` directly (other families are converted by the caller)."""
     counter = getattr(family, "parameter_count", None)  # a family that knows it: no build
     try:
         if counter is not None and family.supports(variable, parents) is None:
@@ -349,7 +353,7 @@ def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Mod
                         f"the {type(family).__name__} conditional of {variable.name!r}",
                         "choose fewer hidden units or layers")
             if type(family) is Tabular:  # supported, just checked: build() would check again
-                return TabularConditional(variable, parents, family.prior)
+                return TabularConditional(variable, parents, family.prior, dtype=dtype)
             return family.build(variable, parents)
         # the meta device gives every tensor a shape and no storage: the count is free
         with torch.device("meta"):
