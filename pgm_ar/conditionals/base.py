@@ -41,8 +41,11 @@ class Conditional(nn.Module):
 
     def __init__(self, variable: Variable, parents: Sequence[Variable]) -> None:
         super().__init__()
-        self.variable = variable
-        self.parent_vars: Tuple[Variable, ...] = tuple(parents)
+        # plain attributes go straight into __dict__: nn.Module.__setattr__ checks each value
+        # against Parameter, Module and Tensor first, which on a network of hundreds of
+        # nodes is a measurable share of compile(); for a fresh module the result is the same
+        self.__dict__["variable"] = variable
+        self.__dict__["parent_vars"] = tuple(parents)
 
     def forward(self, parent_values: Mapping[str, torch.Tensor], batch_size: Optional[int] = None):
         """The distribution of the node given ``parent_values`` (name -> batch-first tensor).

@@ -68,16 +68,21 @@ class TabularConditional(Conditional):
     closed_form: ClassVar[bool] = True
 
     def __init__(self, variable: Variable, parents: Sequence[Variable],
-                 prior: Optional[float] = None) -> None:
+                 prior: Optional[float] = None, dtype: Optional[torch.dtype] = None) -> None:
         super().__init__(variable, parents)
-        self.card = int(variable.cardinality)  # type: ignore[arg-type]
-        self.parent_cards = tuple(int(p.cardinality) for p in parents)  # type: ignore[arg-type]
-        self.prior = prior
+        card = int(variable.cardinality)  # type: ignore[arg-type]
+        parent_cards = tuple(int(p.cardinality) for p in parents)  # type: ignore[arg-type]
+        # plain attributes straight into __dict__ (see Conditional.__init__): same result,
+        # without nn.Module.__setattr__'s type checks, once per node of every compile()
+        self.__dict__.update(card=card, parent_cards=parent_cards, prior=prior,
+                             # scoring sets this (``CompiledModel.log_prob``): held zeros
+                             # then give ``-inf``, as the probabilities of :meth:`probs` do,
+                             # instead of about ZERO_LOGIT
+                             exact_zeros=False)
         # uniform start; fitting with latent variables re-initialises randomly (uniform is a saddle)
-        self.logits = nn.Parameter(torch.zeros(self.parent_cards + (self.card,)))
-        #: scoring sets this (``CompiledModel.log_prob``): held zeros then give ``-inf``, as
-        #: the probabilities of :meth:`probs` do, instead of about ZERO_LOGIT
-        self.exact_zeros = False
+        # (``dtype``: the model's, so that compiling need not convert the table afterwards)
+        self.register_parameter("logits", nn.Parameter(torch.zeros(parent_cards + (card,),
+                                                                   dtype=dtype)))
 
     def num_parameters(self) -> int:
         return (self.card - 1) * int(np.prod(self.parent_cards, dtype=np.int64))
@@ -89,13 +94,18 @@ class TabularConditional(Conditional):
     def set_probs(self, probs) -> None:
         """Set the table from probabilities (rows over the last axis sum to one)."""
         p = probs.detach().double() if isinstance(probs, torch.Tensor) else \
-            torch.tensor(np.array(probs, dtype=np.float64))
-        if tuple(p.shape) != tuple(self.logits.shape):
+            torch.tensor(np.asarray(probs, dtype=np.float64))
+        target = self._parameters["logits"]
+        if tuple(p.shape) != tuple(target.shape):
             raise PgmArError(f"CPT of {self.variable.name!r} must have shape "
-                             f"{tuple(self.logits.shape)}, got {tuple(p.shape)}")
-        logits = torch.log(p).clamp_min(ZERO_LOGIT)
+                             f"{tuple(target.shape)}, got {tuple(p.shape)}")
         with torch.no_grad():
-            self.logits.copy_(logits.to(self.logits))
+            if target.dtype == torch.float64 and p.device == target.device:
+                # straight into the parameter: the same float64 numbers, no temporaries
+                torch.log(p, out=target)
+                target.clamp_min_(ZERO_LOGIT)
+            else:
+                target.copy_(torch.log(p).clamp_min(ZERO_LOGIT).to(target))
 
     def forward(self, parent_values: Mapping[str, torch.Tensor], batch_size: Optional[int] = None):
         logp = torch.log_softmax(self.logits, dim=-1)
@@ -180,7 +190,10 @@ class Tabular(Family):
 
     def parameter_count(self, variable: Variable, parents: Sequence[Variable]) -> int:
         """Entries of the node's table (its logits), without building it: exact integers."""
-        return math.prod(int(p.cardinality) for p in parents) * int(variable.cardinality)
+        n = int(variable.cardinality)  # a plain loop: this runs for every node of a compile()
+        for p in parents:
+            n *= int(p.cardinality)
+        return n
 
     def build(self, variable: Variable, parents: Sequence[Variable]) -> TabularConditional:
         reason = self.supports(variable, parents)

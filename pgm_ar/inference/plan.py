@@ -25,14 +25,14 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from typing import Callable, Dict, FrozenSet, List, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import InferenceTooLargeError
 from ..limits import get_limits
 from .relevance import requisite_nodes
 from .structure import NetStructure
 
-__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order",
+__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
            "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
            "marginal_plan", "evidence_plan", "map_plan"]
 
@@ -111,40 +111,98 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
     bit = {v: k for k, v in enumerate(nodes)}
     # each neighbourhood twice: a set to iterate over, a bitset to count with
     nsets = [{bit[a] for a in adj[v]} for v in nodes]
+    order = _greedy(nodes, nsets, cards, {bit[v] for v in eliminate})
+    for v in order:
+        del adj[v]
+    for v in adj:
+        adj[v] = {nodes[a] for a in nsets[bit[v]]}
+    return order
+
+
+def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
+                cards: Sequence[int]) -> List[int]:
+    """:func:`greedy_order` of ``eliminate`` over ``interaction_graph(scopes)``, built directly.
+
+    The same order (ties are broken by variable index, not by position), without the
+    dictionary of sets of :func:`interaction_graph` and its translation to positions: a
+    query's planning builds its graph once and never reads it again.
+
+    >>> scope_order([(0, 1), (1, 2), (2, 3)], [1, 2], cards=[2, 2, 2, 2])
+    [1, 2]
+    """
+    pos: Dict[int, int] = {}
+    nsets: List[set] = []
+    for sc in scopes:
+        ks = []
+        for a in sc:
+            k = pos.get(a)
+            if k is None:
+                k = pos[a] = len(nsets)
+                nsets.append(set())
+            ks.append(k)
+        for k in ks:
+            nsets[k].update(ks)
+    for k, ns in enumerate(nsets):
+        ns.discard(k)
+    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate})
+
+
+def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
+            remaining: set) -> List[int]:
+    """The greedy loop of :func:`greedy_order` on positions: ``nodes[k]`` is the variable at
+    position ``k``, ``nsets[k]`` its neighbours' positions (updated in place to the graph
+    left), ``remaining`` the positions to eliminate (consumed)."""
     nbits = [sum(1 << a for a in ns) for ns in nsets]
     kcards = [cards[v] for v in nodes]
-    remaining = {bit[v] for v in eliminate}
     # nodes by cardinality, as bitsets: the weight of a set of nodes is then a few bit counts
     by_card: Dict[int, int] = {}
     for k, c in enumerate(kcards):
         by_card[c] = by_card.get(c, 0) | (1 << k)
     card_masks = list(by_card.items())
 
-    # the weight of a set of nodes: unrolled for one or two cardinalities (most networks)
+    # closed neighbourhoods (a node's own bit too): the missing edges at a neighbour ``a`` of
+    # ``k`` are then one AND NOT, ``nbits[k] & ~closed[a]``
+    closed = [b | (1 << k) for k, b in enumerate(nbits)]
+
+    # the score, unrolled for one or two cardinalities (most networks); the same numbers as
+    # the general loop: fill = sum over neighbours a of card(a) * weight(missing at a)
     if len(card_masks) == 1:
         (c1, _), = card_masks
+        c11 = c1 * c1
 
-        def weight(s: int) -> int:
-            return c1 * s.bit_count()
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            cnt = 0
+            for a in nsets[k]:
+                cnt += (nb & ~closed[a]).bit_count()
+            return (c11 * cnt, c1 ** (len(nsets[k]) + 1), nodes[k])
     elif len(card_masks) == 2:
         (c1, m1), (c2, m2) = card_masks
 
-        def weight(s: int) -> int:
-            return c1 * (s & m1).bit_count() + c2 * (s & m2).bit_count()
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            fill = 0  # twice the weight of the missing edges among k's neighbours
+            for a in nsets[k]:
+                missing = nb & ~closed[a]
+                if missing:
+                    fill += kcards[a] * (c1 * (missing & m1).bit_count()
+                                         + c2 * (missing & m2).bit_count())
+            w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count()
+            return (fill, w, nodes[k])
     else:
         def weight(s: int) -> int:
             return sum(c * (s & m).bit_count() for c, m in card_masks)
 
-    def score(k: int) -> Tuple[int, int, int]:
-        nb = nbits[k]
-        fill = 0  # twice the weight of the missing edges among k's neighbours
-        w = kcards[k]
-        for a in nsets[k]:
-            missing = nb & ~nbits[a] & ~(1 << a)
-            if missing:
-                fill += kcards[a] * weight(missing)
-            w *= kcards[a]
-        return (fill, w, nodes[k])
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            fill = 0  # twice the weight of the missing edges among k's neighbours
+            w = kcards[k]
+            for a in nsets[k]:
+                missing = nb & ~closed[a]
+                if missing:
+                    fill += kcards[a] * weight(missing)
+                w *= kcards[a]
+            return (fill, w, nodes[k])
 
     # a heap of scores with lazy deletion: a popped entry counts only if it is still current
     scores = {k: score(k) for k in remaining}
@@ -175,16 +233,13 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
             na.discard(a)
             na.discard(k)
             nbits[a] = (nbits[a] | nb) & ~abit & ~kbit
+            closed[a] = nbits[a] | abit
         for a in touched:
             if a in remaining:
                 new = score(a)
                 if new != scores[a]:
                     scores[a] = new
                     heapq.heappush(heap, (new, a))
-    for v in order:
-        del adj[v]
-    for v in adj:
-        adj[v] = {nodes[a] for a in nsets[bit[v]]}
     return order
 
 
@@ -193,13 +248,16 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
 # --------------------------------------------------------------------------- #
 def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
               order: Sequence[Tuple[int, int]], keep: Sequence[int],
-              extra: Sequence[Tuple[int, ...]] = ()) -> Plan:
+              extra: Sequence[Tuple[int, ...]] = (),
+              scopes: Optional[Sequence[Tuple[int, ...]]] = None) -> Plan:
     """Simulate eliminating ``order`` ((variable, op) pairs) to fix every einsum's operands.
 
     ``evidence_vars`` lose their axes (the tables are reduced by the evidence
     before the plan runs); ``keep`` are the variables of the final factor.
     ``extra`` are the scopes of further factors that follow the CPTs in the
     pool (likelihood vectors of soft evidence); ``plan.axes`` lists them too.
+    ``scopes``, when the caller has them, are the nodes' axes without the evidence (they
+    are computed otherwise).
 
     Raises
     ------
@@ -208,8 +266,10 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
         entries; raised here, while planning, so before any factor exists.
     """
     axes = tuple(st.parents[v] + (v,) for v in nodes) + tuple(tuple(e) for e in extra)
-    live: Dict[int, Tuple[int, ...]] = {
-        i: tuple(a for a in ax if a not in evidence_vars) for i, ax in enumerate(axes)}
+    if scopes is not None and not extra:
+        live: Dict[int, Tuple[int, ...]] = dict(enumerate(scopes))
+    else:
+        live = {i: tuple(a for a in ax if a not in evidence_vars) for i, ax in enumerate(axes)}
     holders: Dict[int, set] = {}  # variable -> pool ids of the live factors that mention it
     for i, sc in live.items():
         for a in sc:
@@ -244,14 +304,21 @@ def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
     it, and the entries of the clique it forms (checked by the caller before anything runs)."""
     ins = tuple(sorted(holding))
     local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
-    for i in ins:
+    subs = []
+    size = 1
+    cards = st.cards
+    for i in ins:  # labels and sublists in one pass (this runs once per step of every plan)
+        sub = []
         for a in live[i]:
-            if a not in local:
-                local[a] = len(local)
+            k = local.get(a)
+            if k is None:
+                k = local[a] = len(local)
+                size *= cards[a]
+            sub.append(k)
+        subs.append(tuple(sub))
     scope = tuple(a for a in local if a != var)
-    subs = tuple(tuple(local[a] for a in live[i]) for i in ins)
-    return (Step(var, op, ins, subs, tuple(local[a] for a in scope), local[var], scope),
-            st.size(local))
+    return (Step(var, op, ins, tuple(subs), tuple(local[a] for a in scope), local[var], scope),
+            size)
 
 
 # --------------------------------------------------------------------------- #
@@ -342,14 +409,17 @@ def _graph_without_evidence(st: NetStructure, nodes: Sequence[int],
 
 
 def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
-                  pruned: bool = False) -> Plan:
+                  pruned: bool = False, joint: bool = False) -> Plan:
     """The plan of ``p(target, evidence)`` over the target's axis (cached).
 
     By default its CPTs are the target's and the evidence's ancestors', so
     that the final factor's total is ``p(evidence)``.  With ``pruned`` only
     the requisite CPTs enter (:func:`~pgm_ar.inference.relevance.requisite_nodes`):
     the final factor is then only *proportional* to ``p(target | evidence)``,
-    for a caller that knows the evidence is possible.
+    for a caller that knows the evidence is possible.  With ``joint`` a query whose
+    factors' joint is small (:data:`JOINT_CELLS`) gets a plan of no steps, one einsum over
+    every factor, for a caller that runs plans with
+    :func:`~pgm_ar.inference.elimination.run_plan`.
     """
 
     def build() -> Plan:
@@ -357,12 +427,44 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
             nodes = requisite_nodes(st, [target], dict.fromkeys(ev, 0))
         else:
             nodes = st.closure([target, *ev])
-        adj = _graph_without_evidence(st, nodes, ev)
+        scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
+        if joint:
+            plan = _joint_plan(st, nodes, scopes, target)
+            if plan is not None:
+                return plan
         elim = [v for v in nodes if v != target and v not in ev]
-        order = greedy_order(adj, elim, st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,))
+        order = scope_order(scopes, elim, st.cards)
+        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,), scopes=scopes)
 
-    return cached_plan(st, ("query", target, ev, pruned), build)
+    return cached_plan(st, ("query", target, ev, pruned, joint), build)
+
+
+#: a query whose factors' joint has at most this many entries is one einsum over all
+#: of them: ordering and simulating the steps would cost more than the einsum itself
+JOINT_CELLS = 1 << 12
+
+
+def _joint_plan(st: NetStructure, nodes: Sequence[int], scopes: Sequence[Tuple[int, ...]],
+                target: int) -> "Plan | None":
+    """A plan of no steps whose final einsum sums every variable but ``target`` out of the
+    product of all the factors, when their joint is at most :data:`JOINT_CELLS` entries
+    (``None`` otherwise); see :func:`marginal_plan`."""
+    label = {target: 0}
+    size = st.cards[target]
+    # the joint is the one factor this plan builds: over the factor limit, the steps refuse
+    cap = min(JOINT_CELLS, factor_limit())
+    if size > cap:
+        return None
+    for sc in scopes:
+        for a in sc:
+            if a not in label:
+                label[a] = len(label)
+                size *= st.cards[a]
+                if size > cap:
+                    return None
+    axes = tuple(st.parents[v] + (v,) for v in nodes)
+    subs = tuple(tuple(label[a] for a in sc) for sc in scopes)
+    return Plan(tuple(nodes), axes, (), tuple(range(len(nodes))), subs, (target,), size)
 
 
 def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
@@ -373,9 +475,9 @@ def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
 
     def build() -> Plan:
         nodes = st.closure(ev)
-        adj = _graph_without_evidence(st, nodes, ev)
-        order = greedy_order(adj, [v for v in nodes if v not in ev], st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], ())
+        scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
+        order = scope_order(scopes, [v for v in nodes if v not in ev], st.cards)
+        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (), scopes=scopes)
 
     return cached_plan(st, ("evidence", ev), build)
 

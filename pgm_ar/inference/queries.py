@@ -85,7 +85,7 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
             p[ev[t]] = 1.0
             out[st.names[t]] = p
             continue
-        plan = marginal_plan(st, t, ev_key, pruned)
+        plan = marginal_plan(st, t, ev_key, pruned, joint=True)
         res, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
         require_possible(total, ev, net)
         checked = True

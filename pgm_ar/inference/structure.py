@@ -21,6 +21,7 @@ True
 """
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -86,8 +87,7 @@ class NetStructure:
         self.children: Tuple[Tuple[int, ...], ...] = tuple(tuple(k) for k in kids)
         self.strides: List[Tuple[int, ...]] = [self._row_major_strides(ps)
                                                for ps in self.parents]
-        self.num_rows = tuple(int(np.prod([self.cards[p] for p in ps], dtype=np.int64))
-                              for ps in self.parents)
+        self.num_rows = tuple(math.prod(self.cards[p] for p in ps) for ps in self.parents)
         self.anc: List[int] = self._ancestor_masks()
         self.plans: Dict[tuple, object] = {}
         # per node: (tensor, its version, float64 array, state minima or None), see

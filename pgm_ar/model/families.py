@@ -73,7 +73,12 @@ def resolve_families(net: BayesNet, conditionals: Optional[Mapping[Any, Any]] = 
         by_kind[kind] = family_from_spec(spec)
     out: Dict[str, Family] = {}
     for var in net.variables:
-        fam = by_name.get(var.name) or by_kind.get(var.kind) or default_family(net, var.name)
+        fam = by_name.get(var.name) or by_kind.get(var.kind)
+        if fam is None:
+            fam = default_family(net, var.name)
+            if type(fam) is Tabular:  # chosen because it supports the node: no second check
+                out[var.name] = fam
+                continue
         parents = [net.variable(p) for p in net.parents(var.name)]
         reason = fam.supports(var, parents)
         if reason:

@@ -33,7 +33,7 @@ from torch import nn
 
 from ..conditionals import Family
 from ..conditionals.base import Conditional
-from ..conditionals.tabular import MAX_TABLE_SIZE, TabularConditional
+from ..conditionals.tabular import MAX_TABLE_SIZE, Tabular, TabularConditional
 from ..limits import check as check_limit
 from ..cpd import TabularCPD
 from ..errors import PgmArError, UnknownVariableError
@@ -112,15 +112,17 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self._index = {n: i for i, n in enumerate(net.names)}
         self._topo = net.topological_order()
         self._parents = {n: net.parents(n) for n in net.names}
+        # small exact families run in float64: tables and sums then match exact inference
+        self.exact = all(type(f).exact for f in self.families.values())
+        dtype = torch.float64 if self.exact else torch.float32
         mods = []
         for name in net.names:
             parents = [net.variable(p) for p in self._parents[name]]
-            mods.append(_build_within_budget(self.families[name], net.variable(name), parents))
+            mods.append(_build_within_budget(self.families[name], net.variable(name), parents,
+                                             dtype))
         # index keys: variable names may hold characters a ModuleDict key may not
         self.nodes = nn.ModuleList(mods)
-        # small exact families run in float64: tables and sums then match exact inference
-        self.exact = all(type(f).exact for f in self.families.values())
-        self.to(torch.float64 if self.exact else torch.float32)
+        _to_dtype(self, mods, dtype)
         # which nodes hold fitted (or given) parameters; the others are re-initialised by a
         # seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
         self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
@@ -136,7 +138,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
                                                   if isinstance(v, Image))
         # answers never depend on the mode; fitting switches to training mode itself
-        self.eval()
+        _eval_mode(self, mods)
 
     # ------------------------------------------------------------------ basics
     def conditional(self, name: str) -> Conditional:
@@ -304,9 +306,45 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         return self.net.with_cpds(cpds)
 
 
-def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Module:
+def _to_dtype(model: nn.Module, mods: list, dtype: torch.dtype) -> None:
+    """``model.to(dtype)`` for a freshly built model, with its bare tables done directly.
+
+    ``Module.to`` walks every module through ``_apply``, a cost per node that shows on
+    networks of hundreds of nodes; a :class:`TabularConditional` holds one parameter and no
+    submodule, so setting that parameter's ``data`` (what ``_apply`` does) is the same.
+    """
+    for m in mods:
+        if type(m) is TabularConditional and not m._modules and not m._buffers:
+            p = m._parameters["logits"]
+            if p.dtype != dtype:
+                p.data = p.data.to(dtype)
+        else:
+            m.to(dtype)
+    for name, b in list(model._buffers.items()):  # none yet; kept in step with Module.to
+        if b is not None and b.is_floating_point():
+            model._buffers[name] = b.to(dtype)
+
+
+def _eval_mode(model: nn.Module, mods: list) -> None:
+    """``model.eval()``, setting the flag of bare tables directly (see :func:`_to_dtype`)."""
+    for m in mods:
+        if type(m) is TabularConditional and not m._modules:
+            m.__dict__["training"] = False
+        else:
+            m.eval()
+    for name, child in model._modules.items():  # the node list (and any other child)
+        if name == "nodes":
+            child.training = False
+        elif child is not None:
+            child.eval()
+    model.training = False
+
+
+def _build_within_budget(family: Family, variable: Any, parents: list,
+                         dtype: Optional[torch.dtype] = None) -> nn.Module:
     """``family.build(variable, parents)``, refused before any weight exists when its parameter
-    count is over ``max_parameters`` (``hidden: 100000000`` would take gigabytes)."""
+    count is over ``max_parameters`` (``hidden: 100000000`` would take gigabytes).  A table
+    is made in ``dtype`` directly (other families are converted by the caller)."""
     counter = getattr(family, "parameter_count", None)  # a family that knows it: no build
     try:
         if counter is not None and family.supports(variable, parents) is None:
@@ -314,6 +352,8 @@ def _build_within_budget(family: Family, variable: Any, parents: list) -> nn.Mod
             check_limit("max_parameters", count,
                         f"the {type(family).__name__} conditional of {variable.name!r}",
                         "choose fewer hidden units or layers")
+            if type(family) is Tabular:  # supported, just checked: build() would check again
+                return TabularConditional(variable, parents, family.prior, dtype=dtype)
             return family.build(variable, parents)
         # the meta device gives every tensor a shape and no storage: the count is free
         with torch.device("meta"):
