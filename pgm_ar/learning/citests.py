@@ -64,7 +64,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "pairwise_counts"]
+           "packed_tables", "pairwise_counts"]
 
 Names = Union[str, Iterable[str]]
 
@@ -315,10 +315,12 @@ def batch_statistics(x: np.ndarray, kx: int, ys: Sequence[np.ndarray], kys: Sequ
     return table_statistics(counts.reshape(b, kz, kx, ky), lut, chi2)
 
 
-def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False
+def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: bool = False
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(statistic, dof, cmi, n)`` of a batch of tables of shape ``(B, strata, |X|, |Y|)``
-    (integer counts; empty strata, rows and columns allowed)."""
+    (integer counts; empty strata, rows and columns allowed).  ``yates`` moves the counts of
+    strata with one degree of freedom half a count towards the expected ones (pgmpy's rule;
+    the CMI stays the plug-in one)."""
     n_xz, n_yz = t.sum(axis=3), t.sum(axis=2)
     n_z = n_xz.sum(axis=2)
     n = n_z.sum(axis=1)
@@ -329,12 +331,24 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False
                - lut[n_yz].sum(axis=(1, 2)))
     g = np.maximum(g, 0.0)
     cmi = np.where(n > 0, g / np.maximum(2 * n, 1), 0.0)
-    if chi2:
+    if chi2 or yates:
         expected = (n_xz[..., None] * n_yz[:, :, None, :]
                     / np.maximum(n_z, 1)[..., None, None].astype(np.float64))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(expected > 0, (t - expected) ** 2 / expected, 0.0)
-        stat = terms.sum(axis=(1, 2, 3))
+        observed = t
+        if yates:
+            one = ((rows * cols) == 1)[..., None, None]
+            if one.any():
+                diff = expected - t
+                observed = np.where(one, t + np.minimum(0.5, np.abs(diff)) * np.sign(diff), t)
+        if chi2:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                terms = np.where(expected > 0, (observed - expected) ** 2 / expected, 0.0)
+            stat = terms.sum(axis=(1, 2, 3))
+        elif observed is t:
+            stat = g
+        else:
+            terms = special.xlogy(observed, observed) - special.xlogy(observed, expected)
+            stat = 2.0 * terms.sum(axis=(1, 2, 3))
     else:
         stat = g
     return stat, dof, cmi, n
@@ -362,6 +376,85 @@ def pairwise_counts(columns: Sequence[np.ndarray], cards: Sequence[int],
             onehot[rows, col[start:stop] + off] = 1.0
         gram += onehot.T @ onehot
     return np.rint(gram).astype(np.int64), offsets
+
+
+#: one pack of tests counts into at most this many cells (its count stays in the cache)
+_PACK_CELLS = 1 << 15
+
+
+def packed_tables(columns: Sequence[np.ndarray], cards: Sequence[int], x: int,
+                  ys: Sequence[int], zs: Sequence[int]) -> np.ndarray:
+    """The tables of ``x _|_ y | zs`` for every ``y`` in ``ys``: ``(B, strata, |X|, max|Y|)``
+    integer counts over every stratum of ``zs`` (occurring or not; padding holds no rows).
+
+    ``columns`` are the codes of every variable (one small-integer array each).  The ``ys``
+    are packed a few at a time into one code beside the stratum and ``x`` (their mixed-radix
+    combination, at most :data:`_PACK_CELLS` cells a pack), one ``bincount`` counts every
+    pack, and each test's table is a marginal of its pack's count (a small matrix product):
+    per test each row is added into a code once, in int32, and counted a fraction of a time.
+    """
+    kx = int(cards[x])
+    kz = 1
+    for z in zs:
+        kz *= int(cards[z])
+    ku = kz * kx
+    n = len(columns[x])
+    kys = [int(cards[y]) for y in ys]
+    # a pack's count should not outgrow the rows much (zeroing and reading it costs too)
+    room = max(min(_PACK_CELLS, max(n // 2, 1024)) // ku, 1)
+    packs: List[List[int]] = []  # positions in ys
+    size = 0
+    for b, k in enumerate(kys):
+        if packs and size * k <= room:
+            packs[-1].append(b)
+            size *= k
+        else:
+            packs.append([b])
+            size = k
+    caps = []
+    for pack in packs:
+        cap = 1
+        for b in pack:
+            cap *= kys[b]
+        caps.append(cap)
+    cap = max(caps)
+    n_packs = len(packs)
+    # the stratum-and-x part of every pack's code: (z * kx + x) * cap, in int32
+    base = np.multiply(columns[x], np.int32(cap), dtype=np.int32)
+    step = cap * kx
+    buf = np.empty(n, dtype=np.int32)
+    for z in reversed(list(zs)):
+        np.multiply(columns[z], np.int32(step), out=buf, dtype=np.int32)
+        base += buf
+        step *= int(cards[z])
+    codes = np.empty((n_packs, n), dtype=np.int32)
+    digit = np.empty(len(ys), dtype=np.int64)   # stride of each test's y inside its pack
+    for p, pack in enumerate(packs):
+        row = codes[p]
+        np.add(base, np.int32(p * ku * cap), out=row)
+        inner = 1
+        for b in reversed(pack):
+            if inner == 1:
+                row += columns[ys[b]]
+            else:
+                np.multiply(columns[ys[b]], np.int32(inner), out=buf, dtype=np.int32)
+                row += buf
+            digit[b] = inner
+            inner *= kys[b]
+    counts = np.bincount(codes.ravel(), minlength=n_packs * ku * cap)
+    counts = counts.reshape(n_packs, ku, cap).astype(np.float64)
+    # each test's table is a marginal of its pack's count: counts[p] @ onehot(y's digit)
+    ky = max(kys)
+    tables = np.empty((len(ys), kz, kx, ky), dtype=np.int64)
+    for p, pack in enumerate(packs):
+        cell = np.arange(caps[p])
+        ks, digits = np.array([kys[b] for b in pack]), digit[pack]
+        marg = np.zeros((caps[p], len(pack) * ky))
+        marg[cell[:, None], (cell[:, None] // digits) % ks + np.arange(len(pack)) * ky] = 1.0
+        got = counts[p, :, :caps[p]] @ marg
+        tables[pack] = np.rint(got).astype(np.int64).reshape(kz, kx, len(pack), ky).transpose(
+            2, 0, 1, 3)
+    return tables
 
 
 def batch_p_values(stat: np.ndarray, dof: np.ndarray) -> np.ndarray:
@@ -469,6 +562,74 @@ class CITester:
         return [CITestResult((self.names[xi],), (self.names[y],), zs, name, float(stat[k]),
                              int(dof[k]), float(p[k]), float(cmi[k]), int(n[k]))
                 for k, y in enumerate(yis)]
+
+    def test_pairs(self, tests: Iterable[Tuple[str, str, Names]]) -> List[CITestResult]:
+        """Run many tests ``(x, y, given)`` of single variables at once, in the given order.
+
+        The tests sharing ``x`` and ``given`` are counted together (see
+        :func:`packed_tables`) and every p-value comes from one vectorised call: the way to
+        test all local Markov statements of a network (split into pairs).  Tests of real-valued
+        data, with missing values, or whose variables repeat run one at a time.
+        """
+        tests = [(x, y, _as_names(z)) for x, y, z in tests]
+        if self.kind is CITest.FISHER_Z or self._missing:
+            return [self.test(x, y, z) for x, y, z in tests]
+        groups: Dict[Tuple[int, Tuple[int, ...]], List[Tuple[int, int]]] = {}
+        out: List[Optional[CITestResult]] = [None] * len(tests)
+        for k, (x, y, z) in enumerate(tests):
+            xi, yi, zi = self.index(x), self.index(y), tuple(sorted(self._ids(z)))
+            if xi == yi or xi in zi or yi in zi:
+                out[k] = self.test(x, y, z)  # raises the usual error
+                continue
+            groups.setdefault((xi, zi), []).append((k, yi))
+        if not groups:
+            return out  # type: ignore[return-value]
+        small = self._small_columns()
+        lut = self._nlogn_lut(self.n_rows)
+        chi2 = self.kind is CITest.CHI2
+        parts, order = [], []
+        for (xi, zi), members in groups.items():
+            yis = [y for _, y in members]
+            kz = 1
+            for z in zi:
+                kz *= self._cards[z]
+            if kz * self._cards[xi] > _PACK_CELLS:  # too many strata for a dense count
+                z, kz = _combine([self._cols[i] for i in zi], [self._cards[i] for i in zi])
+                z, kz = _strata(z, kz, 1 << 62)
+                b = len(yis)
+                ky = max(self._cards[y] for y in yis)
+                zx = z * self._cards[xi] + self._cols[xi]
+                flat = np.concatenate([(zx * ky + self._cols[y]) + j * kz * self._cards[xi] * ky
+                                       for j, y in enumerate(yis)])
+                tables = np.bincount(flat, minlength=b * kz * self._cards[xi] * ky).reshape(
+                    b, kz, self._cards[xi], ky)
+            else:
+                tables = packed_tables(small, self._cards, xi, yis, zi)
+            parts.append(table_statistics(tables, lut, chi2, self.yates))
+            order.append((xi, zi, members))
+        stat, dof, cmi, n = (np.concatenate(a) for a in zip(*parts))
+        p = batch_p_values(stat, dof)
+        self.n_tests += len(stat)
+        name = "chi2" if chi2 else "g"
+        at = 0
+        for xi, zi, members in order:
+            zs = tuple(sorted(self.names[i] for i in zi))
+            for k, yi in members:
+                out[k] = CITestResult((self.names[xi],), (self.names[yi],), zs, name, float(stat[at]),
+                                      int(dof[at]), float(p[at]), float(cmi[at]), int(n[at]))
+                at += 1
+        return out  # type: ignore[return-value]
+
+    def _small_columns(self) -> List[np.ndarray]:
+        """The codes in the smallest integer type that holds them, made once: packed counts
+        read every column once per batch, and a byte a code reads fastest."""
+        small = getattr(self, "_small", None)
+        if small is None:
+            top = max(self._cards, default=1)
+            dtype = np.uint8 if top <= 255 else (np.uint16 if top <= 65535 else np.int32)
+            small = [c.astype(dtype) for c in self._cols]
+            self._small = small
+        return small
 
     def run(self, xi: Sequence[int], yi: Sequence[int], zi: Sequence[int]):
         """The test on column numbers: ``(statistic, dof, p_value, cmi, n_used, test name)``."""
