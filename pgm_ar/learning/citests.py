@@ -331,26 +331,26 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: 
                - lut[n_yz].sum(axis=(1, 2)))
     g = np.maximum(g, 0.0)
     cmi = np.where(n > 0, g / np.maximum(2 * n, 1), 0.0)
-    if chi2 or yates:
+    stat = g
+    if chi2:
         expected = (n_xz[..., None] * n_yz[:, :, None, :]
                     / np.maximum(n_z, 1)[..., None, None].astype(np.float64))
-        observed = t
-        if yates:
-            one = ((rows * cols) == 1)[..., None, None]
-            if one.any():
-                diff = expected - t
-                observed = np.where(one, t + np.minimum(0.5, np.abs(diff)) * np.sign(diff), t)
-        if chi2:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                terms = np.where(expected > 0, (observed - expected) ** 2 / expected, 0.0)
-            stat = terms.sum(axis=(1, 2, 3))
-        elif observed is t:
-            stat = g
-        else:
-            terms = special.xlogy(observed, observed) - special.xlogy(observed, expected)
-            stat = 2.0 * terms.sum(axis=(1, 2, 3))
-    else:
-        stat = g
+        observed = _yates(t, expected) if yates else t
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(expected > 0, (observed - expected) ** 2 / expected, 0.0)
+        stat = terms.sum(axis=(1, 2, 3))
+    elif yates:
+        # only strata with one degree of freedom change: their G is recomputed there
+        bs, zs = np.nonzero(rows * cols == 1)
+        if len(bs):
+            sub, sxz, syz, sz = t[bs, zs], n_xz[bs, zs], n_yz[bs, zs], n_z[bs, zs]
+            plain = (lut[sub].sum(axis=(1, 2)) + lut[sz] - lut[sxz].sum(axis=1)
+                     - lut[syz].sum(axis=1))
+            expected = sxz[:, :, None] * syz[:, None, :] / np.maximum(sz, 1)[:, None, None]
+            observed = _yates(sub, expected)
+            fixed = (special.xlogy(observed, observed)
+                     - special.xlogy(observed, expected)).sum(axis=(1, 2))
+            stat = g + 2.0 * np.bincount(bs, weights=fixed - plain, minlength=len(g))
     return stat, dof, cmi, n
 
 
@@ -383,11 +383,13 @@ _PACK_CELLS = 1 << 15
 
 
 def packed_tables(columns: Sequence[np.ndarray], cards: Sequence[int], x: int,
-                  ys: Sequence[int], zs: Sequence[int]) -> np.ndarray:
+                  ys: Sequence[int], zs: Sequence[int],
+                  weights: Optional[np.ndarray] = None) -> np.ndarray:
     """The tables of ``x _|_ y | zs`` for every ``y`` in ``ys``: ``(B, strata, |X|, max|Y|)``
-    integer counts over every stratum of ``zs`` (occurring or not; padding holds no rows).
+    integer counts over the strata of ``zs`` that occur (padding holds no rows).
 
-    ``columns`` are the codes of every variable (one small-integer array each).  The ``ys``
+    ``columns`` are the codes of every variable (one small-integer array each; ``weights``
+    the multiplicity of each row when the rows are the distinct ones).  The ``ys``
     are packed a few at a time into one code beside the stratum and ``x`` (their mixed-radix
     combination, at most :data:`_PACK_CELLS` cells a pack), one ``bincount`` counts every
     pack, and each test's table is a marginal of its pack's count (a small matrix product):
@@ -441,20 +443,46 @@ def packed_tables(columns: Sequence[np.ndarray], cards: Sequence[int], x: int,
                 row += buf
             digit[b] = inner
             inner *= kys[b]
-    counts = np.bincount(codes.ravel(), minlength=n_packs * ku * cap)
-    counts = counts.reshape(n_packs, ku, cap).astype(np.float64)
+    w = None if weights is None else np.tile(weights, n_packs)
+    counts = np.bincount(codes.ravel(), weights=w, minlength=n_packs * ku * cap)
+    counts = counts.reshape(n_packs, kz, kx * cap)
+    # every test of the group has the same strata: keep the occurring ones only
+    occurs = counts[0].any(axis=1)
+    if not occurs.all():
+        counts = counts[:, occurs]
+    s = counts.shape[1]
+    counts = counts.reshape(n_packs, s * kx, cap).astype(np.float64)
     # each test's table is a marginal of its pack's count: counts[p] @ onehot(y's digit)
     ky = max(kys)
-    tables = np.empty((len(ys), kz, kx, ky), dtype=np.int64)
+    tables = np.empty((len(ys), s, kx, ky), dtype=np.int64)
     for p, pack in enumerate(packs):
-        cell = np.arange(caps[p])
-        ks, digits = np.array([kys[b] for b in pack]), digit[pack]
-        marg = np.zeros((caps[p], len(pack) * ky))
-        marg[cell[:, None], (cell[:, None] // digits) % ks + np.arange(len(pack)) * ky] = 1.0
-        got = counts[p, :, :caps[p]] @ marg
-        tables[pack] = np.rint(got).astype(np.int64).reshape(kz, kx, len(pack), ky).transpose(
+        got = counts[p, :, :caps[p]] @ _marginals(tuple(kys[b] for b in pack), ky)
+        tables[pack] = np.rint(got).astype(np.int64).reshape(s, kx, len(pack), ky).transpose(
             2, 0, 1, 3)
     return tables
+
+
+_MARGINALS: Dict[Tuple[Tuple[int, ...], int], np.ndarray] = {}
+
+
+def _marginals(ks: Tuple[int, ...], width: int) -> np.ndarray:
+    """The 0/1 matrix taking a count over the mixed-radix codes of variables with ``ks``
+    states (the last varying fastest) to each variable's own count, ``width`` columns per
+    variable: ``(prod(ks), len(ks) * width)``.  Kept, since the same shapes recur."""
+    key = (ks, width)
+    m = _MARGINALS.get(key)
+    if m is None:
+        cap = int(np.prod(ks))
+        m = np.zeros((cap, len(ks) * width))
+        before = 1
+        for j, k in enumerate(ks):
+            after = cap // (before * k)
+            block = np.kron(np.kron(np.ones((before, 1)), np.eye(k)), np.ones((after, 1)))
+            m[:, j * width:j * width + k] = block
+            before *= k
+        if len(_MARGINALS) < 4096:
+            _MARGINALS[key] = m
+    return m
 
 
 def batch_p_values(stat: np.ndarray, dof: np.ndarray) -> np.ndarray:
@@ -584,7 +612,7 @@ class CITester:
             groups.setdefault((xi, zi), []).append((k, yi))
         if not groups:
             return out  # type: ignore[return-value]
-        small = self._small_columns()
+        small, weights = self._small_columns()
         lut = self._nlogn_lut(self.n_rows)
         chi2 = self.kind is CITest.CHI2
         parts, order = [], []
@@ -604,7 +632,7 @@ class CITester:
                 tables = np.bincount(flat, minlength=b * kz * self._cards[xi] * ky).reshape(
                     b, kz, self._cards[xi], ky)
             else:
-                tables = packed_tables(small, self._cards, xi, yis, zi)
+                tables = packed_tables(small, self._cards, xi, yis, zi, weights)
             parts.append(table_statistics(tables, lut, chi2, self.yates))
             order.append((xi, zi, members))
         stat, dof, cmi, n = (np.concatenate(a) for a in zip(*parts))
@@ -620,14 +648,23 @@ class CITester:
                 at += 1
         return out  # type: ignore[return-value]
 
-    def _small_columns(self) -> List[np.ndarray]:
-        """The codes in the smallest integer type that holds them, made once: packed counts
-        read every column once per batch, and a byte a code reads fastest."""
+    def _small_columns(self) -> Tuple[List[np.ndarray], Optional[np.ndarray]]:
+        """The distinct rows with their multiplicities when they are much fewer than the rows
+        (else the rows and ``None``), each column in the smallest integer type that holds it;
+        made once: packed counts read every column once per batch, and the fewer and smaller
+        the codes the faster."""
         small = getattr(self, "_small", None)
         if small is None:
+            from .pc import distinct_rows  # pc builds on this module
+
+            cols, weights = list(self._cols), None
+            if len(cols) > 1:
+                values, counts = distinct_rows(cols, self._cards)
+                if len(counts) <= 0.6 * self.n_rows:
+                    cols, weights = values, counts.astype(np.float64)
             top = max(self._cards, default=1)
             dtype = np.uint8 if top <= 255 else (np.uint16 if top <= 65535 else np.int32)
-            small = [c.astype(dtype) for c in self._cols]
+            small = ([c.astype(dtype) for c in cols], weights)
             self._small = small
         return small
 
