@@ -378,6 +378,10 @@ def pairwise_counts(columns: Sequence[np.ndarray], cards: Sequence[int],
     return np.rint(gram).astype(np.int64), offsets
 
 
+#: the distinct rows replace the rows of packed counts from this many rows on, when they are
+#: at most 60% of them (below it, finding them costs about what they save)
+_COMPRESS_ROWS = 30000
+
 #: one pack of tests counts into at most this many cells (its count stays in the cache)
 _PACK_CELLS = 1 << 15
 
@@ -406,7 +410,9 @@ def packed_tables(columns: Sequence[np.ndarray], cards: Sequence[int], x: int,
     room = max(min(_PACK_CELLS, max(n // 2, 1024)) // ku, 1)
     packs: List[List[int]] = []  # positions in ys
     size = 0
-    for b, k in enumerate(kys):
+    # like cards together: fewer distinct pack shapes, so their marginal matrices are reused
+    for b in sorted(range(len(kys)), key=lambda i: -kys[i]):
+        k = kys[b]
         if packs and size * k <= room:
             packs[-1].append(b)
             size *= k
@@ -658,7 +664,7 @@ class CITester:
             from .pc import distinct_rows  # pc builds on this module
 
             cols, weights = list(self._cols), None
-            if len(cols) > 1:
+            if len(cols) > 1 and self.n_rows >= _COMPRESS_ROWS:
                 values, counts = distinct_rows(cols, self._cards)
                 if len(counts) <= 0.6 * self.n_rows:
                     cols, weights = values, counts.astype(np.float64)
