@@ -335,7 +335,8 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: 
     if chi2:
         expected = (n_xz[..., None] * n_yz[:, :, None, :]
                     / np.maximum(n_z, 1)[..., None, None].astype(np.float64))
-        observed = _yates(t, expected) if yates else t
+        observed = (_yates(t.reshape(-1, *t.shape[2:]), expected.reshape(-1, *t.shape[2:]))
+                    .reshape(t.shape) if yates else t)
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(expected > 0, (observed - expected) ** 2 / expected, 0.0)
         stat = terms.sum(axis=(1, 2, 3))
@@ -628,8 +629,11 @@ class CITester:
             for z in zi:
                 kz *= self._cards[z]
             if kz * self._cards[xi] > _PACK_CELLS:  # too many strata for a dense count
-                z, kz = _combine([self._cols[i] for i in zi], [self._cards[i] for i in zi])
-                z, kz = _strata(z, kz, 1 << 62)
+                if zi:
+                    z, kz = _combine([self._cols[i] for i in zi], [self._cards[i] for i in zi])
+                    z, kz = _strata(z, kz, 1 << 62)
+                else:
+                    z, kz = np.zeros(self.n_rows, dtype=np.int64), 1
                 b = len(yis)
                 ky = max(self._cards[y] for y in yis)
                 zx = z * self._cards[xi] + self._cols[xi]
