@@ -64,7 +64,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "packed_tables", "pairwise_counts"]
+           "packed_tables", "PackedColumns", "pairwise_counts"]
 
 Names = Union[str, Iterable[str]]
 
@@ -469,6 +469,113 @@ def packed_tables(columns: Sequence[np.ndarray], cards: Sequence[int], x: int,
     return tables
 
 
+class PackedColumns:
+    """The variables of a data set in fixed packs, each pack's mixed-radix code made once.
+
+    For a pack size ``R`` the variables (most states first) are grouped greedily into packs of
+    at most ``R`` joint states and each pack's code is stored (int32): a batch of tests
+    ``x _|_ y | zs`` then needs one addition per pack, not a multiply-add per ``y``, before
+    its one count (:meth:`tables`).  Sizes are powers of four, made when first asked for.
+    """
+
+    def __init__(self, columns: Sequence[np.ndarray], cards: Sequence[int],
+                 weights: Optional[np.ndarray] = None) -> None:
+        self.columns, self.cards, self.weights = columns, [int(k) for k in cards], weights
+        self.n = len(columns[0]) if len(columns) else 0
+        self._levels: Dict[int, Tuple[List[List[int]], List[np.ndarray], List[int],
+                                      Dict[int, Tuple[int, int]]]] = {}
+
+    def level(self, room: int):
+        """``(packs, codes, caps, where)`` for the largest pack size at most ``room``."""
+        size = 1
+        while size * 4 <= room:
+            size *= 4
+        got = self._levels.get(size)
+        if got is None:
+            order = sorted(range(len(self.cards)), key=lambda i: -self.cards[i])
+            packs: List[List[int]] = []
+            cap = 0
+            for v in order:
+                k = self.cards[v]
+                if packs and cap * k <= size:
+                    packs[-1].append(v)
+                    cap *= k
+                else:
+                    packs.append([v])
+                    cap = k
+            codes, caps, where = [], [], {}
+            buf = np.empty(self.n, dtype=np.int32)
+            for q, pack in enumerate(packs):
+                code = np.zeros(self.n, dtype=np.int32)
+                inner = 1
+                for j in reversed(range(len(pack))):
+                    v = pack[j]
+                    np.multiply(self.columns[v], np.int32(inner), out=buf, dtype=np.int32)
+                    code += buf
+                    where[v] = (q, j)
+                    inner *= self.cards[v]
+                codes.append(code)
+                caps.append(inner)
+            got = (packs, codes, caps, where)
+            self._levels[size] = got
+        return got
+
+    def tables(self, x: int, ys: Sequence[int], zs: Sequence[int]) -> np.ndarray:
+        """The tables of ``x _|_ y | zs`` for every ``y`` in ``ys``: ``(B, strata, |X|,
+        max|Y|)`` integer counts over the strata of ``zs`` that occur (padding holds no rows).
+
+        The codes of the packs holding a ``y`` are shifted past the stratum and ``x``, all
+        counted by one ``bincount``, and each test's table is a marginal of its pack's count
+        (a small matrix product).
+        """
+        cards = self.cards
+        kx = cards[x]
+        kz = 1
+        for z in zs:
+            kz *= cards[z]
+        ku = kz * kx
+        # a pack's count should not outgrow the rows much (zeroing and reading it costs too)
+        packs, codes, caps, where = self.level(
+            max(min(_PACK_CELLS, max(self.n // 2, 1024)) // ku, 1))
+        used = sorted({where[y][0] for y in ys})
+        stride = max(caps[q] for q in used)
+        base = np.multiply(self.columns[x], np.int32(stride), dtype=np.int32)
+        buf = np.empty(self.n, dtype=np.int32)
+        step = stride * kx
+        for z in reversed(list(zs)):
+            np.multiply(self.columns[z], np.int32(step), out=buf, dtype=np.int32)
+            base += buf
+            step *= cards[z]
+        flat = np.empty((len(used), self.n), dtype=np.int32)
+        for i, q in enumerate(used):
+            np.add(base, codes[q], out=flat[i])
+            if i:
+                flat[i] += np.int32(i * ku * stride)
+        w = None if self.weights is None else np.tile(self.weights, len(used))
+        counts = np.bincount(flat.ravel(), weights=w, minlength=len(used) * ku * stride)
+        counts = counts.reshape(len(used), kz, kx * stride)
+        occurs = counts[0].any(axis=1)  # every test of the batch has the same strata
+        if not occurs.all():
+            counts = counts[:, occurs]
+        s = counts.shape[1]
+        counts = counts.reshape(len(used), s * kx, stride).astype(np.float64)
+        ky = max(cards[y] for y in ys)
+        tables = np.zeros((len(ys), s, kx, ky), dtype=np.int64)
+        slots: Dict[int, List[Tuple[int, int]]] = {}
+        for b, y in enumerate(ys):
+            q, j = where[y]
+            slots.setdefault(q, []).append((b, j))
+        for i, q in enumerate(used):
+            ks = tuple(cards[v] for v in packs[q])
+            width = max(ks)
+            got = counts[i, :, :caps[q]] @ _marginals(ks, width)
+            got = np.rint(got).astype(np.int64).reshape(s, kx, len(ks), width)
+            bs, js = zip(*slots[q])
+            keep = min(width, ky)
+            tables[list(bs), :, :, :keep] = got[:, :, list(js), :keep].transpose(2, 0, 1, 3)
+        return tables
+
+
 _MARGINALS: Dict[Tuple[Tuple[int, ...], int], np.ndarray] = {}
 
 
@@ -619,7 +726,7 @@ class CITester:
             groups.setdefault((xi, zi), []).append((k, yi))
         if not groups:
             return out  # type: ignore[return-value]
-        small, weights = self._small_columns()
+        packed = self._packed()
         lut = self._nlogn_lut(self.n_rows)
         chi2 = self.kind is CITest.CHI2
         parts, order = [], []
@@ -642,7 +749,7 @@ class CITester:
                 tables = np.bincount(flat, minlength=b * kz * self._cards[xi] * ky).reshape(
                     b, kz, self._cards[xi], ky)
             else:
-                tables = packed_tables(small, self._cards, xi, yis, zi, weights)
+                tables = packed.tables(xi, yis, zi)
             parts.append(table_statistics(tables, lut, chi2, self.yates))
             order.append((xi, zi, members))
         stat, dof, cmi, n = (np.concatenate(a) for a in zip(*parts))
@@ -658,13 +765,13 @@ class CITester:
                 at += 1
         return out  # type: ignore[return-value]
 
-    def _small_columns(self) -> Tuple[List[np.ndarray], Optional[np.ndarray]]:
-        """The distinct rows with their multiplicities when they are much fewer than the rows
-        (else the rows and ``None``), each column in the smallest integer type that holds it;
-        made once: packed counts read every column once per batch, and the fewer and smaller
-        the codes the faster."""
-        small = getattr(self, "_small", None)
-        if small is None:
+    def _packed(self) -> "PackedColumns":
+        """The codes in packs (:class:`PackedColumns`), over the distinct rows with their
+        multiplicities when those are much fewer than the rows, each column in the smallest
+        integer type that holds it; made once: batches read the codes once each, and the
+        fewer and smaller they are the faster."""
+        packed = getattr(self, "_packed_columns", None)
+        if packed is None:
             from .pc import distinct_rows  # pc builds on this module
 
             cols, weights = list(self._cols), None
@@ -674,9 +781,9 @@ class CITester:
                     cols, weights = values, counts.astype(np.float64)
             top = max(self._cards, default=1)
             dtype = np.uint8 if top <= 255 else (np.uint16 if top <= 65535 else np.int32)
-            small = ([c.astype(dtype) for c in cols], weights)
-            self._small = small
-        return small
+            packed = PackedColumns([c.astype(dtype) for c in cols], self._cards, weights)
+            self._packed_columns = packed
+        return packed
 
     def run(self, xi: Sequence[int], yi: Sequence[int], zi: Sequence[int]):
         """The test on column numbers: ``(statistic, dof, p_value, cmi, n_used, test name)``."""

@@ -242,7 +242,7 @@ def test_test_pairs_equals_one_test_at_a_time(kind, yates, path, monkeypatch):
     tester = CITester(_pairs_frame(), kind, yates=yates)
     batch = tester.test_pairs(PAIRS)
     if path == "distinct rows":
-        assert tester._small[1] is not None  # the compressed rows were used
+        assert tester._packed_columns.weights is not None  # the distinct rows were used
     assert len(batch) == len(PAIRS)
     for got, (x, y, z) in zip(batch, PAIRS):
         one = tester.test(x, y, z)
