@@ -70,7 +70,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "packed_tables", "PackedColumns", "pairwise_counts"]
+           "PackedColumns", "pairwise_counts"]
 
 Names = Union[str, Iterable[str]]
 
@@ -416,88 +416,6 @@ _COMPRESS_ROWS = 30000
 _PACK_CELLS = 1 << 15
 
 
-def packed_tables(columns: Sequence[np.ndarray], cards: Sequence[int], x: int,
-                  ys: Sequence[int], zs: Sequence[int],
-                  weights: Optional[np.ndarray] = None) -> np.ndarray:
-    """The tables of ``x _|_ y | zs`` for every ``y`` in ``ys``: ``(B, strata, |X|, max|Y|)``
-    integer counts over the strata of ``zs`` that occur (padding holds no rows).
-
-    ``columns`` are the codes of every variable (one small-integer array each; ``weights``
-    the multiplicity of each row when the rows are the distinct ones).  The ``ys``
-    are packed a few at a time into one code beside the stratum and ``x`` (their mixed-radix
-    combination, at most :data:`_PACK_CELLS` cells a pack), one ``bincount`` counts every
-    pack, and each test's table is a marginal of its pack's count (a small matrix product):
-    per test each row is added into a code once, in int32, and counted a fraction of a time.
-    """
-    kx = int(cards[x])
-    kz = 1
-    for z in zs:
-        kz *= int(cards[z])
-    ku = kz * kx
-    n = len(columns[x])
-    kys = [int(cards[y]) for y in ys]
-    # a pack's count should not outgrow the rows much (zeroing and reading it costs too)
-    room = max(min(_PACK_CELLS, max(n // 2, 1024)) // ku, 1)
-    packs: List[List[int]] = []  # positions in ys
-    size = 0
-    # like cards together: fewer distinct pack shapes, so their marginal matrices are reused
-    for b in sorted(range(len(kys)), key=lambda i: -kys[i]):
-        k = kys[b]
-        if packs and size * k <= room:
-            packs[-1].append(b)
-            size *= k
-        else:
-            packs.append([b])
-            size = k
-    caps = []
-    for pack in packs:
-        cap = 1
-        for b in pack:
-            cap *= kys[b]
-        caps.append(cap)
-    cap = max(caps)
-    n_packs = len(packs)
-    # the stratum-and-x part of every pack's code: (z * kx + x) * cap, in int32
-    base = np.multiply(columns[x], np.int32(cap), dtype=np.int32)
-    step = cap * kx
-    buf = np.empty(n, dtype=np.int32)
-    for z in reversed(list(zs)):
-        np.multiply(columns[z], np.int32(step), out=buf, dtype=np.int32)
-        base += buf
-        step *= int(cards[z])
-    codes = np.empty((n_packs, n), dtype=np.int32)
-    digit = np.empty(len(ys), dtype=np.int64)   # stride of each test's y inside its pack
-    for p, pack in enumerate(packs):
-        row = codes[p]
-        np.add(base, np.int32(p * ku * cap), out=row)
-        inner = 1
-        for b in reversed(pack):
-            if inner == 1:
-                row += columns[ys[b]]
-            else:
-                np.multiply(columns[ys[b]], np.int32(inner), out=buf, dtype=np.int32)
-                row += buf
-            digit[b] = inner
-            inner *= kys[b]
-    w = None if weights is None else np.tile(weights, n_packs)
-    counts = np.bincount(codes.ravel(), weights=w, minlength=n_packs * ku * cap)
-    counts = counts.reshape(n_packs, kz, kx * cap)
-    # every test of the group has the same strata: keep the occurring ones only
-    occurs = counts[0].any(axis=1)
-    if not occurs.all():
-        counts = counts[:, occurs]
-    s = counts.shape[1]
-    counts = counts.reshape(n_packs, s * kx, cap).astype(np.float64)
-    # each test's table is a marginal of its pack's count: counts[p] @ onehot(y's digit)
-    ky = max(kys)
-    tables = np.empty((len(ys), s, kx, ky), dtype=np.int64)
-    for p, pack in enumerate(packs):
-        got = counts[p, :, :caps[p]] @ _marginals(tuple(kys[b] for b in pack), ky)
-        tables[pack] = np.rint(got).astype(np.int64).reshape(s, kx, len(pack), ky).transpose(
-            2, 0, 1, 3)
-    return tables
-
-
 class PackedColumns:
     """The variables of a data set in fixed packs, each pack's mixed-radix code made once.
 
@@ -738,7 +656,7 @@ class CITester:
         """Run many tests ``(x, y, given)`` of single variables at once, in the given order.
 
         The tests sharing ``x`` and ``given`` are counted together (see
-        :func:`packed_tables`) and every p-value comes from one vectorised call: the way to
+        :class:`PackedColumns`) and every p-value comes from one vectorised call: the way to
         test all local Markov statements of a network (split into pairs).  Tests of real-valued
         data, with missing values, or whose variables repeat run one at a time.
         """
