@@ -665,8 +665,14 @@ class CITester:
             return [self.test(x, y, z) for x, y, z in tests]
         groups: Dict[Tuple[int, Tuple[int, ...]], List[Tuple[int, int]]] = {}
         out: List[Optional[CITestResult]] = [None] * len(tests)
+        index, given_ids = self._index, {}
         for k, (x, y, z) in enumerate(tests):
-            xi, yi, zi = self.index(x), self.index(y), tuple(sorted(self._ids(z)))
+            xi, yi = index.get(x), index.get(y)
+            if xi is None or yi is None:
+                xi, yi = self.index(x), self.index(y)  # raises, naming the column
+            zi = given_ids.get(z)
+            if zi is None:
+                zi = given_ids[z] = tuple(sorted(self._ids(z)))
             if xi == yi or xi in zi or yi in zi:
                 out[k] = self.test(x, y, z)  # raises the usual error
                 continue
@@ -703,13 +709,13 @@ class CITester:
         p = batch_p_values(stat, dof)
         self.n_tests += len(stat)
         name = "chi2" if chi2 else "g"
-        at = 0
+        values = zip(stat.tolist(), dof.tolist(), p.tolist(), cmi.tolist(), n.tolist())
+        names = self.names
         for xi, zi, members in order:
-            zs = tuple(sorted(self.names[i] for i in zi))
-            for k, yi in members:
-                out[k] = CITestResult((self.names[xi],), (self.names[yi],), zs, name, float(stat[at]),
-                                      int(dof[at]), float(p[at]), float(cmi[at]), int(n[at]))
-                at += 1
+            zs = tuple(sorted(names[i] for i in zi))
+            xs = (names[xi],)
+            for (k, yi), (st, df, pv, mi, nu) in zip(members, values):
+                out[k] = CITestResult(xs, (names[yi],), zs, name, st, int(df), pv, mi, int(nu))
         return out  # type: ignore[return-value]
 
     def _packed(self) -> "PackedColumns":
