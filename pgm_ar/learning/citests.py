@@ -412,6 +412,9 @@ def pairwise_counts(columns: Sequence[np.ndarray], cards: Sequence[int],
 #: at most 60% of them (below it, finding them costs about what they save)
 _COMPRESS_ROWS = 30000
 
+#: one count of :meth:`PackedColumns.tables` spans at most this many cells (more tests: halves)
+_TABLE_CELLS = 1 << 24
+
 #: one pack of tests counts into at most this many cells (its count stays in the cache)
 _PACK_CELLS = 1 << 15
 
@@ -486,18 +489,26 @@ class PackedColumns:
             max(min(_PACK_CELLS, max(self.n // 2, 1024)) // ku, 1))
         used = sorted({where[y][0] for y in ys})
         stride = max(caps[q] for q in used)
-        base = np.multiply(self.columns[x], np.int32(stride), dtype=np.int32)
-        buf = np.empty(self.n, dtype=np.int32)
+        if len(used) * ku * stride > _TABLE_CELLS and len(ys) > 1:
+            # a variable with many states makes every pack as wide: count in halves
+            half = len(ys) // 2
+            first, second = self.tables(x, ys[:half], zs), self.tables(x, ys[half:], zs)
+            ky = max(first.shape[3], second.shape[3])
+            pad = lambda t: np.pad(t, ((0, 0), (0, 0), (0, 0), (0, ky - t.shape[3])))  # noqa
+            return np.concatenate([pad(first), pad(second)])
+        itype = np.int32 if len(used) * ku * stride < 1 << 31 else np.int64
+        base = np.multiply(self.columns[x], itype(stride), dtype=itype)
+        buf = np.empty(self.n, dtype=itype)
         step = stride * kx
         for z in reversed(list(zs)):
-            np.multiply(self.columns[z], np.int32(step), out=buf, dtype=np.int32)
+            np.multiply(self.columns[z], itype(step), out=buf, dtype=itype)
             base += buf
             step *= cards[z]
-        flat = np.empty((len(used), self.n), dtype=np.int32)
+        flat = np.empty((len(used), self.n), dtype=itype)
         for i, q in enumerate(used):
             np.add(base, codes[q], out=flat[i])
             if i:
-                flat[i] += np.int32(i * ku * stride)
+                flat[i] += itype(i * ku * stride)
         w = None if self.weights is None else np.tile(self.weights, len(used))
         counts = np.bincount(flat.ravel(), weights=w, minlength=len(used) * ku * stride)
         counts = counts.reshape(len(used), kz, kx * stride)

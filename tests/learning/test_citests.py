@@ -277,3 +277,18 @@ def test_test_pairs_with_missing_values_and_errors():
     assert got[0].statistic == pytest.approx(tester.test("a", "c", ["d"]).statistic)
     with pytest.raises(PgmArError):
         CITester(_pairs_frame(n=100), "g").test_pairs([("a", "a", [])])
+
+
+def test_test_pairs_with_a_many_state_variable_counts_in_halves(monkeypatch):
+    from pgm_ar.learning import citests
+
+    monkeypatch.setattr(citests, "_TABLE_CELLS", 64)  # every batch past it: split to single tests
+    rng = np.random.default_rng(24)
+    df = _pairs_frame(n=1500, seed=24)
+    df["f"] = rng.integers(0, 300, len(df))  # 300 states: every pack as wide
+    tester = CITester(df, "g")
+    pairs = [("a", y, ["d"]) for y in "bcef"]
+    for got, (x, y, z) in zip(tester.test_pairs(pairs), pairs):
+        one = tester.test(x, y, z)
+        assert got.statistic == pytest.approx(one.statistic, rel=1e-9, abs=1e-9)
+        assert (got.dof, got.n_used) == (one.dof, one.n_used)
