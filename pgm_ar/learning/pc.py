@@ -332,7 +332,8 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     ``combinations``.  A chunk takes the sets in turn, each with every ``y`` still joined to
     ``x``, until it holds :data:`_CHUNK_TESTS` tests; their tables share one array, padded to
     the largest number of strata and of states of ``y`` (empty cells add nothing), counted by
-    one ``bincount``.  Then, in order, a test that keeps independence removes its edge, and
+    one ``bincount`` with the ``y``s of each set packed a few to a code
+    (:func:`_chunk_tables`).  Then, in order, a test that keeps independence removes its edge, and
     later tests of that edge are dropped.  For each ``y`` the first separating set is the same
     as when testing one ``S`` after another; a chunk only counts a few tests ahead.
     """
@@ -403,7 +404,7 @@ def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
     by_set: Dict[Tuple[int, ...], List[int]] = {}
     for i, (s, _) in enumerate(chunk):
         by_set.setdefault(s, []).append(i)
-    plan = []      # (set, positions in chunk, cap, offset of the pack's cells)
+    plan = []      # (strata, positions in chunk, cap, offset of the pack's cells)
     rows = []
     offset = 0
     for s, members in by_set.items():
