@@ -377,7 +377,10 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
         if not chunk:
             break
         done.update(key(y, s) for s, y in chunk)
-        tables = _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w)
+        if m * len(chunk) >= _PACK_MIN_ROWS * len(strata):
+            tables = _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w)
+        else:
+            tables = _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w)
         stat, dof, _, _ = table_statistics(tables, lut, chi2)
         p = batch_p_values(stat, dof)
         tester.n_tests += len(chunk)
@@ -389,6 +392,34 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 #: the tests of one conditioning set are packed so that one count covers a pack of at most
 #: this many cells (strata x states of x x joint states of the pack's ys)
 _PACK_CELLS = 1 << 15
+
+
+#: packed counts (:func:`_chunk_tables`) when the rows (or distinct rows) times the tests per
+#: conditioning set of a chunk reach this; below it one row of codes per test
+#: (:func:`_chunk_tables_rows`, a few calls for the whole chunk) costs less than the packs' calls
+_PACK_MIN_ROWS = 30000
+
+
+def _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w) -> np.ndarray:
+    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk, one row of codes per test:
+    ``(z * |X| + x) * ky + y``, shifted to the test's own table, all in one ``bincount``."""
+    cells = kz_max * kx * ky
+    set_list = list(strata)
+    y_list = sorted({y for _, y in chunk})
+    zx = np.stack([strata[s][0] for s in set_list])
+    zx += cols[x]
+    zx *= ky
+    ymat = np.stack([cols[y] for y in y_list])
+    s_at = {s: i for i, s in enumerate(set_list)}
+    y_at = {y: i for i, y in enumerate(y_list)}
+    flat = zx[[s_at[s] for s, _ in chunk]]
+    flat += ymat[[y_at[y] for _, y in chunk]]
+    flat += (np.arange(len(chunk), dtype=np.int64) * cells)[:, None]
+    weights = None if w is None else np.tile(w, len(chunk))
+    counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
+    if weights is not None:
+        counts = np.rint(counts).astype(np.int64)
+    return counts.reshape(len(chunk), kz_max, kx, ky)
 
 
 def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
