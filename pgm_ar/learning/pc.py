@@ -51,8 +51,8 @@ from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
-from .citests import (CITest, CITester, _combine, _strata, batch_p_values, pairwise_counts,
-                       table_statistics)
+from .citests import (CITest, CITester, _combine, _marginals, _strata, batch_p_values,
+                       pairwise_counts, table_statistics)
 
 __all__ = ["PCResult", "pc", "cpdag_of", "orient", "structural_hamming_distance"]
 
@@ -332,7 +332,8 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     ``combinations``.  A chunk takes the sets in turn, each with every ``y`` still joined to
     ``x``, until it holds :data:`_CHUNK_TESTS` tests; their tables share one array, padded to
     the largest number of strata and of states of ``y`` (empty cells add nothing), counted by
-    one ``bincount``.  Then, in order, a test that keeps independence removes its edge, and
+    one ``bincount`` with the ``y``s of each set packed a few to a code
+    (:func:`_chunk_tables`).  Then, in order, a test that keeps independence removes its edge, and
     later tests of that edge are dropped.  For each ``y`` the first separating set is the same
     as when testing one ``S`` after another; a chunk only counts a few tests ahead.
     """
@@ -376,29 +377,103 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
         if not chunk:
             break
         done.update(key(y, s) for s, y in chunk)
-        cells = kz_max * kx * ky
-        # one row of codes per test: (z * kx + x) * |Y| + y, shifted to the test's own table
-        set_list = list(strata)
-        y_list = sorted({y for _, y in chunk})
-        zx = np.stack([strata[s][0] for s in set_list])
-        zx += cols[x]
-        zx *= ky
-        ymat = np.stack([cols[y] for y in y_list])
-        s_at = {s: i for i, s in enumerate(set_list)}
-        y_at = {y: i for i, y in enumerate(y_list)}
-        flat = zx[[s_at[s] for s, _ in chunk]]
-        flat += ymat[[y_at[y] for _, y in chunk]]
-        flat += (np.arange(len(chunk), dtype=np.int64) * cells)[:, None]
-        weights = None if w is None else np.tile(w, len(chunk))
-        counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
-        if weights is not None:
-            counts = np.rint(counts).astype(np.int64)
-        stat, dof, _, _ = table_statistics(counts.reshape(len(chunk), kz_max, kx, ky), lut, chi2)
+        if m * len(chunk) >= _PACK_MIN_ROWS * len(strata):
+            tables = _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w)
+        else:
+            tables = _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w)
+        stat, dof, _, _ = table_statistics(tables, lut, chi2)
         p = batch_p_values(stat, dof)
         tester.n_tests += len(chunk)
         for (s, y), pk, dk in zip(chunk, p, dof):
             if y in adj[x] and _independent(float(pk), int(dk), alpha):
                 _remove(x, y, s, adj, sepsets)
+
+
+#: the tests of one conditioning set are packed so that one count covers a pack of at most
+#: this many cells (strata x states of x x joint states of the pack's ys)
+_PACK_CELLS = 1 << 15
+
+
+#: packed counts (:func:`_chunk_tables`) when the rows (or distinct rows) times the tests per
+#: conditioning set of a chunk reach this; below it one row of codes per test
+#: (:func:`_chunk_tables_rows`, a few calls for the whole chunk) costs less than the packs' calls
+_PACK_MIN_ROWS = 30000
+
+
+def _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w) -> np.ndarray:
+    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk, one row of codes per test:
+    ``(z * |X| + x) * ky + y``, shifted to the test's own table, all in one ``bincount``."""
+    cells = kz_max * kx * ky
+    set_list = list(strata)
+    y_list = sorted({y for _, y in chunk})
+    zx = np.stack([strata[s][0] for s in set_list])
+    zx += cols[x]
+    zx *= ky
+    ymat = np.stack([cols[y] for y in y_list])
+    s_at = {s: i for i, s in enumerate(set_list)}
+    y_at = {y: i for i, y in enumerate(y_list)}
+    flat = zx[[s_at[s] for s, _ in chunk]]
+    flat += ymat[[y_at[y] for _, y in chunk]]
+    flat += (np.arange(len(chunk), dtype=np.int64) * cells)[:, None]
+    weights = None if w is None else np.tile(w, len(chunk))
+    counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
+    if weights is not None:
+        counts = np.rint(counts).astype(np.int64)
+    return counts.reshape(len(chunk), kz_max, kx, ky)
+
+
+def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
+    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk (padded with empty cells).
+
+    The tests of one conditioning set share its stratum code, so their ``y``s are packed a
+    few at a time into one mixed-radix code beside it: one count per pack instead of one per
+    test, and each test's table is a marginal of its pack's count (a product with a 0/1
+    matrix).  The tables are the integer counts either way.
+    """
+    kx = cards[x]
+    tables = np.zeros((len(chunk), kz_max, kx, ky), dtype=np.int64)
+    by_set: Dict[Tuple[int, ...], List[int]] = {}
+    for i, (s, _) in enumerate(chunk):
+        by_set.setdefault(s, []).append(i)
+    plan = []      # (strata, positions in chunk, cap, offset of the pack's cells)
+    rows = []
+    offset = 0
+    for s, members in by_set.items():
+        zx, kz = strata[s]
+        u = zx + cols[x]                      # stratum and x: z * |X| + x
+        ku = kz * kx
+        room = max(_PACK_CELLS // ku, 1)
+        members = sorted(members, key=lambda i: -cards[chunk[i][1]])
+        packs: List[List[int]] = []
+        size = 0
+        for i in members:
+            k = cards[chunk[i][1]]
+            if packs and size * k <= room:
+                packs[-1].append(i)
+                size *= k
+            else:
+                packs.append([i])
+                size = k
+        for pack in packs:
+            code = None
+            inner = 1
+            for i in reversed(pack):
+                y = cols[chunk[i][1]]
+                term = y if inner == 1 else y * inner
+                code = term if code is None else code + term
+                inner *= cards[chunk[i][1]]
+            rows.append(u * inner + code + offset)
+            plan.append((kz, pack, inner, offset))
+            offset += ku * inner
+    flat = np.concatenate(rows) if len(rows) > 1 else rows[0]
+    weights = None if w is None else np.tile(w, len(rows))
+    counts = np.bincount(flat, weights=weights, minlength=offset).astype(np.float64)
+    for kz, pack, cap, start in plan:
+        ks = tuple(cards[chunk[i][1]] for i in pack)
+        got = counts[start:start + kz * kx * cap].reshape(kz * kx, cap) @ _marginals(ks, ky)
+        got = np.rint(got).astype(np.int64).reshape(kz, kx, len(pack), ky)
+        tables[pack, :kz] = got.transpose(2, 0, 1, 3)
+    return tables
 
 
 def _n_choose(n: int, k: int) -> int:

@@ -212,3 +212,83 @@ def test_pairwise_counts_equal_a_crosstab():
             if i == j:
                 expected = np.diag(np.bincount(cols[i], minlength=tester.data.cards[i]))
             assert (gram[off[i]:off[i + 1], off[j]:off[j + 1]] == expected).all()
+
+
+def _pairs_frame(n=4000, seed=21):
+    """Few distinct rows (so the compressed path can run), a many-state parent set, a root."""
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.integers(0, 2, n), "d": rng.integers(0, 3, n),
+                       "e": rng.integers(0, 5, n)})
+    df["b"] = (df.a + (rng.random(n) < 0.2)) % 2
+    df["c"] = (df.d + df.e * (rng.random(n) < 0.5)) % 4
+    return df
+
+
+PAIRS = [("a", "b", []), ("a", "c", []), ("c", "a", ["d", "e"]), ("c", "b", ["e", "d"]),
+         ("b", "e", ["a"]), ("b", "d", ["a"]), ("b", "c", ["a"]), ("e", "d", []),
+         ("a", "e", ["b", "c", "d"]), ("a", "d", ["b", "c", "e"])]
+
+
+@pytest.mark.parametrize("kind", ["g", "chi2"])
+@pytest.mark.parametrize("yates", [False, True])
+@pytest.mark.parametrize("path", ["rows", "distinct rows", "sparse strata"])
+def test_test_pairs_equals_one_test_at_a_time(kind, yates, path, monkeypatch):
+    from pgm_ar.learning import citests
+
+    if path == "distinct rows":
+        monkeypatch.setattr(citests, "_COMPRESS_ROWS", 1)
+    if path == "sparse strata":  # every group past the dense count: the fallback path
+        monkeypatch.setattr(citests, "_PACK_CELLS", 2)
+    tester = CITester(_pairs_frame(), kind, yates=yates)
+    batch = tester.test_pairs(PAIRS)
+    if path == "distinct rows":
+        assert tester._packed_columns.weights is not None  # the distinct rows were used
+    assert len(batch) == len(PAIRS)
+    for got, (x, y, z) in zip(batch, PAIRS):
+        one = tester.test(x, y, z)
+        assert (got.x, got.y, got.given) == (one.x, one.y, one.given)
+        assert got.statistic == pytest.approx(one.statistic, rel=1e-9, abs=1e-9)
+        assert (got.dof, got.n_used) == (one.dof, one.n_used)
+        assert got.p_value == pytest.approx(one.p_value, rel=1e-9, abs=1e-15)
+        assert got.cmi == pytest.approx(one.cmi, rel=1e-9, abs=1e-12)
+
+
+def test_test_pairs_equal_pgmpy_gsq():
+    pytest.importorskip("pgmpy")
+    from pgmpy.ci_tests import GSq
+
+    df = _pairs_frame(n=3000, seed=22)
+    ours = CITester(df, "g", yates=True).test_pairs(PAIRS)
+    theirs = GSq(df, use_cache=False)
+    for got, (x, y, z) in zip(ours, PAIRS):
+        theirs.run_test(x, y, z)
+        if np.isfinite(theirs.statistic_):  # NaN when a stratum of Z is empty (see above)
+            assert got.statistic == pytest.approx(theirs.statistic_, rel=1e-9, abs=1e-9)
+            assert got.dof == theirs.dof_
+            assert got.p_value == pytest.approx(theirs.p_value_, rel=1e-9, abs=1e-12)
+
+
+def test_test_pairs_with_missing_values_and_errors():
+    df = _pairs_frame(n=500, seed=23).astype(float)
+    df.loc[::7, "c"] = np.nan
+    tester = CITester(df, "g")
+    got = tester.test_pairs([("a", "c", ["d"]), ("a", "b", [])])
+    assert got[0].n_used == 500 - len(df.index[::7])
+    assert got[0].statistic == pytest.approx(tester.test("a", "c", ["d"]).statistic)
+    with pytest.raises(PgmArError):
+        CITester(_pairs_frame(n=100), "g").test_pairs([("a", "a", [])])
+
+
+def test_test_pairs_with_a_many_state_variable_counts_in_halves(monkeypatch):
+    from pgm_ar.learning import citests
+
+    monkeypatch.setattr(citests, "_TABLE_CELLS", 64)  # every batch past it: split to single tests
+    rng = np.random.default_rng(24)
+    df = _pairs_frame(n=1500, seed=24)
+    df["f"] = rng.integers(0, 300, len(df))  # 300 states: every pack as wide
+    tester = CITester(df, "g")
+    pairs = [("a", y, ["d"]) for y in "bcef"]
+    for got, (x, y, z) in zip(tester.test_pairs(pairs), pairs):
+        one = tester.test(x, y, z)
+        assert got.statistic == pytest.approx(one.statistic, rel=1e-9, abs=1e-9)
+        assert (got.dof, got.n_used) == (one.dof, one.n_used)

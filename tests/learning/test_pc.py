@@ -136,3 +136,22 @@ def test_fisher_z_pc_on_a_linear_gaussian_collider():
     assert set(learned.directed) == {("x", "y"), ("w", "y"), ("y", "z")}
     net = learned.to_network()
     assert net.parents("y") == ("x", "w") and net.variable("z").kind.value == "gaussian"
+
+
+def test_packed_counts_and_row_counts_learn_the_same(monkeypatch):
+    # the two ways of counting a chunk's tables (packs of ys sharing a conditioning set, or
+    # one row of codes per test) give the same integer tables, hence the same run
+    import importlib
+
+    pc_module = importlib.import_module("pgm_ar.learning.pc")  # the module, not the function
+
+    net = pgm_ar.example_network("child")
+    data = discrete_data(pgm_ar.compile(net).sample(4000, seed=3), net)
+    runs = []
+    for threshold in (0, 10 ** 15):  # always packed, never packed
+        monkeypatch.setattr(pc_module, "_PACK_MIN_ROWS", threshold)
+        r = pc(data, alpha=0.01, max_cond=3)
+        runs.append((set(r.directed), {frozenset(e) for e in r.undirected}, r.sepsets,
+                     r.n_tests))
+    assert runs[0] == runs[1]
+    assert runs[0][3] > 500  # levels past the first ran
