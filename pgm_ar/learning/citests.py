@@ -64,6 +64,7 @@ import numpy as np
 from scipy import special
 
 from ..errors import DataError, PgmArError
+from ..limits import check as check_limit
 from ..network import BayesNet
 from ..utils.enums import parse_enum
 from .data import DiscreteData, discrete_data
@@ -210,6 +211,10 @@ def stratified_table(x: np.ndarray, y: np.ndarray, z: np.ndarray, kx: int, ky: i
         s = kz
     else:
         z, s = _strata(z, kz, kx * ky)
+    check_limit("max_table_cells", s * kx * ky,
+                f"a CI test's table ({s} strata x {kx} x {ky} states)",
+                "a column with many distinct values (an identifier?) makes tests this large: "
+                "drop it or bin it")
     flat = (z * kx + x) * ky + y if s > 1 else x * ky + y
     if weights is None:
         table = np.bincount(flat, minlength=s * kx * ky)

@@ -48,6 +48,7 @@ import networkx as nx
 import numpy as np
 
 from ..errors import PgmArError, UnknownVariableError
+from ..limits import check as check_limit
 from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
@@ -693,6 +694,25 @@ def _variables_of(tester: CITester, net: Optional[BayesNet]) -> Tuple[Variable, 
     return tuple(out)
 
 
+def _check_table_sizes(tester) -> None:
+    """Refuse, before any table exists, discrete data whose pairwise tables would not fit the
+    ``max_table_cells`` budget: the Gram matrix of level 0 holds ``(sum of cards)^2`` counts
+    and every test of the two largest variables a ``card_x * card_y`` table (an identifier
+    column of 20,000 distinct values asks for 400 million cells)."""
+    cards = list(getattr(tester, "_cards", None) or ())
+    if tester.kind is CITest.FISHER_Z or len(cards) < 2:
+        return
+    order = sorted(range(len(cards)), key=lambda i: -cards[i])
+    a, b = order[0], order[1]
+    instead = (f"{tester.names[a]!r} has {cards[a]} distinct values: drop identifier-like "
+               "columns or bin many-valued ones before learning")
+    check_limit("max_table_cells", cards[a] * cards[b],
+                f"a CI test of {tester.names[a]!r} and {tester.names[b]!r}", instead)
+    check_limit("max_table_cells", sum(cards) ** 2,
+                "the pairwise counts of PC's first level (sum of the variables' states, "
+                "squared)", instead)
+
+
 def pc(data: Any, *, alpha: float = 0.01, test: Union[str, CITest] = "auto",
        max_cond: Optional[int] = None, required: Iterable[Pair] = (),
        forbidden: Iterable[Pair] = (), tiers: Optional[Sequence[Sequence[str]]] = None,
@@ -735,6 +755,7 @@ def pc(data: Any, *, alpha: float = 0.01, test: Union[str, CITest] = "auto",
         raise PgmArError(f"max_cond must be a non-negative integer or None, got {max_cond!r}")
     tester = CITester(data, test, net=net, yates=yates)
     names = tester.names
+    _check_table_sizes(tester)
     ids = lambda pair, where: tuple(_id(tester, n, where) for n in pair)  # noqa: E731
     req_pairs = [ids(p, "required edges") for p in _pairs(required, "required")]
     forb_pairs = [ids(p, "forbidden edges") for p in _pairs(forbidden, "forbidden")]

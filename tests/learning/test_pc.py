@@ -155,3 +155,26 @@ def test_packed_counts_and_row_counts_learn_the_same(monkeypatch):
                      r.n_tests))
     assert runs[0] == runs[1]
     assert runs[0][3] > 500  # levels past the first ran
+
+
+def test_many_valued_columns_are_refused_before_any_table_exists():
+    """An identifier-like column would ask for a card x card table: refused with the numbers
+    (under a small budget here, so the test allocates nothing large either)."""
+    import pandas as pd
+
+    from pgm_ar.errors import PgmArError
+    from pgm_ar.learning import ci_test, pc
+    from pgm_ar.limits import limits_raised
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"id": [f"r{i}" for i in range(300)], "a": rng.integers(0, 2, 300),
+                       "b": rng.integers(0, 3, 300)})
+    with limits_raised(max_table_cells=800):
+        with pytest.raises(PgmArError, match=r"'id' and 'b'.*900 table entries.*max_table_cells"):
+            pc(df)
+        with pytest.raises(PgmArError, match=r"1 strata x 300 x 3 states.*900 table entries"):
+            ci_test(df, "id", "b")
+        assert ci_test(df, "a", "b").dof == 2  # small tables still run under the same budget
+    with limits_raised(max_table_cells=1000):  # 300 * 3 fits; (300 + 2 + 3)^2 does not
+        with pytest.raises(PgmArError, match=r"first level.*93025 table entries"):
+            pc(df)
