@@ -184,7 +184,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
 def add_learn_commands(sub: Any) -> None:
     """Add ``compare`` and ``learn`` to the ``pgm-ar`` subcommands."""
-    from .cli_model import positive_int, seed_int
+    from .cli_model import positive_float, positive_int, seed_int
 
     spec_help = ("a YAML/JSON spec, a BIF file (.bif, .bif.gz) or the name of an example "
                  "network (see 'pgm-ar examples')")
@@ -194,15 +194,6 @@ def add_learn_commands(sub: Any) -> None:
         if n < 2:
             raise argparse.ArgumentTypeError(f"needs at least 2 folds, got {n}")
         return n
-
-    def positive_float(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not x > 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return x
 
     def nonneg_int(text: str) -> int:
         try:

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy import special
@@ -71,7 +71,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "PackedColumns", "pairwise_counts"]
+           "PackedColumns", "pack_by_product", "pairwise_counts"]
 
 Names = Union[str, Iterable[str]]
 
@@ -424,6 +424,24 @@ _TABLE_CELLS = 1 << 24
 _PACK_CELLS = 1 << 15
 
 
+def pack_by_product(items: Iterable[int], card: Callable[[int], int],
+                    room: int) -> List[List[int]]:
+    """Group ``items`` (largest ``card`` first) into packs whose cards multiply to at most
+    ``room`` (a single item larger than ``room`` gets a pack of its own): each pack's values
+    then combine into one mixed-radix code below ``room``, counted by one ``bincount``."""
+    packs: List[List[int]] = []
+    size = 0
+    for i in sorted(items, key=lambda i: -card(i)):
+        k = card(i)
+        if packs and size * k <= room:
+            packs[-1].append(i)
+            size *= k
+        else:
+            packs.append([i])
+            size = k
+    return packs
+
+
 class PackedColumns:
     """The variables of a data set in fixed packs, each pack's mixed-radix code made once.
 
@@ -447,17 +465,7 @@ class PackedColumns:
             size *= 4
         got = self._levels.get(size)
         if got is None:
-            order = sorted(range(len(self.cards)), key=lambda i: -self.cards[i])
-            packs: List[List[int]] = []
-            cap = 0
-            for v in order:
-                k = self.cards[v]
-                if packs and cap * k <= size:
-                    packs[-1].append(v)
-                    cap *= k
-                else:
-                    packs.append([v])
-                    cap = k
+            packs = pack_by_product(range(len(self.cards)), self.cards.__getitem__, size)
             codes, caps, where = [], [], {}
             buf = np.empty(self.n, dtype=np.int32)
             for q, pack in enumerate(packs):

@@ -53,7 +53,7 @@ from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
 from .citests import (CITest, CITester, _combine, _marginals, _strata, batch_p_values,
-                       pairwise_counts, table_statistics)
+                      pack_by_product, pairwise_counts, table_statistics)
 
 __all__ = ["PCResult", "pc", "cpdag_of", "orient", "structural_hamming_distance"]
 
@@ -444,17 +444,7 @@ def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
         u = zx + cols[x]                      # stratum and x: z * |X| + x
         ku = kz * kx
         room = max(_PACK_CELLS // ku, 1)
-        members = sorted(members, key=lambda i: -cards[chunk[i][1]])
-        packs: List[List[int]] = []
-        size = 0
-        for i in members:
-            k = cards[chunk[i][1]]
-            if packs and size * k <= room:
-                packs[-1].append(i)
-                size *= k
-            else:
-                packs.append([i])
-                size = k
+        packs = pack_by_product(members, lambda i: cards[chunk[i][1]], room)
         for pack in packs:
             code = None
             inner = 1
