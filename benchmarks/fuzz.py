@@ -28,10 +28,10 @@ sys.path.insert(0, str(REPO / "tests"))
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 
 from reliability.strategies import (RUNNERS, api_call, bif_text, classify,  # noqa: E402
-                                    cli_argv, spec_text, statement_text)
+                                    cli_argv, data_case, spec_text, statement_text)
 
 STRATEGIES = {"spec": spec_text(), "bif": bif_text(), "statement": statement_text,
-              "cli": cli_argv(), "api": api_call()}
+              "cli": cli_argv(), "api": api_call(), "data": data_case()}
 
 
 def campaign(kind: str, seconds: float, counts: collections.Counter, findings: list,
@@ -48,8 +48,8 @@ def campaign(kind: str, seconds: float, counts: collections.Counter, findings: l
             return
         if kind == "spec":
             outcome, detail = classify(lambda: RUNNERS["spec"](*case))
-        elif kind == "cli":
-            outcome, detail = classify(lambda: RUNNERS["cli"](case, out_dir))
+        elif kind in ("cli", "data"):
+            outcome, detail = classify(lambda: RUNNERS[kind](case, out_dir))
         else:
             outcome, detail = classify(lambda: RUNNERS[kind](case))
         counts[(kind, outcome)] += 1
@@ -81,7 +81,7 @@ def _save(findings: list, save: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=300.0, help="total time, split by kind")
-    ap.add_argument("--kinds", default="spec,bif,statement,cli,api")
+    ap.add_argument("--kinds", default="spec,bif,statement,cli,api,data")
     ap.add_argument("--memory-gb", type=float, default=4.0, help="address-space cap")
     ap.add_argument("--save", type=Path, default=None, help="write findings as corpus files")
     args = ap.parse_args()

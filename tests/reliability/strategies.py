@@ -435,6 +435,42 @@ def run_cli(argv: List[str], out_dir: Path) -> None:
         raise PgmArError(lines[-1])
 
 
+DATA_COLUMNS = ["asia", "smoke", "tub", "lung", "bronc", "either", "xray", "dysp", "x", "",
+                "asia"]
+DATA_VALUES = st.one_of(st.sampled_from(["yes", "no", "", "YES", " no", "nan", "True", "0",
+                                         "1", "-1", "1e400", "\u00e9", "a,b", '"', "x" * 300]),
+                        scalar.map(str))
+
+
+@st.composite
+def data_case(draw) -> Tuple[List[str], List[List[str]]]:
+    """A command reading rows (check, compare, learn, query --data) and a crafted CSV for it:
+    ``(argv with ROWS for the file, rows of cells with the header first)``."""
+    cols = draw(st.lists(st.sampled_from(DATA_COLUMNS), min_size=0, max_size=6))
+    width = draw(st.one_of(st.just(len(cols)), st.integers(0, 8)))  # ragged rows too
+    body = draw(st.lists(st.lists(DATA_VALUES, min_size=width, max_size=width), max_size=30))
+    if draw(st.booleans()) and cols:  # many rows of real states, so the statistics run
+        body += [[draw(st.sampled_from(["yes", "no"])) for _ in cols] for _ in range(60)]
+    cmd = draw(st.sampled_from([
+        ["check", "asia"], ["check", "asia", "--correction", "bh", "--json"],
+        ["compare", "asia", "--folds", draw(st.sampled_from(["2", "3", "1", "0", "x"]))],
+        ["learn"], ["learn", "--method", "pc"], ["learn", "--spec", "asia", "--start", "declared"],
+        ["learn", "--require", draw(st.sampled_from(["smoke->lung", "x->y", "a->a", "->"]))],
+        ["query", "asia", "--target", draw(st.sampled_from(["dysp", "x", ""]))]]))
+    return cmd + ["--data", "ROWS"], [cols] + body
+
+
+def run_data(case: Tuple[List[str], List[List[str]]], out_dir: Path) -> None:
+    """Write the case's CSV and run its command like :func:`run_cli`."""
+    import csv
+
+    argv, rows = case
+    path = out_dir / "rows.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    run_cli([a.replace("ROWS", str(path)) for a in argv], out_dir)
+
+
 RUNNERS: Dict[str, Callable[..., None]] = {"spec": run_spec, "bif": run_bif,
                                            "statement": run_statement, "cli": run_cli,
-                                           "api": run_api}
+                                           "api": run_api, "data": run_data}

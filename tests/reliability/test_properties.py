@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from .strategies import (RUNNERS, api_call, bif_text, classify, cli_argv, spec_text,
-                         statement_text)
+from .strategies import (RUNNERS, api_call, bif_text, classify, cli_argv, data_case,
+                         spec_text, statement_text)
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -48,6 +48,14 @@ def test_generated_statements(text):
 @given(cli_argv())
 def test_generated_command_lines(tmp_path, argv):
     _assert_library_outcome(*classify(lambda: RUNNERS["cli"](argv, tmp_path)), argv)
+
+
+@CI
+@given(data_case())
+def test_generated_data_files(tmp_path, case):
+    """Crafted CSVs (ragged rows, unknown states and columns, empty files) for the commands
+    that read rows: a result or a one-line error, never a traceback."""
+    _assert_library_outcome(*classify(lambda: RUNNERS["data"](case, tmp_path)), case)
 
 
 @CI
