@@ -389,7 +389,7 @@ class AutoregressiveDistribution(TorchDistribution):
         mask_t = mask_t.expand(shape + self.event_shape) if mask_t.dim() >= len(self.event_shape) \
             else mask_t
         m_ord = self.model.to_ordered(mask_t.reshape((x_ord.shape[0],) + self.event_shape))
-        if not _observed_first(m_ord, self.model.step_positions()):
+        if not observed_first(m_ord, self.model.step_positions()):
             warnings.warn(
                 f"completing image {self.model.variable.name!r}: some observed pixels come after "
                 "missing ones in the ordering, so they cannot inform the missing pixels and the "
@@ -410,7 +410,7 @@ class AutoregressiveDistribution(TorchDistribution):
         return out.reshape(shape + out.shape[-1:])
 
 
-def _observed_first(m_ord: torch.Tensor, positions: Iterable[int]) -> bool:
+def observed_first(m_ord: torch.Tensor, positions: Iterable[int]) -> bool:
     """True when, in the visiting order ``positions``, no observed value follows a missing one."""
     pos = torch.as_tensor(list(positions), dtype=torch.long, device=m_ord.device)
     m = m_ord[:, pos]

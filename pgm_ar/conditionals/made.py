@@ -43,7 +43,7 @@ from ..errors import PgmArError
 from ..utils.seeding import torch_generator
 from ..variables import Variable
 from .autoregressive import (context_linear, ApproximateCompletionWarning, AutoregressiveConditional,
-                             AutoregressiveDistribution, _observed_first, check_image)
+                             AutoregressiveDistribution, observed_first, check_image)
 from .base import Family
 
 
@@ -285,7 +285,7 @@ class MADEDistribution(AutoregressiveDistribution):
         n = x_ord.shape[0]
         mask_t = torch.as_tensor(mask, dtype=torch.bool).expand(shape + self.event_shape)
         m_ord = model.to_ordered(mask_t.reshape((n,) + self.event_shape))
-        exact = all(_observed_first(m_ord, torch.argsort(model.ranks[m]).tolist())
+        exact = all(observed_first(m_ord, torch.argsort(model.ranks[m]).tolist())
                     for m in self.members)
         if not exact:
             warnings.warn(

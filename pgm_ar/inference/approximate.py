@@ -51,7 +51,7 @@ from .inputs import Evidence, Tables, check_sample_count
 from .loopy_bp import loopy_belief_propagation
 from .sampling import likelihood_weighting
 from .structure import network_structure
-from .queries import _target_indices
+from .queries import target_indices
 
 __all__ = ["approximate_query", "approximate_answer", "check_method", "Marginals",
            "QUERY_METHODS", "APPROXIMATE_METHODS"]
@@ -142,7 +142,7 @@ def _weighted_marginals(net: BayesNet, tables: Tables, target, evidence, num_sam
                         generator: Optional[torch.Generator]) -> ApproximateResult:
     """Likelihood weighting's marginals: weighted state frequencies of the targets."""
     st = network_structure(net)
-    targets, _ = _target_indices(st, target)
+    targets, _ = target_indices(st, target)
     n = check_sample_count(num_samples)
     if n < 1:
         raise PgmArError("likelihood_weighting needs num_samples >= 1")

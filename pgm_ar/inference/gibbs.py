@@ -49,8 +49,8 @@ from ..errors import PgmArError
 from ..network import BayesNet
 from .estimates import ApproximateResult, no_support_error
 from .inputs import Evidence, Tables, check_sample_count, checked_evidence, checked_tables
-from .queries import _target_indices
-from .sampling import _ancestral
+from .queries import target_indices
+from .sampling import ancestral_values
 from .structure import network_structure
 
 __all__ = ["gibbs_sampling", "DEFAULT_CHAINS", "DEFAULT_BURN_IN"]
@@ -104,7 +104,7 @@ def gibbs_sampling(net: BayesNet, tables: Tables, target: Union[str, Sequence[st
         probability zero.
     """
     st = network_structure(net)
-    targets, _ = _target_indices(st, target)
+    targets, _ = target_indices(st, target)
     ev = checked_evidence(st, net, evidence)
     n = check_sample_count(num_samples)
     if n < 1:
@@ -251,7 +251,7 @@ def _start(net: BayesNet, st, tables: Tables, tabs, ev: Dict[int, int], chains: 
     probability and consistent with the evidence), one column per variable index."""
     proposals = max(10 * chains, 10_000)
     fixed = {v: torch.full((proposals,), s, dtype=torch.long) for v, s in ev.items()}
-    cols, logw = _ancestral(st, tabs, proposals, generator, fixed, weights_for=sorted(ev))
+    cols, logw = ancestral_values(st, tabs, proposals, generator, fixed, weights_for=sorted(ev))
     if logw is None:
         idx = torch.arange(chains) % proposals
     else:

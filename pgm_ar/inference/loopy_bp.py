@@ -51,7 +51,7 @@ from ..errors import ImpossibleEvidenceError, PgmArError
 from ..network import BayesNet
 from .estimates import ApproximateResult
 from .inputs import Evidence, Tables, checked_evidence, checked_tables
-from .queries import _target_indices
+from .queries import target_indices
 from .structure import network_structure
 
 __all__ = ["loopy_belief_propagation", "DEFAULT_DAMPING", "DEFAULT_TOL",
@@ -105,7 +105,7 @@ def loopy_belief_propagation(net: BayesNet, tables: Tables, target: Union[str, S
     """
     damping, tol, max_iterations = _checked_options(damping, tol, max_iterations)
     st = network_structure(net)
-    targets, _ = _target_indices(st, target)
+    targets, _ = target_indices(st, target)
     ev = checked_evidence(st, net, evidence)
     nodes = st.closure(list(targets) + list(ev))
     tabs = checked_tables(st, tables, nodes)

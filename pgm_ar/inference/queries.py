@@ -72,7 +72,7 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
         For unknown names or states, or evidence of probability zero.
     """
     st = network_structure(net)
-    targets, single = _target_indices(st, target)
+    targets, single = target_indices(st, target)
     ev = checked_evidence(st, net, evidence)
     ev_key = frozenset(ev)
     out: Dict[str, torch.Tensor] = {}
@@ -152,7 +152,7 @@ def map_query(net: BayesNet, tables: Tables, targets: Optional[Sequence[str]] = 
     """
     st = network_structure(net)
     ev = checked_evidence(st, net, evidence)
-    tset = None if targets is None else tuple(dict.fromkeys(_target_indices(st, targets)[0]))
+    tset = None if targets is None else tuple(dict.fromkeys(target_indices(st, targets)[0]))
     plan = map_plan(st, tset, frozenset(ev))
     _, _, records, total = eliminate(plan, plan_factors(st, plan, tables, ev))
     require_possible(total, ev, net)
@@ -170,7 +170,7 @@ def _traceback(plan: Plan, records: list) -> Dict[int, int]:
     return assign
 
 
-def _target_indices(st: NetStructure, target) -> Tuple[List[int], bool]:
+def target_indices(st: NetStructure, target) -> Tuple[List[int], bool]:
     """Target names as indices, and whether a single name (not a list) was given."""
     single = isinstance(target, str)
     try:

@@ -74,7 +74,7 @@ def forward_sample(net: BayesNet, tables: Tables, n: int,
     st = network_structure(net)
     n = check_sample_count(n)
     tabs = checked_tables(st, tables)
-    cols, _ = _ancestral(st, tabs, n, generator, {})
+    cols, _ = ancestral_values(st, tabs, n, generator, {})
     return {name: cols[i] for i, name in enumerate(st.names)}
 
 
@@ -105,7 +105,7 @@ def likelihood_weighting(net: BayesNet, tables: Tables, n: int, evidence: Eviden
     ev = checked_evidence(st, net, evidence)
     device = tabs[0].device
     fixed = {v: torch.full((n,), s, dtype=torch.long, device=device) for v, s in ev.items()}
-    cols, logw = _ancestral(st, tabs, n, generator, fixed, weights_for=sorted(ev))
+    cols, logw = ancestral_values(st, tabs, n, generator, fixed, weights_for=sorted(ev))
     if logw is None:
         logw = torch.zeros(n, dtype=torch.float64, device=device)
     if torch.isneginf(logw).all():
@@ -149,7 +149,7 @@ def posterior_sample(net: BayesNet, tables: Tables, n: int, evidence: Optional[E
     fixed = {v: torch.from_numpy(x).to(device) for v, x in drawn.items()}
     for v, s in ev.items():
         fixed[v] = torch.full((n,), s, dtype=torch.long, device=device)
-    full, _ = _ancestral(st, tabs, n, generator, fixed)
+    full, _ = ancestral_values(st, tabs, n, generator, fixed)
     return {name: full[i] for i, name in enumerate(st.names)}
 
 
@@ -262,10 +262,10 @@ def _uniforms(count: int, n: int, generator: Optional[torch.Generator],
 # --------------------------------------------------------------------------- #
 # ancestral pass and backward pass
 # --------------------------------------------------------------------------- #
-def _ancestral(st: NetStructure, tabs: List[Optional[torch.Tensor]], n: int,
-               generator: Optional[torch.Generator], fixed: Dict[int, torch.Tensor],
-               weights_for: Sequence[int] = ()
-               ) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
+def ancestral_values(st: NetStructure, tabs: List[Optional[torch.Tensor]], n: int,
+                     generator: Optional[torch.Generator], fixed: Dict[int, torch.Tensor],
+                     weights_for: Sequence[int] = ()
+                     ) -> Tuple[List[torch.Tensor], Optional[torch.Tensor]]:
     """Sample every node not in ``fixed`` given its parents; optionally sum log p of some nodes.
 
     Returns one long column per variable index and, when ``weights_for`` is

@@ -154,7 +154,8 @@ def _is_real_column(values: Any) -> bool:
 
 
 # -- counting ------------------------------------------------------------------------------
-def _combine(columns: Sequence[np.ndarray], cards: Sequence[int]) -> Tuple[np.ndarray, int]:
+def combine_codes(columns: Sequence[np.ndarray],
+                  cards: Sequence[int]) -> Tuple[np.ndarray, int]:
     """One code per row for several columns, and the number of codes.
 
     A mixed-radix code while it fits; past :data:`_CODE_LIMIT` the columns are folded in one
@@ -170,7 +171,7 @@ def _combine(columns: Sequence[np.ndarray], cards: Sequence[int]) -> Tuple[np.nd
     return code, card
 
 
-def _strata(z: np.ndarray, z_card: int, inner: int) -> Tuple[np.ndarray, int]:
+def occurring_strata(z: np.ndarray, z_card: int, inner: int) -> Tuple[np.ndarray, int]:
     """Renumber stratum codes ``z`` (below ``z_card``) to ``0..S-1`` over the strata that occur.
 
     ``inner`` is the number of cells per stratum: while the full table is small a count over
@@ -189,12 +190,12 @@ def _strata(z: np.ndarray, z_card: int, inner: int) -> Tuple[np.ndarray, int]:
 
 
 def _joint(columns: Sequence[np.ndarray], cards: Sequence[int]) -> Tuple[np.ndarray, int]:
-    """Like :func:`_combine`, but numbered densely when there are several columns (a set on
+    """Like :func:`combine_codes`, but numbered densely when there are several columns (a set on
     one side of a test: only its occurring combinations become states)."""
     if len(columns) == 1:
         return columns[0], int(cards[0])
-    code, card = _combine(columns, cards)
-    return _strata(code, card, 1)
+    code, card = combine_codes(columns, cards)
+    return occurring_strata(code, card, 1)
 
 
 def stratified_table(x: np.ndarray, y: np.ndarray, z: np.ndarray, kx: int, ky: int,
@@ -210,7 +211,7 @@ def stratified_table(x: np.ndarray, y: np.ndarray, z: np.ndarray, kx: int, ky: i
     if dense:
         s = kz
     else:
-        z, s = _strata(z, kz, kx * ky)
+        z, s = occurring_strata(z, kz, kx * ky)
     check_limit("max_table_cells", s * kx * ky,
                 f"a CI test's table ({s} strata x {kx} x {ky} states)",
                 "a column with many distinct values (an identifier?) makes tests this large: "
@@ -306,7 +307,7 @@ def batch_statistics(x: np.ndarray, kx: int, ys: Sequence[np.ndarray], kys: Sequ
     b = len(ys)
     ky = max(kys)
     if kz * kx * ky * b > _BATCH_CELLS and kz > 1:
-        z, kz = _strata(z, kz, 1 << 62)  # only the occurring strata
+        z, kz = occurring_strata(z, kz, 1 << 62)  # only the occurring strata
     if kz * kx * ky * b > _BATCH_CELLS and b > 1:
         half = b // 2
         first = batch_statistics(x, kx, ys[:half], kys[:half], z, kz, lut, chi2, weights)
@@ -539,7 +540,7 @@ class PackedColumns:
         for i, q in enumerate(used):
             ks = tuple(cards[v] for v in packs[q])
             width = max(ks)
-            got = counts[i, :, :caps[q]] @ _marginals(ks, width)
+            got = counts[i, :, :caps[q]] @ marginal_sum_matrix(ks, width)
             got = np.rint(got).astype(np.int64).reshape(s, kx, len(ks), width)
             bs, js = zip(*slots[q])
             keep = min(width, ky)
@@ -550,7 +551,7 @@ class PackedColumns:
 _MARGINALS: Dict[Tuple[Tuple[int, ...], int], np.ndarray] = {}
 
 
-def _marginals(ks: Tuple[int, ...], width: int) -> np.ndarray:
+def marginal_sum_matrix(ks: Tuple[int, ...], width: int) -> np.ndarray:
     """The 0/1 matrix taking a count over the mixed-radix codes of variables with ``ks``
     states (the last varying fastest) to each variable's own count, ``width`` columns per
     variable: ``(prod(ks), len(ks) * width)``.  Kept, since the same shapes recur."""
@@ -662,7 +663,7 @@ class CITester:
         if (self.kind is CITest.FISHER_Z or self.yates or self._missing or not yis
                 or any(y == xi or y in zi for y in yis) or xi in zi):
             return [self.test(x, y, given) for y in ys]
-        z, kz = (_combine([self._cols[i] for i in zi], [self._cards[i] for i in zi]) if zi
+        z, kz = (combine_codes([self._cols[i] for i in zi], [self._cards[i] for i in zi]) if zi
                  else (np.zeros(self.n_rows, dtype=np.int64), 1))
         stat, dof, cmi, n = batch_statistics(
             self._cols[xi], self._cards[xi], [self._cols[y] for y in yis],
@@ -714,8 +715,8 @@ class CITester:
                 kz *= self._cards[z]
             if kz * self._cards[xi] > _PACK_CELLS:  # too many strata for a dense count
                 if zi:
-                    z, kz = _combine([self._cols[i] for i in zi], [self._cards[i] for i in zi])
-                    z, kz = _strata(z, kz, 1 << 62)
+                    z, kz = combine_codes([self._cols[i] for i in zi], [self._cards[i] for i in zi])
+                    z, kz = occurring_strata(z, kz, 1 << 62)
                 else:
                     z, kz = np.zeros(self.n_rows, dtype=np.int64), 1
                 b = len(yis)
@@ -784,7 +785,7 @@ class CITester:
         x, kx = _joint(cols[:nx_], cards[:nx_])
         y, ky = _joint(cols[nx_:nx_ + ny_], cards[nx_:nx_ + ny_])
         if len(zi):
-            z, kz = _combine(cols[nx_ + ny_:], cards[nx_ + ny_:])
+            z, kz = combine_codes(cols[nx_ + ny_:], cards[nx_ + ny_:])
         else:
             z, kz = np.zeros(len(x), dtype=np.int64), 1
         return stratified_table(x, y, z, kx, ky, kz)

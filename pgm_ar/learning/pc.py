@@ -52,8 +52,8 @@ from ..limits import check as check_limit
 from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
-from .citests import (CITest, CITester, _combine, _marginals, _strata, batch_p_values,
-                      pack_by_product, pairwise_counts, table_statistics)
+from .citests import (CITest, CITester, batch_p_values, combine_codes, marginal_sum_matrix,
+                      occurring_strata, pack_by_product, pairwise_counts, table_statistics)
 
 __all__ = ["PCResult", "pc", "cpdag_of", "orient", "structural_hamming_distance"]
 
@@ -362,9 +362,9 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
                 next_set += 1
                 continue
             if s:
-                z, kz = _combine([cols[v] for v in s], [cards[v] for v in s])
+                z, kz = combine_codes([cols[v] for v in s], [cards[v] for v in s])
                 if kz * kx * ky > _SPARSE_CELLS:
-                    z, kz = _strata(z, kz, kx * ky)  # only the strata that occur
+                    z, kz = occurring_strata(z, kz, kx * ky)  # only the strata that occur
             else:
                 z, kz = np.zeros(m, dtype=np.int64), 1
             size = len(chunk) + len(todo)
@@ -461,7 +461,8 @@ def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
     counts = np.bincount(flat, weights=weights, minlength=offset).astype(np.float64)
     for kz, pack, cap, start in plan:
         ks = tuple(cards[chunk[i][1]] for i in pack)
-        got = counts[start:start + kz * kx * cap].reshape(kz * kx, cap) @ _marginals(ks, ky)
+        block = counts[start:start + kz * kx * cap].reshape(kz * kx, cap)
+        got = block @ marginal_sum_matrix(ks, ky)
         got = np.rint(got).astype(np.int64).reshape(kz, kx, len(pack), ky)
         tables[pack, :kz] = got.transpose(2, 0, 1, 3)
     return tables
