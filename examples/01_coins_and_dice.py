@@ -20,6 +20,7 @@ import numpy as np
 
 from pgm_ar import Categorical, bernoullis, chain_rule, check_statements, from_independencies, \
     independent
+from pgm_ar.utils.atomic import atomic_write_text
 
 
 def chain_rule_check(seed: int = 0) -> float:
@@ -63,10 +64,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     res = {"coins_chain_rule": full.count_parameters().total,
            "coins_markov": markov.count_parameters().total, "statements": checks,
            "chain_rule_error": err, "dice_independent": dice.count_parameters().total}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(Path(args.out) / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

@@ -18,6 +18,7 @@ from pgm_ar import bernoullis, chain_rule, compare_parameter_counts, draw, from_
     markov
 from pgm_ar.counting import readable
 from pgm_ar.errors import GraphvizMissingError
+from pgm_ar.utils.atomic import atomic_write_text
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -52,8 +53,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
                 print(f"wrote {path}")
         except GraphvizMissingError as exc:
             print(f"(no drawings: {exc})")
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(out / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

@@ -19,6 +19,7 @@ from typing import Any, Dict, Optional, Sequence
 
 from pgm_ar import check_statements, compile, draw, example_network
 from pgm_ar.errors import GraphvizMissingError
+from pgm_ar.utils.atomic import atomic_write_text
 
 QUESTIONS = ["tub _|_ smoke", "tub _|_ smoke | dysp", "lung _|_ bronc | smoke",
              "xray _|_ dysp | either", "asia _|_ dysp | either", "dysp _|_ asia | tub, either"]
@@ -59,8 +60,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
             print(f"wrote {draw(net, out / 'asia.png', observed=['dysp'])}")
         except GraphvizMissingError as exc:
             print(f"(no drawing: {exc})")
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(out / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

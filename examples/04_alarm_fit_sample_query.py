@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from pgm_ar import BayesNet, Tabular, compile, example_network
+from pgm_ar.utils.atomic import atomic_write_text
 
 QUERY = ("BP", {"HR": "HIGH", "CO": "LOW"})
 
@@ -57,8 +58,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         print(f"  {s:<7} true {p_true[s]:.4f}   fitted {p_fit[s]:.4f}")
     res = {"rows": rows, "ll_true": ll_true, "ll_fitted": ll_fit,
            "query_true": p_true, "query_fitted": p_fit}
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(out / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

@@ -26,6 +26,7 @@ from pgm_ar.conditionals.nade import NADE
 from pgm_ar.datasets import (DynamicBinarization, binarize, binarized_mnist_test,
                              load_embedded_digits, load_mnist, train_valid_split)
 from pgm_ar.imaging import save_class_grid
+from pgm_ar.utils.atomic import atomic_write_text
 
 
 def load(data_dir: str):
@@ -93,8 +94,8 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
           f"on {res['n_test']} digits")
     grid = save_class_grid(model.to("cpu"), out / "samples.png", per_class=8, seed=0,
                            title="samples of p(digit | label)")
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {grid} (a row per digit), {out / 'curves.png'}, {out / 'result.json'}")
+    written = atomic_write_text(out / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {grid} (a row per digit), {out / 'curves.png'}, {written}")
     return res
 
 

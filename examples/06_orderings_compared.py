@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from pgm_ar import Image, compile, independent, load_embedded_digits
+from pgm_ar.utils.atomic import atomic_write_text
 
 ORDERINGS = ("raster", "snake", "diagonal", "random(0)")
 
@@ -56,10 +57,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     for name, row in res.items():
         spread = max(row.values()) - min(row.values())
         print(f"{name}: best {min(row, key=row.get)}, spread over orderings {spread:.1f} nats")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(Path(args.out) / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

@@ -18,6 +18,7 @@ from typing import Any, Dict, Optional, Sequence
 import torch
 
 from pgm_ar import BayesNet, Categorical, Image, compile, load_embedded_digits, save_class_grid
+from pgm_ar.utils.atomic import atomic_write_text
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
@@ -57,8 +58,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
           " ".join(f"{d}:{r:.0%}" for d, r in enumerate(recovered)))
     res = {"hidden": hidden, "epochs": epochs, "recovered": recovered,
            "mean_recovered": sum(recovered) / 10}
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(out / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

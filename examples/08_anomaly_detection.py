@@ -35,6 +35,7 @@ from pgm_ar import BayesNet, Categorical, Image, compile
 from pgm_ar.conditionals.nade import NADE
 from pgm_ar.datasets import (DynamicBinarization, binarized_mnist_test, load_embedded_digits,
                              load_mnist)
+from pgm_ar.utils.atomic import atomic_write_text
 
 
 def auroc(normal: np.ndarray, anomalous: np.ndarray) -> float:
@@ -110,10 +111,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
         res[name] = {"nade": auroc(normal, scores), "pixels": auroc(base_normal, pixel_score(bad))}
         print(f"{name:<10}  {res[name]['nade']:>10.4f}  {res[name]['pixels']:>12.4f}  "
               f"{scores.mean():.1f}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(Path(args.out) / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

@@ -23,6 +23,7 @@ import torch
 from pgm_ar import BayesNet, Image, compile
 from pgm_ar.conditionals.nade import NADE
 from pgm_ar.datasets import binarize, binarized_mnist_test, load_embedded_digits, load_mnist
+from pgm_ar.utils.atomic import atomic_write_text
 
 
 def probe_accuracy(f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Tensor,
@@ -91,10 +92,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, float]:
             ("majority class", res["chance"])]
     for label, acc in rows:
         print(f"  {label:<22}{acc:.3f}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(Path(args.out) / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 

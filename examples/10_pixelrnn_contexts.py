@@ -20,6 +20,7 @@ from typing import Any, Dict, Optional, Sequence
 
 from pgm_ar import Image, compile, independent, load_embedded_digits
 from pgm_ar.draw import Category, draw_context
+from pgm_ar.utils.atomic import atomic_write_text
 
 #: small kernels (3x3 everywhere), so that the receptive fields stay smaller than the image
 FAMILIES = {
@@ -65,8 +66,9 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
     print(f"gated PixelCNN, {epochs} epochs on {len(x)} digits: validation NLL {nll:.2f} "
           "nats per image")
     res["gated_pixelcnn_nll"] = nll
-    (out / "result.json").write_text(json.dumps(res, indent=1) + "\n")
-    print(f"wrote {out / 'result.json'}")
+    # atomic: a run stopped half-way leaves the previous result.json whole
+    written = atomic_write_text(out / "result.json", json.dumps(res, indent=1) + "\n")
+    print(f"wrote {written}")
     return res
 
 
