@@ -888,8 +888,9 @@ def _chunk_seed(seed: Optional[int], k: int) -> Optional[int]:
 def cmd_query(args: argparse.Namespace) -> int:
     if args.data is not None:
         return _query_rows(args)
-    if args.output is not None or args.force:
-        raise PgmArError("-o/--output and --force go with --data (a CSV of posteriors per row)")
+    if args.output is not None or args.force or args.device is not None:
+        raise PgmArError("-o/--output, --force and --device go with --data (a CSV of "
+                         "posteriors per row)")
     model = _load_run(args.run_dir, tables_ok=True)
     evidence = parse_evidence_args(args.evidence)
     if args.map:
@@ -970,7 +971,7 @@ def _query_rows(args: argparse.Namespace) -> int:
     model = _load_run(args.run_dir, tables_ok=True)
     data = read_csv(args.data)
     try:
-        post = model.predict_proba(data, args.target[0])
+        post = model.predict_proba(data, args.target[0], device=args.device)
     except DataError as exc:
         raise _with_line(exc, args.data) from None
     except ImpossibleEvidenceError as exc:
@@ -1130,4 +1131,8 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("-o", "--output", default=None,
                    help="with --data: CSV file to write (default: standard output)")
     p.add_argument("--force", action="store_true", help="with --data: overwrite the output file")
+    p.add_argument("--device", default=None, metavar="DEV",
+                   help="with --data: where the rows are contracted: numpy, cpu, cuda (torch "
+                        "there) or auto: cuda for large files when present, else numpy "
+                        "(default: auto)")
     p.set_defaults(func=cmd_query)

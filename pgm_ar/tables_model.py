@@ -87,11 +87,11 @@ class TablesModel:
                for t in targets}
         return out[targets[0]] if single else out
 
-    def predict_proba(self, data: Any, target: str):
+    def predict_proba(self, data: Any, target: str, device: Any = None):
         """The posterior of ``target`` in every row of ``data``, as
         :meth:`pgm_ar.model.CompiledModel.predict_proba`."""
         self.net.variable(target)  # an unknown name is an error naming it
-        return inference.posterior_frame(self.net, self._tables, target, data)
+        return inference.posterior_frame(self.net, self._tables, target, data, device=device)
 
     def map_query(self, targets: Optional[Union[str, Sequence[str]]] = None,
                   evidence: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:

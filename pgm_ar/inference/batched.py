@@ -17,6 +17,13 @@ is ``p(observed values)``, so impossible rows are found exactly.  A row whose
 total underflows is recomputed alone by :func:`~pgm_ar.inference.query`, which
 rescales.
 
+The contractions run in numpy, or in torch on a chosen device (``device=``; see
+:func:`batch_device`): the same grouping and plans, the same float64 answers, one
+``torch.einsum`` per step with the row axis through it.  On a GPU the row axis of a
+large batch is contracted in parallel; for small batches numpy wins (a torch
+einsum costs tens of microseconds to launch, a numpy one a few), which is why
+``device=None`` picks CUDA only from :data:`AUTO_CUDA_ROWS` rows.
+
 >>> import numpy as np
 >>> from pgm_ar import BayesNet, Bernoulli, TabularCPD
 >>> from pgm_ar.inference import tables_from_net
@@ -29,7 +36,8 @@ rescales.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+import functools
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -43,7 +51,8 @@ from .plan import SUM, Plan, cached_plan, greedy_order, interaction_graph, make_
 from .queries import query
 from .structure import NetStructure, network_structure
 
-__all__ = ["batched_query", "posterior_frame", "MISSING_CODE", "MIN_GROUP_ROWS", "BATCH_CELLS"]
+__all__ = ["batched_query", "posterior_frame", "batch_device", "MISSING_CODE", "MIN_GROUP_ROWS",
+           "BATCH_CELLS", "CUDA_BATCH_CELLS", "AUTO_CUDA_ROWS"]
 
 #: the code of a missing value in ``evidence_codes`` (any negative code counts as missing)
 MISSING_CODE = -1
@@ -51,13 +60,22 @@ MISSING_CODE = -1
 MIN_GROUP_ROWS = 32
 #: rows x largest factor entries contracted per chunk (bounds the memory of one einsum)
 BATCH_CELLS = 1 << 23
+#: the same bound on a CUDA device: larger chunks amortise the launch of each einsum
+CUDA_BATCH_CELLS = 1 << 26
+#: with ``device=None`` / ``"auto"``, batches of at least this many rows go to CUDA when
+#: torch sees a GPU (below it, moving the CPTs and codes there costs more than it saves)
+AUTO_CUDA_ROWS = 20_000
+
+#: an argument of ``device=`` that means the numpy path
+_NUMPY = "numpy"
 
 _ROW = 51  # the einsum label of the row axis (numpy labels are 0..51; plan labels start at 0)
 
 
 def batched_query(net: BayesNet, tables: Tables, target: str,
                   evidence_codes: Mapping[str, object],
-                  num_rows: Optional[int] = None) -> torch.Tensor:
+                  num_rows: Optional[int] = None,
+                  device: Union[None, str, torch.device] = None) -> torch.Tensor:
     """``p(target | observed values of row i)`` for every row ``i``, as one ``(N, card)`` tensor.
 
     Parameters
@@ -73,11 +91,16 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
         missing.  Variables without a column are unobserved in every row.
     num_rows
         The number of rows; needed only when no column is given.
+    device
+        Where the contractions run: ``"numpy"``; ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a
+        :class:`torch.device` (torch on that device); ``None`` or ``"auto"``: CUDA when
+        torch sees a GPU and there are at least :data:`AUTO_CUDA_ROWS` rows, else numpy
+        (see :func:`batch_device`).  Every choice gives the same answers (float64).
 
     Returns
     -------
     torch.Tensor
-        float64, shape ``(N, card)``, each row summing to one.
+        float64 on the CPU, shape ``(N, card)``, each row summing to one.
 
     Raises
     ------
@@ -90,6 +113,8 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
         is given on such evidence).
     InferenceTooLargeError
         When a group's elimination would build a factor over the limit.
+    PgmArError
+        For a device that is not known, or CUDA asked for where torch sees none.
     """
     st = network_structure(net)
     if not isinstance(target, str):
@@ -98,9 +123,11 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
         raise UnknownVariableError(target, st.names, where="query targets")
     t = st.index[target]
     cols, n = _checked_codes(st, evidence_codes, num_rows, skip=t)
+    dev = batch_device(device, n)
     out = np.full((n, st.cards[t]), np.nan)
     if n == 0:
         return torch.from_numpy(out)
+    answer = _answer if dev is None else functools.partial(_answer_torch, device=dev)
     observed = np.stack([c >= 0 for _, c in cols], axis=1) if cols else np.zeros((n, 0), bool)
     # rows grouped by the set of columns they observe
     keys = np.packbits(observed, axis=1) if cols else np.zeros((n, 1), np.uint8)
@@ -115,7 +142,7 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
             rows = by_group[bounds[g]:bounds[g + 1]]
             seen = [(v, c[rows]) for (v, c), o in zip(cols, observed[rows[0]]) if o]
             plan = marginal_plan(st, t, frozenset(v for v, _ in seen))
-            _answer(st, plan, tables, dict(seen), rows, out, soft=())
+            answer(st, plan, tables, dict(seen), rows, out, soft=())
 
     by_pattern(np.nonzero(counts >= MIN_GROUP_ROWS)[0])
     if rest.any():
@@ -128,9 +155,50 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
             # own evidence keeps them small: then every remaining pattern gets its own plan
             by_pattern(np.nonzero(counts < MIN_GROUP_ROWS)[0])
         else:
-            _answer(st, plan, tables, {}, rows, out, soft=used)
+            answer(st, plan, tables, {}, rows, out, soft=used)
     _redo_underflows(net, tables, target, st, cols, out)
     return torch.from_numpy(out)
+
+
+def batch_device(device: Union[None, str, torch.device], num_rows: int = 0
+                 ) -> Optional[torch.device]:
+    """The torch device a batch of ``num_rows`` rows is contracted on, or ``None`` for numpy.
+
+    ``None`` / ``"auto"``: CUDA when torch sees a GPU and ``num_rows`` is at least
+    :data:`AUTO_CUDA_ROWS`, else numpy.  ``"numpy"``: numpy.  Anything else is a torch
+    device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, a :class:`torch.device`), checked here
+    so that a missing GPU is one clear error, not a failure deep inside torch.
+
+    >>> batch_device("numpy") is None, batch_device("cpu")
+    (True, device(type='cpu'))
+    """
+    if device is None or (isinstance(device, str) and device.strip().lower() == "auto"):
+        if num_rows >= AUTO_CUDA_ROWS and torch.cuda.is_available():
+            return torch.device("cuda")
+        return None
+    if isinstance(device, str) and device.strip().lower() == _NUMPY:
+        return None
+    if not isinstance(device, (str, torch.device)):
+        raise PgmArError(f"device must be 'auto', 'numpy', 'cpu', 'cuda' or a torch.device, "
+                         f"got {type(device).__name__} {device!r}")
+    try:
+        dev = torch.device(device.strip().lower() if isinstance(device, str) else device)
+    except (RuntimeError, ValueError, TypeError):
+        raise PgmArError(f"unknown device {device!r}: use 'auto', 'numpy', 'cpu', 'cuda' or "
+                         "'cuda:N'") from None
+    if dev.type == "cpu":
+        return dev
+    if dev.type != "cuda":
+        raise PgmArError(f"device {device!r} is not supported for batched queries: use "
+                         "'auto', 'numpy', 'cpu' or 'cuda'")
+    if not torch.cuda.is_available():
+        raise PgmArError(f"device {str(device)!r} asked for, but torch sees no CUDA GPU on "
+                         "this machine; use device 'cpu', 'numpy' or 'auto'")
+    if dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise PgmArError(f"device {str(device)!r} asked for, but torch sees only "
+                         f"{torch.cuda.device_count()} CUDA GPU(s) (cuda:0.."
+                         f"cuda:{torch.cuda.device_count() - 1})")
+    return dev
 
 
 def _checked_codes(st: NetStructure, codes: Mapping[str, object], num_rows: Optional[int],
@@ -242,6 +310,78 @@ def _run_batched(plan: Plan, pool: List[np.ndarray],
     return np.asarray(res, dtype=np.float64), row
 
 
+def _answer_torch(st: NetStructure, plan: Plan, tables: Tables, hard: Dict[int, np.ndarray],
+                  rows: np.ndarray, out: np.ndarray, soft: Sequence[Tuple[int, np.ndarray]],
+                  device: torch.device) -> None:
+    """:func:`_answer` in torch on ``device``: the CPTs and the codes are moved there once per
+    group (far less than the gathered per-row slices), gathered and contracted there, and
+    only each chunk's posteriors come back."""
+    cells = CUDA_BATCH_CELLS if device.type == "cuda" else BATCH_CELLS
+    chunk = max(1, cells // max(1, plan.width))
+    base = [torch.from_numpy(node_array(st, tables, v)).to(device) for v in plan.nodes]
+    hard_t = {v: torch.from_numpy(c).to(device) for v, c in hard.items()}
+    soft_t = [(v, torch.from_numpy(c).to(device)) for v, c in soft]
+    states = {v: torch.arange(st.cards[v], device=device)[:, None] for v, _ in soft}
+    for start in range(0, len(rows), chunk):
+        part = slice(start, start + chunk)
+        m = len(rows[part])
+        pool: List[torch.Tensor] = []
+        batched: List[bool] = []
+        for a, ax in zip(base, plan.axes):
+            at = [k for k, x in enumerate(ax) if x in hard_t]
+            if at:
+                a = a.movedim(at, tuple(range(len(at))))[tuple(hard_t[ax[k]][part] for k in at)]
+                a = a.movedim(0, -1)
+            pool.append(a)
+            batched.append(bool(at))
+        for v, codes in soft_t:
+            c = codes[part]
+            # one-hot at the observed state, ones where the value is missing
+            pool.append(((states[v] == c) | (c < 0)).to(torch.float64))
+            batched.append(True)
+        res, row_axis = _run_batched_torch(plan, pool, batched)
+        res = res.movedim(-1, 0) if row_axis else res.expand((m,) + tuple(res.shape))
+        res = res.reshape(m, -1)
+        total = res.sum(dim=1, keepdim=True)
+        post = res / total
+        post[~(total[:, 0] > UNDERFLOW)] = float("nan")  # redone alone, rescaled (or refused)
+        out[rows[part]] = post.cpu().numpy()
+
+
+def _torch_product(arrays: Sequence[torch.Tensor], subs: Sequence[Tuple[int, ...]],
+                   out: Tuple[int, ...], device: torch.device) -> torch.Tensor:
+    """Multiply factors and sum out the labels not in ``out`` (one ``torch.einsum``; torch
+    orders the pairwise contractions by opt_einsum when it is installed)."""
+    if not arrays:
+        return torch.ones(tuple(1 for _ in out), dtype=torch.float64, device=device)
+    operands: list = []
+    for a, s in zip(arrays, subs):
+        operands += [a, list(s)]
+    return torch.einsum(*operands, list(out))
+
+
+def _run_batched_torch(plan: Plan, pool: List[torch.Tensor],
+                       batched: List[bool]) -> Tuple[torch.Tensor, bool]:
+    """:func:`_run_batched` in torch."""
+    pool = list(pool)
+    batched = list(batched)
+    device = pool[0].device if pool else torch.device("cpu")
+    for step in plan.steps:
+        ins = [pool[i] for i in step.inputs]
+        flags = [batched[i] for i in step.inputs]
+        subs = [(s + (_ROW,)) if f else s for s, f in zip(step.subs, flags)]
+        row = any(flags)
+        pool.append(_torch_product(ins, subs, step.out_sub + ((_ROW,) if row else ()), device))
+        batched.append(row)
+    fin = [pool[i] for i in plan.final_inputs]
+    flags = [batched[i] for i in plan.final_inputs]
+    subs = [(s + (_ROW,)) if f else s for s, f in zip(plan.final_subs, flags)]
+    row = any(flags)
+    res = _torch_product(fin, subs, tuple(range(len(plan.keep))) + ((_ROW,) if row else ()),
+                         device)
+    return res, row
+
+
 def _redo_underflows(net: BayesNet, tables: Tables, target: str, st: NetStructure,
                      cols: Sequence[Tuple[int, np.ndarray]], out: np.ndarray) -> None:
     """Recompute alone (rescaled) each row whose total was zero, tiny or not finite; a row
@@ -268,10 +408,12 @@ def _state_name(net: BayesNet, name: str, s: int):
         return s
 
 
-def posterior_frame(net: BayesNet, tables: Tables, target: str, data: object):
+def posterior_frame(net: BayesNet, tables: Tables, target: str, data: object,
+                    device: Union[None, str, torch.device] = None):
     """:func:`batched_query` on a DataFrame or ``{name: column}`` of state names or indices
     (empty cells, ``None`` and ``NaN`` are missing), as a DataFrame of posteriors: one
-    column per state of ``target``, rows aligned with ``data`` (its index kept).
+    column per state of ``target``, rows aligned with ``data`` (its index kept); ``device``
+    as in :func:`batched_query`.
 
     >>> import pandas as pd
     >>> from pgm_ar import BayesNet, Categorical, TabularCPD
@@ -296,6 +438,6 @@ def posterior_frame(net: BayesNet, tables: Tables, target: str, data: object):
                              for k, v in data.items()})
     enc = encode(net, data)
     codes = {k: v for k, v in enc.values.items() if net.variable(k).is_discrete_scalar}
-    post = batched_query(net, tables, target, codes, num_rows=enc.n)
+    post = batched_query(net, tables, target, codes, num_rows=enc.n, device=device)
     index = data.index if isinstance(data, pd.DataFrame) else None
     return pd.DataFrame(post.numpy(), columns=list(net.variable(target).states), index=index)

@@ -32,7 +32,7 @@ class QueryMixin:
 
     def query(self, target: Union[str, Sequence[str]], evidence: Optional[Any] = None,
               num_samples: int = 100_000, seed: Optional[int] = 0, method: str = "exact",
-              credible: Optional[float] = None):
+              credible: Optional[float] = None, device: Any = None):
         """Posterior marginal ``p(target | evidence)`` as ``{state: probability}``.
 
         Exact (variable elimination) for all-discrete networks; with real variables, an
@@ -53,7 +53,8 @@ class QueryMixin:
 
         Evidence given as rows -- a pandas DataFrame or ``{name: column}`` -- gives the
         posterior of the target for every row instead, as a DataFrame (see
-        :meth:`predict_proba`; a list of targets gives ``{target: DataFrame}``).
+        :meth:`predict_proba`; a list of targets gives ``{target: DataFrame}``).  ``device``
+        (rows only) chooses where their contractions run, as in :meth:`predict_proba`.
         """
         if credible is not None:
             if method != "exact":
@@ -65,8 +66,9 @@ class QueryMixin:
                 raise PgmArError(f"posteriors for rows are exact; method={method!r} answers one "
                                  "evidence set at a time (pass a dict of single values)")
             if isinstance(target, str):
-                return self.predict_proba(evidence, target)
-            return {t: self.predict_proba(evidence, t) for t in _target_list(target)}
+                return self.predict_proba(evidence, target, device=device)
+            return {t: self.predict_proba(evidence, t, device=device)
+                    for t in _target_list(target)}
         if self.all_tabular:  # tables do not depend on the training flag: skip the mode walk
             return self._query(target, evidence, num_samples, seed, method)
         with eval_mode(self):
@@ -110,7 +112,7 @@ class QueryMixin:
         return out[targets[0]] if single else out
 
     @in_eval_mode
-    def predict_proba(self, data: ModelData, target: str):
+    def predict_proba(self, data: ModelData, target: str, device: Any = None):
         """The posterior of ``target`` in every row of ``data``, as a DataFrame.
 
         ``data`` is a DataFrame or ``{name: column}`` of state names or indices; empty cells,
@@ -120,6 +122,8 @@ class QueryMixin:
         row per input row (the DataFrame's index kept).  Exact, on all-discrete networks:
         rows are grouped by their missing-value pattern and contracted together
         (:func:`pgm_ar.inference.batched_query`), far faster than a query per row.
+        ``device``: ``"numpy"``, ``"cpu"``/``"cuda"`` (torch there) or ``None``/``"auto"``
+        (CUDA for large batches when present, else numpy); same answers on each.
 
         Raises
         ------
@@ -132,7 +136,8 @@ class QueryMixin:
         if not isinstance(target, str):
             raise PgmArError(f"predict_proba takes one target variable name, got {target!r}")
         self.net.variable(target)  # an unknown name is an error naming it
-        return inference.posterior_frame(self.net, self._query_tables(), target, data)
+        return inference.posterior_frame(self.net, self._query_tables(), target, data,
+                                         device=device)
 
     def map_query(self, targets: Optional[Union[str, Sequence[str]]] = None,
                   evidence: Optional[Mapping[str, Any]] = None) -> Dict[str, str]:
