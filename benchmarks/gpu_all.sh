@@ -2,6 +2,8 @@
 # Every GPU check and benchmark in one prepared script, for a machine that has a GPU but no
 # internet (see benchmarks/README.md), in under 10 minutes:
 #   - the NADE speed benchmark and the grid families' sampling / throughput benchmark;
+#   - batched posteriors on ALARM (1k, 10k, 100k rows) by numpy against torch on cuda, with
+#     the answers checked equal to 1e-10 (bench_batched_device.py);
 #   - binarized-MNIST trainings of NADE (H = 500), MADE (two hidden layers of 500, 32-mask
 #     ensemble), a gated PixelCNN and a Diagonal BiLSTM, each followed by the test evaluation
 #     (test NLL, bits/dim, training and test images/s).
@@ -18,7 +20,7 @@
 #
 # Budget (minutes of training, each run also wrapped in `timeout` so the whole command ends
 # within ~9.5 minutes even if an estimate is off): NADE 1.5, MADE 1.5, gated PixelCNN 2,
-# Diagonal BiLSTM 2, benchmarks about 1.  Unpack the tarball into benchmarks/results/ afterwards:
+# Diagonal BiLSTM 2, benchmarks about 1.5.  Unpack the tarball into benchmarks/results/ afterwards:
 #   tar xzf <files>/gpu_results.tar.gz -C benchmarks/results
 set -u -o pipefail
 
@@ -67,6 +69,9 @@ and torch.cuda.get_device_name(0))"
         timeout 40 python3 benchmarks/bench_grid_sampling.py --device "$DEVICE" \
             --naive-steps 28 --out "$res"
         echo "bench_grid_sampling exit $?"
+        timeout 30 python3 benchmarks/bench_batched_device.py --rows 1000 10000 100000 \
+            --devices numpy "$DEVICE" --reps 3 --out "$res"
+        echo "bench_batched_device exit $?"
         timeout 110 python3 benchmarks/mnist_nll.py --family nade --hidden 500 \
             --device "$DEVICE" --time-limit-min "$NADE_MIN" --data-dir build/mnist --out "$res" $EXTRA
         echo "nade exit $?"
@@ -85,7 +90,8 @@ and torch.cuda.get_device_name(0))"
         date -u
     } 2>&1 | tee "$log"
     cp "$log" "$res/"
-    cp "$res"/mnist_*_"$DEVICE".txt "$res"/bench_nade*.txt "$res"/bench_grid*.txt "$out/" 2>/dev/null
+    cp "$res"/mnist_*_"$DEVICE".txt "$res"/bench_nade*.txt "$res"/bench_grid*.txt \
+        "$res"/bench_batched*.txt "$out/" 2>/dev/null
     tar czf "$out/gpu_results.tar.gz" -C "$res" .
     ls -la "$out"
 }

@@ -128,6 +128,7 @@ def cli_page() -> str:
 RESULTS = REPO / "benchmarks" / "results"
 _SCRIPTS = [(re.compile(r"^mnist_"), "mnist_nll.py"),
             (re.compile(r"^bench_grid_sampling"), "bench_grid_sampling.py"),
+            (re.compile(r"^bench_batched_device"), "bench_batched_device.py"),
             (re.compile(r"^(bench_\w+|made_vs_reference)$"), None)]
 
 

@@ -127,7 +127,8 @@ def batched_query(net: BayesNet, tables: Tables, target: str,
     out = np.full((n, st.cards[t]), np.nan)
     if n == 0:
         return torch.from_numpy(out)
-    answer = _answer if dev is None else functools.partial(_answer_torch, device=dev)
+    # on torch, each CPT is moved to the device once per call, not once per group
+    answer = _answer if dev is None else functools.partial(_answer_torch, device=dev, moved={})
     observed = np.stack([c >= 0 for _, c in cols], axis=1) if cols else np.zeros((n, 0), bool)
     # rows grouped by the set of columns they observe
     keys = np.packbits(observed, axis=1) if cols else np.zeros((n, 1), np.uint8)
@@ -312,13 +313,16 @@ def _run_batched(plan: Plan, pool: List[np.ndarray],
 
 def _answer_torch(st: NetStructure, plan: Plan, tables: Tables, hard: Dict[int, np.ndarray],
                   rows: np.ndarray, out: np.ndarray, soft: Sequence[Tuple[int, np.ndarray]],
-                  device: torch.device) -> None:
-    """:func:`_answer` in torch on ``device``: the CPTs and the codes are moved there once per
-    group (far less than the gathered per-row slices), gathered and contracted there, and
-    only each chunk's posteriors come back."""
+                  device: torch.device, moved: Dict[int, torch.Tensor]) -> None:
+    """:func:`_answer` in torch on ``device``: the CPTs (kept in ``moved``) and the group's
+    codes are moved there (far less than the gathered per-row slices would be), gathered and
+    contracted there, and only each chunk's posteriors come back."""
     cells = CUDA_BATCH_CELLS if device.type == "cuda" else BATCH_CELLS
     chunk = max(1, cells // max(1, plan.width))
-    base = [torch.from_numpy(node_array(st, tables, v)).to(device) for v in plan.nodes]
+    for v in plan.nodes:
+        if v not in moved:
+            moved[v] = torch.from_numpy(node_array(st, tables, v)).to(device)
+    base = [moved[v] for v in plan.nodes]
     hard_t = {v: torch.from_numpy(c).to(device) for v, c in hard.items()}
     soft_t = [(v, torch.from_numpy(c).to(device)) for v, c in soft]
     states = {v: torch.arange(st.cards[v], device=device)[:, None] for v, _ in soft}
