@@ -63,7 +63,8 @@ BATCH_CELLS = 1 << 23
 #: the same bound on a CUDA device: larger chunks amortise the launch of each einsum
 CUDA_BATCH_CELLS = 1 << 26
 #: with ``device=None`` / ``"auto"``, batches of at least this many rows go to CUDA when
-#: torch sees a GPU (below it, moving the CPTs and codes there costs more than it saves)
+#: torch sees a GPU: below it, launching each einsum there costs more than numpy's whole
+#: contraction (an estimate; ``benchmarks/bench_batched_device.py`` measures the crossover)
 AUTO_CUDA_ROWS = 20_000
 
 #: an argument of ``device=`` that means the numpy path
@@ -347,8 +348,9 @@ def _answer_torch(st: NetStructure, plan: Plan, tables: Tables, hard: Dict[int, 
         res = res.movedim(-1, 0) if row_axis else res.expand((m,) + tuple(res.shape))
         res = res.reshape(m, -1)
         total = res.sum(dim=1, keepdim=True)
-        post = res / total
-        post[~(total[:, 0] > UNDERFLOW)] = float("nan")  # redone alone, rescaled (or refused)
+        # rows whose total underflowed are redone alone, rescaled (or refused); a where, not
+        # a masked assignment, which would wait for the device to count the mask
+        post = torch.where(total > UNDERFLOW, res / total, float("nan"))
         out[rows[part]] = post.cpu().numpy()
 
 

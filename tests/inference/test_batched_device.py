@@ -33,9 +33,20 @@ def _rows(net, n, missing, seed, joint=None):
     return {k: np.where(rng.random(n) < missing, -1, v) for k, v in full.items()}
 
 
+@pytest.fixture
+def no_single_queries(monkeypatch):
+    """Fail if a row is recomputed alone: a row that the batch left NaN would otherwise get
+    a correct answer from the fallback and hide an error of the batched contraction."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a possible row was recomputed alone")
+
+    monkeypatch.setattr(batched_module, "query", refuse)
+
+
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("min_group", [1, 10 ** 9])  # each pattern its own plan / all soft
-def test_torch_cpu_equals_numpy_and_brute_force(seed, min_group, monkeypatch):
+def test_torch_cpu_equals_numpy_and_brute_force(seed, min_group, monkeypatch,
+                                                no_single_queries):
     monkeypatch.setattr(batched_module, "MIN_GROUP_ROWS", min_group)
     monkeypatch.setattr(batched_module, "BATCH_CELLS", 64)  # several chunks per group
     net = random_net(seed, n_nodes=6, zeros=True)
@@ -70,6 +81,32 @@ def test_impossible_rows_are_named_as_on_numpy(min_group, monkeypatch):
     with pytest.raises(ImpossibleEvidenceError, match=rf"^row {first}:") as on_torch:
         inf.batched_query(net, tables, target, codes, device="cpu")
     assert str(on_torch.value) == str(on_numpy.value) and on_torch.value.row == first
+
+
+def test_torch_cpu_equals_numpy_on_alarm(no_single_queries):
+    net = pgm_ar.example_network("alarm")
+    tables = inf.tables_from_net(net)
+    rows = inf.forward_sample(net, tables, 150, generator=torch.Generator().manual_seed(3))
+    rng = np.random.default_rng(4)
+    codes = {k: np.where(rng.random(150) < 0.3, -1, v.numpy()) for k, v in rows.items()}
+    # the first 80 rows share one pattern (a plan of their own, CPTs gathered per row); the
+    # others' patterns are rare (answered together as soft evidence)
+    shared = rng.random(len(codes)) < 0.5
+    for (k, c), blank in zip(codes.items(), shared):
+        if blank:
+            c[:80] = -1
+        else:
+            c[:80] = rows[k][:80].numpy()
+    assert batched_module.MIN_GROUP_ROWS <= 80
+    for target in ("HYPOVOLEMIA", "LVFAILURE"):
+        ours = inf.batched_query(net, tables, target, codes, device="cpu")
+        ref = inf.batched_query(net, tables, target, codes, device="numpy")
+        np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=0, atol=1e-10)
+        # spot checks against the single-query engine (an independent elimination)
+        for i in (0, 79, 149):
+            ev = {k: int(c[i]) for k, c in codes.items() if c[i] >= 0 and k != target}
+            np.testing.assert_allclose(ours[i].numpy(), inf.query(net, tables, target, ev),
+                                       atol=1e-12)
 
 
 def test_underflowing_rows_are_recomputed_on_torch_too(monkeypatch):
@@ -128,6 +165,11 @@ def test_device_choice_and_errors(monkeypatch, tmp_path, capsys):
                  "--device", "cuda"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no CUDA GPU" in err
+    data.write_text("tub,either\nyes,yes\nyes,no\n")  # line 3: tub=yes forces either=yes
+    assert main(["query", "asia", "--data", str(data), "--target", "lung",
+                 "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "probability zero" in err and "line 3" in err
     assert main(["query", "asia", "--target", "lung", "--device", "cpu"]) == 2
     assert "--device go with --data" in capsys.readouterr().err
     # where torch sees a GPU: auto takes it for large batches only, and indices are checked
