@@ -19,16 +19,16 @@
 #                                    (default: benchmarks/results/gpu)
 #
 # Budget (minutes of training, each run also wrapped in `timeout` so the whole command ends
-# within ~9.5 minutes even if an estimate is off): NADE 1.5, MADE 1.5, gated PixelCNN 2,
-# Diagonal BiLSTM 2, benchmarks about 1.5.  Unpack the tarball into benchmarks/results/ afterwards:
+# within 9.5 minutes (the caps add up to 570 s) even if an estimate is off): NADE 1.4, MADE 1.4,
+# gated PixelCNN 1.8, Diagonal BiLSTM 1.8, benchmarks about 1.5.  Unpack the tarball into benchmarks/results/ afterwards:
 #   tar xzf <files>/gpu_results.tar.gz -C benchmarks/results
 set -u -o pipefail
 
 MNIST_SRC=${MNIST_SRC:-../shared/data/mnist}
-NADE_MIN=${NADE_MIN:-1.5}
-MADE_MIN=${MADE_MIN:-1.5}
-PCNN_MIN=${PCNN_MIN:-2}
-DIAG_MIN=${DIAG_MIN:-2}
+NADE_MIN=${NADE_MIN:-1.4}
+MADE_MIN=${MADE_MIN:-1.4}
+PCNN_MIN=${PCNN_MIN:-1.8}
+DIAG_MIN=${DIAG_MIN:-1.8}
 # for a dry run of the whole path on a machine without a GPU, e.g.
 #   DEVICE=cpu EXTRA="--max-train 300 --max-valid 100 --max-test 100 --epochs 1" OUT=/tmp/dry bash benchmarks/gpu_all.sh run
 DEVICE=${DEVICE:-cuda}
@@ -72,18 +72,18 @@ and torch.cuda.get_device_name(0))"
         timeout 30 python3 benchmarks/bench_batched_device.py --rows 1000 10000 100000 \
             --devices numpy "$DEVICE" --reps 3 --out "$res"
         echo "bench_batched_device exit $?"
-        timeout 110 python3 benchmarks/mnist_nll.py --family nade --hidden 500 \
+        timeout 100 python3 benchmarks/mnist_nll.py --family nade --hidden 500 \
             --device "$DEVICE" --time-limit-min "$NADE_MIN" --data-dir build/mnist --out "$res" $EXTRA
         echo "nade exit $?"
-        timeout 110 python3 benchmarks/mnist_nll.py --family made --hidden 500 500 \
+        timeout 100 python3 benchmarks/mnist_nll.py --family made --hidden 500 500 \
             --num-masks 32 --device "$DEVICE" --time-limit-min "$MADE_MIN" \
             --data-dir build/mnist --out "$res" $EXTRA
         echo "made exit $?"
-        timeout 145 python3 benchmarks/mnist_nll.py --family pixelcnn --gated --hidden 64 \
+        timeout 130 python3 benchmarks/mnist_nll.py --family pixelcnn --gated --hidden 64 \
             --layers 7 --amp --device "$DEVICE" --time-limit-min "$PCNN_MIN" \
             --data-dir build/mnist --out "$res" $EXTRA
         echo "gated pixelcnn exit $?"
-        timeout 145 python3 benchmarks/mnist_nll.py --family diagbilstm --hidden 16 \
+        timeout 130 python3 benchmarks/mnist_nll.py --family diagbilstm --hidden 16 \
             --layers 7 --amp --device "$DEVICE" --time-limit-min "$DIAG_MIN" \
             --data-dir build/mnist --out "$res" $EXTRA
         echo "diagbilstm exit $?"
