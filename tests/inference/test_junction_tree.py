@@ -195,3 +195,49 @@ def test_marginals_equal_pgmpy_belief_propagation():
             order = [ref.state_names[n].index(s) for s in net.variable(n).states]
             np.testing.assert_allclose(cal.marginals[n].numpy(), np.asarray(ref.values)[order],
                                        atol=1e-6, err_msg=n)
+
+
+# --------------------------------------------------------------------------- #
+# the compiled model, the tables-only model and the command line
+# --------------------------------------------------------------------------- #
+def test_model_marginals_and_many_target_queries_equal_one_elimination_per_target():
+    import pgm_ar
+    from pgm_ar.inference.junction_tree import prefers_calibration
+    from pgm_ar.tables_model import TablesModel
+
+    net = pgm_ar.example_network("alarm")
+    evidence = {"HR": "HIGH", "VENTLUNG": "LOW"}
+    ev_idx = {n: net.variable(n).state_index(s) for n, s in evidence.items()}
+    tables = inf.tables_from_net(net)
+    # the reference: one variable elimination per variable
+    ref = {n: inf.query(net, tables, n, ev_idx).numpy() for n in net.names}
+    names = list(net.names)
+    assert prefers_calibration(net, names, ev_idx) and not prefers_calibration(net, names[:2])
+    for model in (pgm_ar.compile(net), TablesModel(net)):
+        for got in (model.marginals(evidence), model.query(names, evidence)):
+            assert list(got) == names
+            for n in names:
+                assert list(got[n]) == list(net.variable(n).states)
+                np.testing.assert_allclose(list(got[n].values()), ref[n], atol=1e-12, err_msg=n)
+        assert list(model.marginals(evidence, targets="HR")) == ["HR"]
+        with pytest.raises(PgmArError, match="'nope'"):
+            model.marginals(targets=["nope"])
+
+
+def test_cli_query_all(capsys):
+    import pgm_ar
+    from pgm_ar.cli import main
+
+    net = pgm_ar.example_network("asia")
+    tables = inf.tables_from_net(net)
+    assert main(["query", "asia", "--all", "--evidence", "dysp=yes", "--json"]) == 0
+    import json
+
+    out = json.loads(capsys.readouterr().out)["marginals"]
+    assert list(out) == list(net.names)
+    dysp = net.variable("dysp").state_index("yes")
+    for n in net.names:
+        np.testing.assert_allclose(list(out[n].values()),
+                                   inf.query(net, tables, n, {"dysp": dysp}).numpy(), atol=1e-9)
+    assert main(["query", "asia", "--all", "--target", "lung"]) == 2
+    assert "--all" in capsys.readouterr().err
