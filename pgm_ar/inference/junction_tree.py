@@ -49,7 +49,7 @@ from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..errors import ImpossibleEvidenceError, InferenceTooLargeError
+from ..errors import InferenceTooLargeError, UnknownVariableError
 from ..network import BayesNet
 from .elimination import multiply_out, node_array, require_possible
 from .inputs import Evidence, Tables, checked_evidence
@@ -175,6 +175,8 @@ class _Clique:
     nodes: Tuple[int, ...]             # CPTs multiplied in here
     subs: Tuple[Tuple[int, ...], ...]  # einsum labels of those CPTs' axes left
     children: Tuple[int, ...]
+    parent_labels: Tuple[int, ...]     # 0 .. (the parent's axes) - 1
+    ratio_shape: Tuple[int, ...]       # the separator's axes broadcast over this clique
 
 
 @dataclass
@@ -213,10 +215,12 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
         nodes = tuple(by_clique.get(k, ()))
         subs = tuple(tuple(local[a] for a in st.parents[v] + (v,) if a not in ev)
                      for v in nodes)
-        out.append(_Clique(vs, tuple(st.cards[a] for a in vs), p, sep,
+        shape = tuple(st.cards[a] for a in vs)
+        out.append(_Clique(vs, shape, p, sep,
                            tuple(i for i in range(len(vs)) if i not in sep),
                            tuple(plocal[vs[i]] for i in sep), nodes, subs,
-                           tuple(kids.get(k, ()))))
+                           tuple(kids.get(k, ())), tuple(range(len(pvars))),
+                           tuple(n if i in sep else 1 for i, n in enumerate(shape))))
     # each variable's posterior from the smallest clique that holds it
     best: Dict[int, int] = {}
     for k, vs in enumerate(kept):
@@ -313,17 +317,14 @@ def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray]) 
         if c.parent < 0:
             tabs[k] = t / t.sum()
             continue
-        p = cl[c.parent]
         # the parent's posterior on the separator, axes in this clique's order
-        mu = np.einsum(tabs[c.parent], list(range(len(p.vars))), list(c.parent_sep)) \
+        mu = np.einsum(tabs[c.parent], c.parent_labels, c.parent_sep) \
             if c.sep_axes else np.ones(())
         old = msgs[k]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(old > 0, mu / old, 0.0)  # 0/0: the clique's rows there are 0
-        shape = [1] * len(c.vars)
-        for i in c.sep_axes:
-            shape[i] = c.shape[i]
-        tabs[k] = t * ratio.reshape(shape)
+        # where the upward message is 0 so is the parent's marginal (the message is one of
+        # its factors), and so are this clique's rows there: any divisor but 0 will do
+        ratio = mu / np.where(old > 0.0, old, 1.0)
+        tabs[k] = t * ratio.reshape(c.ratio_shape)
 
 
 # --------------------------------------------------------------------------- #
@@ -339,10 +340,10 @@ class Calibration:
     """
 
     def __init__(self, net: BayesNet, st: NetStructure, sched: _Schedule,
-                 factors: List[np.ndarray], ev: Dict[int, int], evidence: Optional[Evidence],
-                 log_evidence: float, tabs: Optional[List[np.ndarray]]) -> None:
+                 factors: List[np.ndarray], ev: Dict[int, int], log_evidence: float,
+                 tabs: Optional[List[np.ndarray]]) -> None:
         self._net, self._st, self._sched = net, st, sched
-        self._factors, self._ev, self._given = factors, ev, evidence
+        self._factors, self._ev = factors, ev
         self.log_evidence = log_evidence
         self._marginals: Optional[Dict[str, torch.Tensor]] = None
         if tabs is not None:
@@ -381,8 +382,6 @@ class Calibration:
     def marginal(self, name: str) -> torch.Tensor:
         """One variable's posterior (see :attr:`marginals`)."""
         if name not in self._st.index:
-            from ..errors import UnknownVariableError
-
             raise UnknownVariableError(name, self._st.names, where="marginals")
         return self.marginals[name]
 
@@ -487,6 +486,6 @@ def calibrate(net: BayesNet, tables: Tables, evidence: Optional[Evidence] = None
     factors = _factors(st, tables, ev)
     tabs, msgs, log_z = _upward(sched, factors, maximise=False)
     if log_z == -math.inf:
-        return Calibration(net, st, sched, factors, ev, evidence, -math.inf, None)
+        return Calibration(net, st, sched, factors, ev, -math.inf, None)
     _downward(sched, tabs, msgs)
-    return Calibration(net, st, sched, factors, ev, evidence, log_z if ev else 0.0, tabs)
+    return Calibration(net, st, sched, factors, ev, log_z if ev else 0.0, tabs)
