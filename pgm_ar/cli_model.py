@@ -904,15 +904,24 @@ def cmd_query(args: argparse.Namespace) -> int:
             for k, v in res.items():
                 print(f"{k} = {v}")
         return 0
-    if not args.target:
-        raise PgmArError("give at least one --target (or --map for the most probable explanation)")
-    if args.credible is not None:
+    if args.all:
+        if args.target or args.credible is not None or args.method != "exact":
+            raise PgmArError("--all prints every variable's exact posterior: drop --target, "
+                             "--credible and --method, or --all")
+        if not callable(getattr(model, "marginals", None)) or not model.all_discrete:
+            raise PgmArError(f"{args.run_dir}: --all needs a network of discrete variables")
+        res = model.marginals(evidence or None)
+    elif not args.target:
+        raise PgmArError("give at least one --target, --all for every variable, or --map for "
+                         "the most probable explanation")
+    elif args.credible is not None:
         if args.method != "exact":
             raise PgmArError(f"--credible intervals come from exact answers; drop --method "
                              f"{args.method} or --credible")
         return _print_credible(args, model, evidence)
-    res = model.query(list(args.target), evidence or None, method=args.method,
-                      num_samples=args.num_samples, seed=args.seed)
+    else:
+        res = model.query(list(args.target), evidence or None, method=args.method,
+                          num_samples=args.num_samples, seed=args.seed)
     diagnostics = getattr(res, "diagnostics", None)  # approximate methods say how they fared
     if args.json:
         _print_json({"evidence": evidence, "marginals": res,
@@ -956,9 +965,9 @@ def _query_rows(args: argparse.Namespace) -> int:
     with one column per state of ``T`` (rows in the input's order), to ``-o`` or stdout."""
     from .errors import ImpossibleEvidenceError
 
-    if args.map or args.evidence:
-        raise PgmArError("--data takes neither --map nor --evidence: each row of the file is "
-                         "the evidence of its own posterior")
+    if args.map or args.evidence or args.all:
+        raise PgmArError("--data takes neither --map, --all nor --evidence: each row of the "
+                         "file is the evidence of its own posterior")
     if args.method != "exact" or args.credible is not None:
         raise PgmArError("--data posteriors are exact and without intervals: drop --method and "
                          "--credible, or query one evidence set with --evidence")
@@ -1114,6 +1123,8 @@ def add_model_commands(subparsers: "argparse._SubParsersAction") -> None:
     p.add_argument("--evidence", nargs="+", metavar="NAME=STATE", help="condition on these")
     p.add_argument("--map", action="store_true",
                    help="most probable states of the targets (all variables if none given)")
+    p.add_argument("--all", action="store_true",
+                   help="the posterior of every variable, from one junction tree calibration")
     p.add_argument("--credible", type=float, metavar="LEVEL",
                    help="with a run fitted with --prior: each probability's credible interval "
                         "at this level, e.g. 0.9")

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from . import inference
+from .inference.junction_tree import prefers_calibration
 from .limits import check as check_limit
 from .network import BayesNet
 from .tabular_data import decode, parse_evidence
@@ -82,10 +83,26 @@ class TablesModel:
         if inference.check_method(method) != "exact":
             return inference.approximate_answer(self.net, self._tables, target, ev, method,
                                                 num_samples, seed)
-        res = inference.query(self.net, self._tables, targets, ev)
+        if len(targets) > 1 and prefers_calibration(self.net, targets, ev):
+            marg = inference.calibrate(self.net, self._tables, ev).marginals
+            res = {t: marg[t] for t in targets}
+        else:
+            res = inference.query(self.net, self._tables, targets, ev)
         out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
                for t in targets}
         return out[targets[0]] if single else out
+
+    def marginals(self, evidence: Optional[Mapping[str, Any]] = None,
+                  targets: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
+        """Every variable's posterior from one junction tree calibration, as
+        :meth:`pgm_ar.model.CompiledModel.marginals`."""
+        names = (list(self.net.names) if targets is None else [targets] if isinstance(targets, str)
+                 else list(targets))
+        for t in names:
+            self.net.variable(t)  # an unknown name is an error naming it
+        marg = inference.calibrate(self.net, self._tables,
+                                   parse_evidence(self.net, evidence)).marginals
+        return {t: dict(zip(self.net.variable(t).states, marg[t].tolist())) for t in names}
 
     def predict_proba(self, data: Any, target: str, device: Any = None):
         """The posterior of ``target`` in every row of ``data``, as

@@ -12,6 +12,8 @@ it from a net's CPTs).  Values are integer state indices ``0 .. card-1``.
 * :func:`batched_query` -- the posterior of one target for every row of a data set with
   missing values, rows contracted together.
 * :func:`log_evidence` -- ``log p(evidence)``.
+* :func:`calibrate` -- a junction tree calibrated once on the evidence: every variable's
+  posterior, ``log p(evidence)`` and the MPE from one pass (a :class:`Calibration`).
 * :func:`map_query` -- the most probable explanation (MPE) or a marginal MAP.
 * :func:`posterior_sample` -- exact samples from ``p(x | evidence)``.
 * :func:`likelihood_weighting` -- weighted samples and their effective size
@@ -33,6 +35,8 @@ The modules, in the order a query flows through them:
   rescaled when it underflows;
 * :mod:`~pgm_ar.inference.relevance` -- which CPTs a posterior needs (Bayes-ball);
 * :mod:`~pgm_ar.inference.queries` -- marginals, ``log p(evidence)``, MPE and MAP;
+* :mod:`~pgm_ar.inference.junction_tree` -- the junction tree, cached per network, and its
+  calibration: all marginals at once;
 * :mod:`~pgm_ar.inference.batched` -- one target's posterior for many rows at once;
 * :mod:`~pgm_ar.inference.sampling` -- forward, likelihood-weighted and exact
   posterior sampling;
@@ -64,6 +68,7 @@ from .complete_data import fit_counts, log_prob
 from .estimates import ApproximateResult
 from .gibbs import gibbs_sampling
 from .inputs import Evidence, Tables, check_sample_count, tables_from_net
+from .junction_tree import Calibration, calibrate
 from .loopy_bp import loopy_belief_propagation
 from .queries import log_evidence, map_query, query
 from .sampling import (discrete_sample, effective_sample_size, forward_sample,
@@ -71,7 +76,7 @@ from .sampling import (discrete_sample, effective_sample_size, forward_sample,
 from .structure import NetStructure, network_structure
 
 __all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "batched_query",
-           "posterior_frame", "log_evidence",
+           "posterior_frame", "log_evidence", "calibrate", "Calibration",
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
            "discrete_sample", "resample_weighted",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",
