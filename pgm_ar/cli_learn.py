@@ -140,7 +140,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
                             knowledge=knowledge, net=net, max_indegree=args.max_indegree,
                             tabu_length=args.tabu, patience=args.patience,
                             restarts=args.restarts, seed=args.seed,
-                            pseudo_count=args.pseudo_count)
+                            pseudo_count=args.pseudo_count, progress=not args.no_progress)
         learned = result.net
         report = {"method": "hc", **result.to_dict()}
         notes = result.notes
@@ -156,7 +156,8 @@ def cmd_learn(args: argparse.Namespace) -> int:
     if args.method == "hc":
         moves = sum(1 for t in result.trace if t.move in ("add", "remove", "reverse"))
         print(f"hill climbing on {result.score_name.upper()}: score {result.score:,.2f} "
-              f"(start {result.start_score:,.2f}) after {moves} moves; "
+              f"(start {result.start_score:,.2f}) after {moves} moves "
+              f"({args.restarts} restart{'' if args.restarts == 1 else 's'}); "
               f"{learned.num_edges} edges")
     else:
         print(f"PC: {learned.num_edges} edges")
@@ -262,13 +263,17 @@ def add_learn_commands(sub: Any) -> None:
                    help="do not use the spec's declared statements as constraints")
     p.add_argument("--max-indegree", type=nonneg_int, metavar="K",
                    help="most parents per variable")
-    p.add_argument("--restarts", type=nonneg_int, default=0,
-                   help="random restarts (default: %(default)s)")
+    p.add_argument("--restarts", type=nonneg_int, default=10,
+                   help="random restarts from the best DAG (default: %(default)s; 0 with "
+                        "--patience 0: plain greedy climbing)")
     p.add_argument("--tabu", type=nonneg_int, default=100, metavar="N",
                    help="moves that may not be undone (default: %(default)s)")
-    p.add_argument("--patience", type=nonneg_int, default=0, metavar="N",
-                   help="non-improving moves taken before stopping (default: %(default)s)")
-    p.add_argument("--seed", type=seed_int, default=0, help="seed of the restarts")
+    p.add_argument("--patience", type=nonneg_int, default=10, metavar="N",
+                   help="non-improving moves taken before a climb stops "
+                        "(default: %(default)s)")
+    p.add_argument("--seed", type=seed_int, default=0,
+                   help="seed of the restarts: the same seed, the same result "
+                        "(default: %(default)s)")
     p.add_argument("--alpha", type=positive_float, default=0.05,
                    help="PC's significance level (default: %(default)s)")
     p.add_argument("--pseudo-count", type=float, default=0.0, metavar="A",
@@ -280,4 +285,6 @@ def add_learn_commands(sub: Any) -> None:
                    help="draw it (.png, .svg, .pdf, .gv), edges marked against the spec")
     p.add_argument("--force", action="store_true", help="overwrite -o / --draw files")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress report of the hill-climbing restarts")
     p.set_defaults(func=cmd_learn)

@@ -150,9 +150,13 @@ def discrete_data(data: Any, net: Optional[BayesNet] = None) -> DiscreteData:
         elif len(values) != n_rows:
             raise DataError(f"has {len(values)} rows but the first column has {n_rows}",
                             column=name)
-        missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
-        codes, uniques = pd.factorize(values.where(~missing), sort=True)
-        codes = np.where(missing, MISSING, codes).astype(np.int64)
+        codes, uniques = pd.factorize(values, sort=True)  # missing (None, NaN): -1
+        if any(str(u).strip() == "" for u in uniques):
+            # blank strings are missing too: test the distinct values, not every row (a
+            # string per row costs more than the whole search on 100,000 rows)
+            missing = values.isna().to_numpy() | (values.astype(str).str.strip() == "").to_numpy()
+            codes, uniques = pd.factorize(values.where(~missing), sort=True)
+        codes = np.where(codes < 0, MISSING, codes).astype(np.int64)
         names.append(name)
         states.append(tuple(str(u) for u in uniques))
         out.append(codes)

@@ -14,8 +14,20 @@ a few boolean matrix products after a removal.
 When no move improves the score, up to ``patience`` non-improving moves are still taken (a
 tabu walk: the inverse of each of the last ``tabu_length`` moves is forbidden, so the walk does
 not undo itself); it stops after ``patience`` such moves without a new best DAG, and the best
-DAG seen is returned.  Each of ``restarts`` random restarts perturbs the
-best DAG with random legal moves (a ``numpy`` generator seeded by ``seed``) and climbs again.
+DAG seen is returned.  Each of ``restarts`` random restarts perturbs the best DAG by removing
+or reversing some of its edges at random (a ``numpy`` generator seeded by ``seed``) and climbs
+again.  The perturbation touches existing edges only: a random *addition* is almost always
+an edge between unrelated variables, which the next climb removes at once, back to the same
+optimum, whereas a reversed or removed edge sends the greedy search down another path (a
+reversed edge changes which parents every later addition is scored against).  A last greedy
+climb without a tabu list ends the search, so the result is a local optimum: no single move
+improves it by more than ``epsilon`` (a tabu list can hide an improving move from the walk).
+
+The defaults (``patience=10``, ``restarts=10``, ``seed=0``) are a tabu walk with restarts,
+deterministic for a given seed; ``patience=0, restarts=0`` is plain greedy hill climbing
+(pgmpy's ``HillClimbSearch``).  On data sampled from alarm, insurance, child, hepar2 and
+win95pts (10,000 and 100,000 rows) the defaults find DAGs of higher BIC than the plain climb,
+closer to the true DAGs, at 2-3.5 times its time (``benchmarks/bench_learning_hc.py``).
 
 >>> import pgm_ar, numpy as np
 >>> rng = np.random.default_rng(0)
@@ -34,6 +46,7 @@ import numpy as np
 
 from ..errors import PgmArError
 from ..network import BayesNet
+from ..utils.progress import progress as _progress
 from ..variables import Categorical, Variable
 from .count_fit import fit_cpts_by_counts
 from .data import DiscreteData, discrete_data
@@ -51,8 +64,9 @@ class TraceStep:
     """One step of a search: the move, its score gain and the score after it.
 
     ``move`` is ``"start"``, ``"add"``, ``"remove"``, ``"reverse"`` (``edge`` is the edge as it
-    was before the step), ``"restart"`` (a random perturbation, ``edge`` empty) or ``"best"``
-    (the search ended and went back to the best DAG seen).
+    was before the step), ``"restart"`` (a random perturbation, ``edge`` empty), ``"best"``
+    (the walk ended and went back to the best DAG seen) or ``"polish"`` (a last greedy climb
+    without a tabu list starts from the best DAG: a move the tabu list hid improves it).
     """
 
     step: int
@@ -213,8 +227,12 @@ class _Moves:
         return best
 
     def random(self, st: _State, rng: np.random.Generator) -> Optional[Tuple[int, int, int]]:
+        """A random legal removal or reversal of an existing edge (an addition when the DAG
+        has no edge that may change)."""
         masks = self.masks(st, deque())
-        pool = [(k, int(i), int(j)) for k, m in enumerate(masks) for i, j in np.argwhere(m)]
+        pool = [(k, int(i), int(j)) for k in (_REMOVE, _REVERSE) for i, j in np.argwhere(masks[k])]
+        if not pool:
+            pool = [(_ADD, int(i), int(j)) for i, j in np.argwhere(masks[_ADD])]
         if not pool:
             return None
         return pool[int(rng.integers(len(pool)))]
@@ -248,10 +266,10 @@ def hill_climb(data: Any, *, score: str = "bic", ess: float = 10.0,
                required: Sequence[Any] = (), forbidden: Sequence[Any] = (),
                tiers: Sequence[Sequence[str]] = (), statements: Sequence[Any] = (),
                net: Optional[BayesNet] = None, max_indegree: Optional[int] = None,
-               tabu_length: int = 100, patience: int = 0, restarts: int = 0,
+               tabu_length: int = 100, patience: int = 10, restarts: int = 10,
                perturbation: Optional[int] = None, seed: int = 0, max_iter: int = 100_000,
                epsilon: float = 1e-8, fit: bool = True, pseudo_count: float = 0.0,
-               name: str = "learned") -> SearchResult:
+               name: str = "learned", progress: bool = False) -> SearchResult:
     """Learn a DAG by greedy search on a decomposable score.
 
     Parameters
@@ -275,16 +293,21 @@ def hill_climb(data: Any, *, score: str = "bic", ess: float = 10.0,
         Most parents per variable (``None``: no limit).
     tabu_length, patience
         The last ``tabu_length`` moves may not be undone; up to ``patience`` non-improving
-        moves in a row are taken before the search stops (``0``: plain hill climbing).
+        moves in a row are taken before a climb stops (``patience=0, restarts=0``: plain
+        greedy hill climbing).
     restarts, perturbation, seed
-        Random restarts from the best DAG, each after ``perturbation`` random legal moves
-        (default: about a quarter of the variables, at least 2), drawn with ``seed``.
+        Random restarts from the best DAG, each after ``perturbation`` random removals or
+        reversals of its edges (default: about a quarter of the variables, at least 2),
+        drawn with ``seed``: the same seed gives the same result.
     max_iter
         Most moves in all.
     epsilon
         A move must gain more than this to count as an improvement.
     fit, pseudo_count
         Fit the result's CPTs from counts (:func:`~pgm_ar.learning.count_fit.fit_cpts_by_counts`).
+    progress
+        Report the climbs done (:func:`~pgm_ar.utils.progress.progress`: a bar on a
+        terminal, a line every 15 s otherwise).
 
     Returns
     -------
@@ -354,6 +377,7 @@ def hill_climb(data: Any, *, score: str = "bic", ess: float = 10.0,
     kick = perturbation if perturbation is not None else max(2, n // 4)
     steps = 0
     capped = False
+    bar = _progress(int(restarts) + 1, "hill climbing", unit="climb", enabled=progress)
     for attempt in range(int(restarts) + 1):
         if attempt:
             st = _State(scorer, best_adj)
@@ -386,9 +410,39 @@ def hill_climb(data: Any, *, score: str = "bic", ess: float = 10.0,
                 # a move that does not improve: the walk goes on for `patience` of them in a
                 # row without a new best, then stops
                 stale += 1
+        if bar is not None:
+            bar.update(1)
         if capped:
-            notes.append(f"stopped after max_iter={max_iter} moves")
             break
+    if bar is not None:
+        bar.close()
+    if not capped:
+        # a last greedy climb from the best DAG with no tabu list: a move the tabu list hid
+        # from the walk may still improve the best DAG, and the result should be a local
+        # optimum whatever the options
+        st = _State(scorer, best_adj)
+        polished = False
+        while True:
+            mv = moves.best(st, deque())
+            if mv is None or mv[3] <= epsilon:
+                break
+            if steps >= max_iter:
+                capped = True
+                break
+            if not polished:  # the first move of the last climb: mark where it starts
+                polished = True
+                if trace[-1].score != best_score:
+                    trace.append(TraceStep(steps, "best", ("", ""),
+                                           best_score - trace[-1].score, best_score))
+                trace.append(TraceStep(steps, "polish", ("", ""), 0.0, best_score))
+            kind, p, c, gain = mv
+            st.apply(kind, p, c)
+            steps += 1
+            trace.append(TraceStep(steps, _MOVE_NAMES[kind], (names[p], names[c]), gain, st.total))
+        if st.total > best_score:
+            best_adj, best_score = st.adj.copy(), st.total
+    if capped:
+        notes.append(f"stopped after max_iter={max_iter} moves")
     if trace[-1].score != best_score:
         trace.append(TraceStep(steps, "best", ("", ""), best_score - trace[-1].score, best_score))
 
