@@ -227,7 +227,7 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
     while max_cond is None or level <= max_cond:
         frozen = [tuple(sorted(a)) for a in adj]
         any_tested = False
-        done: Set[Tuple[FrozenSet[int], Tuple[int, ...]]] = set()  # (x, y, S) = (y, x, S)
+        done: Set[tuple] = set()  # tests run at this level: (x, y, S) = (y, x, S)
         for x in range(n):
             ys = [y for y in frozen[x] if frozenset((x, y)) not in required]
             if not ys or len(frozen[x]) - 1 < level:
@@ -299,26 +299,13 @@ def _level_single(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -
                 _remove(x, y, s, adj, sepsets)
 
 
-#: one count of a node's tests holds at most this many row entries (tests x rows) ...
-_CHUNK_ENTRIES = 1 << 22
-
-#: ... and at most this many table cells (a chunk's tables share the largest shape, and past
-#: this size the padding costs more than separate counts)
-_CHUNK_CELLS = 1 << 16
-
-#: a conditioning set with more strata than this (times the cells of x and y) is renumbered
-#: to the strata that occur
-_SPARSE_CELLS = 1 << 22
-
-
 #: tests of one node counted together: at least this many (when there are), ...
 _CHUNK_TESTS = 24
 
 #: ... at most this many row entries (tests x rows) ...
 _CHUNK_ENTRIES = 1 << 22
 
-#: ... and at most this many table cells (a chunk's tables share the largest shape, and past
-#: this size the padding costs more than separate counts)
+#: ... and at most this many table cells (tests x strata x states of x x states of y)
 _CHUNK_CELLS = 1 << 16
 
 #: a conditioning set with more strata than this (times the cells of x and y) is renumbered
@@ -331,12 +318,12 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 
     The tests are the pairs (conditioning set ``S``, neighbour ``y``), ``S`` in the order of
     ``combinations``.  A chunk takes the sets in turn, each with every ``y`` still joined to
-    ``x``, until it holds :data:`_CHUNK_TESTS` tests; their tables share one array, padded to
-    the largest number of strata and of states of ``y`` (empty cells add nothing), counted by
-    one ``bincount`` with the ``y``s of each set packed a few to a code
-    (:func:`_chunk_tables`).  Then, in order, a test that keeps independence removes its edge, and
-    later tests of that edge are dropped.  For each ``y`` the first separating set is the same
-    as when testing one ``S`` after another; a chunk only counts a few tests ahead.
+    ``x``, until it holds :data:`_CHUNK_TESTS` tests; they are counted by one ``bincount``
+    with the ``y``s packed a few to a code (:func:`_chunk_tables`; the packs' codes are made
+    once for the node and level, :class:`_YPacks`), and only the strata that occur are kept
+    (:func:`_strata_statistics`).  Then, in order, a test that keeps independence removes its
+    edge, and later tests of that edge are dropped.  For each ``y`` the first separating set
+    is the same as when testing one ``S`` after another; a chunk only counts a few tests ahead.
     """
     sets = list(combinations(neighbours, level))
     rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS,
@@ -349,15 +336,16 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     ky = max(cards[y] for y in ys)
     lut = tester._nlogn_lut(tester.n_rows)
     chi2 = tester.kind is CITest.CHI2
-    key = lambda y, s: (frozenset((x, y)), s)  # noqa: E731
+    packer = _YPacks(cols, cards, ys)
+    adj_x = adj[x]
     next_set = 0
     while next_set < len(sets):
         chunk: List[Tuple[Tuple[int, ...], int]] = []
         strata: Dict[Tuple[int, ...], Tuple[np.ndarray, int]] = {}
-        kz_max = 1
         while next_set < len(sets) and len(chunk) < _CHUNK_TESTS:
             s = sets[next_set]
-            todo = [y for y in ys if y not in s and y in adj[x] and key(y, s) not in done]
+            todo = [y for y in ys if y in adj_x and y not in s
+                    and ((x, y, s) if x < y else (y, x, s)) not in done]
             if not todo:
                 next_set += 1
                 continue
@@ -368,26 +356,46 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
             else:
                 z, kz = np.zeros(m, dtype=np.int64), 1
             size = len(chunk) + len(todo)
-            if chunk and (size * m > _CHUNK_ENTRIES
-                          or size * max(kz_max, kz) * kx * ky > _CHUNK_CELLS):
+            if chunk and (size * m > _CHUNK_ENTRIES or size * kz * kx * ky > _CHUNK_CELLS):
                 break  # this set starts the next chunk
             strata[s] = (z * kx, kz)  # premultiplied: a test adds x, then scales by |Y|
-            kz_max = max(kz_max, kz)
             chunk.extend((s, y) for y in todo)
             next_set += 1
         if not chunk:
             break
-        done.update(key(y, s) for s, y in chunk)
+        done.update((x, y, s) if x < y else (y, x, s) for s, y in chunk)
         if m * len(chunk) >= _PACK_MIN_ROWS * len(strata):
-            tables = _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w)
+            tables, tid = _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer)
         else:
-            tables = _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w)
-        stat, dof, _, _ = table_statistics(tables, lut, chi2)
+            tables, tid = _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w)
+        stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
         p = batch_p_values(stat, dof)
         tester.n_tests += len(chunk)
-        for (s, y), pk, dk in zip(chunk, p, dof):
-            if y in adj[x] and _independent(float(pk), int(dk), alpha):
+        for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
+            if y in adj_x and _independent(pk, dk, alpha):
                 _remove(x, y, s, adj, sepsets)
+
+
+def _strata_statistics(t: np.ndarray, tid: np.ndarray, b: int, lut: np.ndarray,
+                       chi2: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """``(statistic, dof)`` of ``b`` tests from their non-empty strata: ``t`` holds one
+    ``(|X|, |Y|)`` table per stratum, ``tid`` the test each belongs to.  The same sums as
+    :func:`~pgm_ar.learning.citests.table_statistics`, without the empty strata a padded
+    batch would carry (most strata of a large conditioning set are empty)."""
+    n_xz, n_yz = t.sum(axis=2), t.sum(axis=1)
+    n_z = n_xz.sum(axis=1)
+    rows = np.maximum(np.count_nonzero(n_xz, axis=1) - 1, 0)
+    cols = np.maximum(np.count_nonzero(n_yz, axis=1) - 1, 0)
+    dof = np.bincount(tid, weights=rows * cols, minlength=b).astype(np.int64)
+    if chi2:
+        expected = n_xz[:, :, None] * n_yz[:, None, :] / np.maximum(n_z, 1)[:, None, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(expected > 0, (t - expected) ** 2 / expected, 0.0)
+        return np.bincount(tid, weights=terms.sum(axis=(1, 2)), minlength=b), dof
+    per = (lut[t].sum(axis=(1, 2)) + lut[n_z] - lut[n_xz].sum(axis=1)
+           - lut[n_yz].sum(axis=1))
+    g = 2.0 * np.bincount(tid, weights=per, minlength=b)
+    return np.maximum(g, 0.0), dof  # rounding leaves -1e-13 where a table is independent
 
 
 #: the tests of one conditioning set are packed so that one count covers a pack of at most
@@ -401,9 +409,11 @@ _PACK_CELLS = 1 << 15
 _PACK_MIN_ROWS = 30000
 
 
-def _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w) -> np.ndarray:
-    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk, one row of codes per test:
-    ``(z * |X| + x) * ky + y``, shifted to the test's own table, all in one ``bincount``."""
+def _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w) -> Tuple[np.ndarray, np.ndarray]:
+    """The non-empty stratum tables of a chunk and the test of each, one row of codes per
+    test: ``(z * |X| + x) * ky + y``, shifted to the test's own table, all in one
+    ``bincount``."""
+    kz_max = max(kz for _, kz in strata.values())
     cells = kz_max * kx * ky
     set_list = list(strata)
     y_list = sorted({y for _, y in chunk})
@@ -420,52 +430,102 @@ def _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w) -> np.ndarray:
     counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
     if weights is not None:
         counts = np.rint(counts).astype(np.int64)
-    return counts.reshape(len(chunk), kz_max, kx, ky)
+    counts = counts.reshape(len(chunk) * kz_max, kx, ky)
+    keep = np.flatnonzero(counts.reshape(len(counts), -1).any(axis=1))
+    return counts[keep], keep // kz_max
 
 
-def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
-    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk (padded with empty cells).
+class _YPacks:
+    """The neighbours ``ys`` of a node in packs of at most ``room`` joint states, each pack's
+    mixed-radix code made once per node and level (not once per conditioning set): a set's
+    tests then cost one multiply-add per pack."""
 
-    The tests of one conditioning set share its stratum code, so their ``y``s are packed a
-    few at a time into one mixed-radix code beside it: one count per pack instead of one per
-    test, and each test's table is a marginal of its pack's count (a product with a 0/1
-    matrix).  The tables are the integer counts either way.
+    def __init__(self, cols, cards, ys) -> None:
+        self.cols, self.cards, self.ys = cols, cards, list(ys)
+        self._by_room: Dict[int, Tuple[List[List[int]], List[np.ndarray], List[int],
+                                       Dict[int, Tuple[int, int]]]] = {}
+
+    def get(self, room: int):
+        """``(packs, codes, caps, where)``: ``where[y] = (pack, position)``."""
+        size = 1
+        while size * 2 <= room:  # powers of two: a few packings serve every set
+            size *= 2
+        got = self._by_room.get(size)
+        if got is None:
+            cols, cards = self.cols, self.cards
+            packs = pack_by_product(self.ys, cards.__getitem__, size)
+            codes, caps, where = [], [], {}
+            for q, pack in enumerate(packs):
+                code, inner = None, 1
+                for j in reversed(range(len(pack))):
+                    y = pack[j]
+                    code = cols[y] * inner if code is None else code + cols[y] * inner
+                    inner *= cards[y]
+                    where[y] = (q, j)
+                codes.append(code)
+                caps.append(inner)
+            got = (packs, codes, caps, where)
+            self._by_room[size] = got
+        return got
+
+
+def _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer) -> Tuple[np.ndarray, np.ndarray]:
+    """The non-empty stratum tables ``(M, |X|, ky)`` of a chunk and the test of each.
+
+    The tests of one conditioning set share its stratum code, so their ``y``s come from the
+    node's packs (:class:`_YPacks`) beside it: one count per pack instead of one per test,
+    and each test's table is a marginal of its pack's count (a product with a 0/1 matrix).
+    The tables are the integer counts either way; the strata a set never takes are dropped.
     """
     kx = cards[x]
-    tables = np.zeros((len(chunk), kz_max, kx, ky), dtype=np.int64)
     by_set: Dict[Tuple[int, ...], List[int]] = {}
     for i, (s, _) in enumerate(chunk):
         by_set.setdefault(s, []).append(i)
-    plan = []      # (strata, positions in chunk, cap, offset of the pack's cells)
+    plan = []  # (strata, packs, {pack: [(position in chunk, in pack)]}, [(pack, offset, cap)])
     rows = []
     offset = 0
     for s, members in by_set.items():
         zx, kz = strata[s]
         u = zx + cols[x]                      # stratum and x: z * |X| + x
         ku = kz * kx
-        room = max(_PACK_CELLS // ku, 1)
-        packs = pack_by_product(members, lambda i: cards[chunk[i][1]], room)
-        for pack in packs:
-            code = None
-            inner = 1
-            for i in reversed(pack):
-                y = cols[chunk[i][1]]
-                term = y if inner == 1 else y * inner
-                code = term if code is None else code + term
-                inner *= cards[chunk[i][1]]
-            rows.append(u * inner + code + offset)
-            plan.append((kz, pack, inner, offset))
-            offset += ku * inner
+        # a pack's count should not outgrow the rows: its cells are zeroed, converted and
+        # marginalised (a product of cells x tests), its rows only added once
+        packs, codes, caps, where = packer.get(max(min(_PACK_CELLS, len(u) // 2) // ku, 1))
+        slots: Dict[int, List[Tuple[int, int]]] = {}
+        for i in members:
+            q, j = where[chunk[i][1]]
+            slots.setdefault(q, []).append((i, j))
+        starts = []
+        for q in slots:
+            code = u * caps[q]
+            code += codes[q]
+            if offset:
+                code += offset
+            rows.append(code)
+            starts.append((q, offset, caps[q]))
+            offset += ku * caps[q]
+        plan.append((kz, packs, slots, starts))
     flat = np.concatenate(rows) if len(rows) > 1 else rows[0]
     weights = None if w is None else np.tile(w, len(rows))
     counts = np.bincount(flat, weights=weights, minlength=offset).astype(np.float64)
-    for kz, pack, cap, start in plan:
-        ks = tuple(cards[chunk[i][1]] for i in pack)
-        block = counts[start:start + kz * kx * cap].reshape(kz * kx, cap)
-        got = block @ marginal_sum_matrix(ks, ky)
-        got = np.rint(got).astype(np.int64).reshape(kz, kx, len(pack), ky)
-        tables[pack, :kz] = got.transpose(2, 0, 1, 3)
-    return tables
+    parts, tids = [], []
+    for kz, packs, slots, starts in plan:
+        occurs = None
+        for q, start, cap in starts:
+            block = counts[start:start + kz * kx * cap].reshape(kz, kx * cap)
+            if occurs is None:  # the strata of the set: the same in each of its packs
+                occurs = np.flatnonzero(block.any(axis=1)) if kz > 1 else None
+            if occurs is not None and len(occurs) < kz:
+                block = block[occurs]
+            ks = tuple(cards[v] for v in packs[q])
+            got = block.reshape(-1, cap) @ marginal_sum_matrix(ks, ky)
+            got = got.reshape(-1, kx, len(ks), ky)
+            idx, js = zip(*slots[q])
+            sel = got[:, :, list(js), :].transpose(2, 0, 1, 3)  # (tests, strata, |X|, ky)
+            parts.append(sel.reshape(-1, kx, ky))
+            tids.append(np.repeat(np.asarray(idx, dtype=np.int64), sel.shape[1]))
+    tables = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return np.rint(tables).astype(np.int64), np.concatenate(tids)
 
 
 def _n_choose(n: int, k: int) -> int:

@@ -157,6 +157,29 @@ def test_packed_counts_and_row_counts_learn_the_same(monkeypatch):
     assert runs[0][3] > 500  # levels past the first ran
 
 
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_batched_separating_sets_pass_the_single_test(monkeypatch, test):
+    # every separating set the batched counts found (small packs: many packs per set, a few
+    # ys each) is one the one-at-a-time tester also accepts, with the same statistic
+    import importlib
+
+    from pgm_ar.learning import CITester
+
+    pc_module = importlib.import_module("pgm_ar.learning.pc")
+    monkeypatch.setattr(pc_module, "_PACK_MIN_ROWS", 0)
+    monkeypatch.setattr(pc_module, "_PACK_CELLS", 64)
+    net = pgm_ar.example_network("child")
+    data = discrete_data(pgm_ar.compile(net).sample(3000, seed=5), net)
+    learned = pc(data, alpha=0.05, max_cond=2, test=test)
+    tester = CITester(data, test)
+    conditioned = [(pair, s) for pair, s in learned.sepsets.items() if s]
+    assert len(conditioned) > 20
+    for pair, s in conditioned:
+        a, b = sorted(pair)
+        r = tester.test(a, b, list(s))
+        assert r.p_value > 0.05 and r.dof > 0
+
+
 def test_many_valued_columns_are_refused_before_any_table_exists():
     """An identifier-like column would ask for a card x card table: refused with the numbers
     (under a small budget here, so the test allocates nothing large either)."""
