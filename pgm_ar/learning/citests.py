@@ -230,6 +230,35 @@ def stratified_table(x: np.ndarray, y: np.ndarray, z: np.ndarray, kx: int, ky: i
 
 
 # -- statistics from a stratified table -----------------------------------------------------
+#: a single test is counted from bitsets of the rows (:func:`bit_table`) while its full table
+#: has at most this many cells: one AND and popcount over the rows' bits per cell then costs
+#: less than the passes over the rows' codes and the ``bincount`` of the other way
+_BIT_CELLS = 160
+
+#: the bitsets of every variable's states take at most this many bytes (else codes only)
+_BIT_BYTES = 1 << 28
+
+
+def bit_table(bits: Sequence[np.ndarray], x: int, y: int, zs: Sequence[int]) -> np.ndarray:
+    """The ``(S, |X|, |Y|)`` table of ``x, y`` over the occurring strata of ``zs`` from
+    bitsets of the rows (``bits[v][k]``: the rows where ``v`` takes state ``k``, 64 to a
+    word): each cell is the popcount of an AND of a stratum's, ``x``'s and ``y``'s bitsets.
+    The strata are built one variable at a time and the empty ones dropped as they appear."""
+    words = bits[x].shape[1]
+    if zs:
+        strata = bits[zs[0]]
+        for z in zs[1:]:
+            strata = (strata[:, None, :] & bits[z][None, :, :]).reshape(-1, words)
+        occurs = np.bitwise_count(strata).sum(axis=1) > 0
+        if not occurs.all():
+            strata = strata[occurs]
+        xz = strata[:, None, :] & bits[x][None, :, :]
+    else:
+        xz = bits[x][None, :, :]
+    cells = xz[:, :, None, :] & bits[y][None, None, :, :]
+    return np.bitwise_count(cells).sum(axis=3).astype(np.int64)
+
+
 def _nlogn(counts: np.ndarray) -> float:
     c = counts[counts > 1]  # 0 ln 0 = 1 ln 1 = 0
     return float(np.dot(c, np.log(c)))
@@ -773,6 +802,14 @@ class CITester:
     # -- discrete ------------------------------------------------------------------------
     def table(self, xi: Sequence[int], yi: Sequence[int], zi: Sequence[int]) -> np.ndarray:
         """The ``(S, |X|, |Y|)`` table of counts over the occurring strata of ``Z``."""
+        if len(xi) == 1 and len(yi) == 1 and not self._missing:
+            cells = self._cards[xi[0]] * self._cards[yi[0]]
+            for z in zi:
+                cells *= self._cards[z]
+            if cells <= _BIT_CELLS:
+                bits = self._bitsets()
+                if bits is not None:
+                    return bit_table(bits, xi[0], yi[0], zi)
         cols = [self._cols[i] for i in (*xi, *yi, *zi)]
         if self._missing:
             keep = np.ones(self.n_rows, dtype=bool)
@@ -790,6 +827,24 @@ class CITester:
             z, kz = np.zeros(len(x), dtype=np.int64), 1
         return stratified_table(x, y, z, kx, ky, kz)
 
+    def _bitsets(self) -> Optional[List[np.ndarray]]:
+        """Per variable, one bitset of the rows per state (``(card, words)`` uint64), made
+        once; ``None`` when they would take more than :data:`_BIT_BYTES`."""
+        bits = getattr(self, "_bits", False)
+        if bits is False:
+            words = (self.n_rows + 63) // 64
+            bits = None
+            if sum(self._cards) * words * 8 <= _BIT_BYTES and self.n_rows:
+                bits = []
+                for col, k in zip(self._cols, self._cards):
+                    onehot = col[None, :] == np.arange(k)[:, None]
+                    packed = np.packbits(onehot, axis=1, bitorder="little")
+                    full = np.zeros((k, words * 8), dtype=np.uint8)
+                    full[:, :packed.shape[1]] = packed
+                    bits.append(full.view(np.uint64))
+            self._bits = bits
+        return bits
+
     def _discrete(self, xi, yi, zi):
         table = self.table(xi, yi, zi)
         return self.from_table(table)
@@ -802,13 +857,16 @@ class CITester:
         # The G statistic and the degrees of freedom in a dozen numpy calls: n ln n is looked
         # up in a table of every count up to the number of rows (PC runs thousands of tests,
         # and per-call overhead, not arithmetic, is what a small table costs).
-        n_xz, n_yz = table.sum(axis=2), table.sum(axis=1)
-        n_z = n_xz.sum(axis=1)
-        n = int(n_z.sum())
-        rows, cols = np.count_nonzero(n_xz, axis=1), np.count_nonzero(n_yz, axis=1)
+        add = np.add.reduce  # the ufunc itself: .sum() and count_nonzero(axis=) wrap it
+        n_xz, n_yz = add(table, axis=2), add(table, axis=1)
+        n_z = add(n_xz, axis=1)
+        n = int(add(n_z))
+        rows, cols = add(n_xz > 0, axis=1), add(n_yz > 0, axis=1)
         dof = int(np.dot(rows - 1, cols - 1)) if len(n_z) else 0  # every stratum occurs
         lut = self._nlogn_lut(n)
-        g = 2.0 * (lut[table].sum() + lut[n_z].sum() - lut[n_xz].sum() - lut[n_yz].sum())
+        take = lut.take
+        g = 2.0 * (add(take(table), axis=None) + add(take(n_z)) - add(take(n_xz), axis=None)
+                   - add(take(n_yz), axis=None))
         g = max(float(g), 0.0)  # rounding leaves -1e-13 where the table is exactly independent
         cmi = g / (2 * n) if n else 0.0
         if self.kind is CITest.CHI2:
