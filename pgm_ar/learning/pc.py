@@ -305,7 +305,8 @@ _CHUNK_TESTS = 24
 #: ... at most this many row entries (tests x rows) ...
 _CHUNK_ENTRIES = 1 << 22
 
-#: ... and at most this many table cells (tests x strata x states of x x states of y)
+#: ... and at most this many table cells (tests x the most strata x states of x x states of
+#: y: one row of codes per test pads every table to the largest)
 _CHUNK_CELLS = 1 << 16
 
 #: a conditioning set with more strata than this (times the cells of x and y) is renumbered
@@ -342,6 +343,7 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     while next_set < len(sets):
         chunk: List[Tuple[Tuple[int, ...], int]] = []
         strata: Dict[Tuple[int, ...], Tuple[np.ndarray, int]] = {}
+        kz_max = 1
         while next_set < len(sets) and len(chunk) < _CHUNK_TESTS:
             s = sets[next_set]
             todo = [y for y in ys if y in adj_x and y not in s
@@ -356,9 +358,11 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
             else:
                 z, kz = np.zeros(m, dtype=np.int64), 1
             size = len(chunk) + len(todo)
-            if chunk and (size * m > _CHUNK_ENTRIES or size * kz * kx * ky > _CHUNK_CELLS):
+            if chunk and (size * m > _CHUNK_ENTRIES
+                          or size * max(kz_max, kz) * kx * ky > _CHUNK_CELLS):
                 break  # this set starts the next chunk
             strata[s] = (z * kx, kz)  # premultiplied: a test adds x, then scales by |Y|
+            kz_max = max(kz_max, kz)
             chunk.extend((s, y) for y in todo)
             next_set += 1
         if not chunk:
@@ -379,23 +383,44 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 def _strata_statistics(t: np.ndarray, tid: np.ndarray, b: int, lut: np.ndarray,
                        chi2: bool = False) -> Tuple[np.ndarray, np.ndarray]:
     """``(statistic, dof)`` of ``b`` tests from their non-empty strata: ``t`` holds one
-    ``(|X|, |Y|)`` table per stratum, ``tid`` the test each belongs to.  The same sums as
-    :func:`~pgm_ar.learning.citests.table_statistics`, without the empty strata a padded
-    batch would carry (most strata of a large conditioning set are empty)."""
-    n_xz, n_yz = t.sum(axis=2), t.sum(axis=1)
-    n_z = n_xz.sum(axis=1)
-    rows = np.maximum(np.count_nonzero(n_xz, axis=1) - 1, 0)
-    cols = np.maximum(np.count_nonzero(n_yz, axis=1) - 1, 0)
-    dof = np.bincount(tid, weights=rows * cols, minlength=b).astype(np.int64)
+    ``(|X|, |Y|)`` table of integer counts per stratum, ``tid`` the test each belongs to.  The
+    same sums as :func:`~pgm_ar.learning.citests.table_statistics`, without the empty strata a
+    padded batch would carry (most strata of a large conditioning set are empty).
+
+    The margins are products with vectors of ones (numpy's reductions over axes of two or
+    three entries cost several times more) and ``n ln n`` is looked up (``lut``)."""
+    m, kx, ky = t.shape
+    tf = t.astype(np.float64)
+    n_xz = tf.reshape(m * kx, ky) @ _ones(ky)          # (m * |X|,)
+    n_yz = tf[:, 0, :].copy()                           # (m, |Y|): a sum over |X| slices
+    for a in range(1, kx):
+        n_yz += tf[:, a, :]
+    n_z = n_yz @ _ones(ky)
+    rows = np.maximum((n_xz > 0).reshape(m, kx) @ _ones(kx) - 1.0, 0.0)
+    cols = np.maximum((n_yz > 0) @ _ones(ky) - 1.0, 0.0)
+    dof = np.rint(np.bincount(tid, weights=rows * cols, minlength=b)).astype(np.int64)
     if chi2:
-        expected = n_xz[:, :, None] * n_yz[:, None, :] / np.maximum(n_z, 1)[:, None, None]
+        expected = (n_xz.reshape(m, kx)[:, :, None] * n_yz[:, None, :]
+                    / np.maximum(n_z, 1)[:, None, None])
         with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(expected > 0, (t - expected) ** 2 / expected, 0.0)
-        return np.bincount(tid, weights=terms.sum(axis=(1, 2)), minlength=b), dof
-    per = (lut[t].sum(axis=(1, 2)) + lut[n_z] - lut[n_xz].sum(axis=1)
-           - lut[n_yz].sum(axis=1))
+            terms = np.where(expected > 0, (tf - expected) ** 2 / expected, 0.0)
+        return np.bincount(tid, weights=terms.reshape(m, -1) @ _ones(kx * ky), minlength=b), dof
+    take = lut.take
+    per = (take(t).reshape(m, kx * ky) @ _ones(kx * ky) + take(n_z.astype(np.intp))
+           - take(n_xz.astype(np.intp)).reshape(m, kx) @ _ones(kx)
+           - take(n_yz.astype(np.intp)) @ _ones(ky))
     g = 2.0 * np.bincount(tid, weights=per, minlength=b)
     return np.maximum(g, 0.0), dof  # rounding leaves -1e-13 where a table is independent
+
+
+_ONES: Dict[int, np.ndarray] = {}
+
+
+def _ones(k: int) -> np.ndarray:
+    got = _ONES.get(k)
+    if got is None:
+        got = _ONES[k] = np.ones(k)
+    return got
 
 
 #: the tests of one conditioning set are packed so that one count covers a pack of at most
@@ -430,9 +455,9 @@ def _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w) -> Tuple[np.ndarray, n
     counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
     if weights is not None:
         counts = np.rint(counts).astype(np.int64)
-    counts = counts.reshape(len(chunk) * kz_max, kx, ky)
-    keep = np.flatnonzero(counts.reshape(len(counts), -1).any(axis=1))
-    return counts[keep], keep // kz_max
+    counts = counts.reshape(len(chunk) * kz_max, kx * ky)
+    keep = np.flatnonzero(counts @ _ones(kx * ky) if kx * ky > 1 else counts[:, 0])
+    return counts[keep].reshape(-1, kx, ky), keep // kz_max
 
 
 class _YPacks:
