@@ -783,9 +783,9 @@ class CITester:
 
             cols, weights = list(self._cols), None
             if len(cols) > 1 and self.n_rows >= _COMPRESS_ROWS:
-                values, counts = distinct_rows(cols, self._cards)
-                if len(counts) <= 0.6 * self.n_rows:
-                    cols, weights = values, counts.astype(np.float64)
+                got = distinct_rows(cols, self._cards, most=int(0.6 * self.n_rows))
+                if got is not None:
+                    cols, weights = got[0], got[1].astype(np.float64)
             top = max(self._cards, default=1)
             dtype = np.uint8 if top <= 255 else (np.uint16 if top <= 65535 else np.int32)
             packed = PackedColumns([c.astype(dtype) for c in cols], self._cards, weights)

@@ -155,22 +155,26 @@ class _Rows:
         self.weights: Optional[np.ndarray] = None
         if compress and len(cols) > 1:
             cards = [tester._cards[c] for c in cols]
+            most = int(_FRAME_ROW_SHARE * tester.n_rows)
             if previous is not None and previous.weights is not None \
                     and set(cols) <= set(previous.columns):
-                values, counts = distinct_rows([previous.columns[c] for c in cols], cards,
-                                               previous.weights)
+                got = distinct_rows([previous.columns[c] for c in cols], cards,
+                                    previous.weights, most=most)
             else:
-                values, counts = distinct_rows(list(columns.values()), cards)
-            if len(counts) <= _FRAME_ROW_SHARE * tester.n_rows:
-                columns = dict(zip(cols, values))
-                self.weights = counts.astype(np.float64)
+                got = distinct_rows(list(columns.values()), cards, most=most)
+            if got is not None:
+                columns = dict(zip(cols, got[0]))
+                self.weights = got[1].astype(np.float64)
         self.columns = columns
 
 
 def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
-                  weights: Optional[np.ndarray] = None) -> Tuple[List[np.ndarray], np.ndarray]:
+                  weights: Optional[np.ndarray] = None, most: Optional[int] = None
+                  ) -> Optional[Tuple[List[np.ndarray], np.ndarray]]:
     """The distinct combinations of ``columns`` that occur, as one array per column, and how
     often each occurs (the sum of ``weights`` when the rows carry multiplicities); no sort.
+    ``None`` as soon as more than ``most`` distinct combinations are seen (when given): the
+    columns' first few already occur in that many, so the rest cannot be fewer.
 
     The columns are folded into one code a column at a time; whenever the code space passes
     four times the rows (at most :data:`_RENUMBER_SPACE`) the codes that occur are renumbered ``0..U-1`` (a count over the
@@ -182,12 +186,16 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     for col, k in zip(columns[1:], cards[1:]):
         if space * int(k) > limit:
             occurs = np.bincount(code, minlength=space) > 0
-            code = (np.cumsum(occurs) - 1)[code]
             space = int(occurs.sum())
+            if most is not None and space > most:
+                return None
+            code = (np.cumsum(occurs) - 1)[code]
         code = code * int(k) + col
         space *= int(k)
     counts = np.bincount(code, weights=weights, minlength=space)
     keep = counts > 0
+    if most is not None and int(keep.sum()) > most:
+        return None
     if not keep.all():
         code = (np.cumsum(keep) - 1)[code]
         counts = counts[keep]
