@@ -34,6 +34,13 @@ Real-valued variables
     likelihood ratio ``2 N CMI`` against chi-square with ``|X| |Y|`` degrees of freedom
     (reported as ``test="gaussian_lr"``).
 
+One test
+    A test of two single variables whose full table is small (at most :data:`_BIT_CELLS`
+    cells) is counted from bitsets of the rows, one per state of each variable and made once
+    per tester: each cell is the popcount of the AND of a stratum's, ``x``'s and ``y``'s
+    bitsets, 64 rows a word (:func:`bit_table`); larger tables from the codes and one
+    ``bincount``.
+
 Many tests
     :meth:`CITester.test_pairs` runs a list of single-variable tests at once (all the local
     Markov statements of a network, split into pairs): the tests sharing ``x`` and ``given``
@@ -71,7 +78,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "PackedColumns", "pack_by_product", "pairwise_counts"]
+           "PackedColumns", "pack_by_product", "pairwise_counts", "bit_table"]
 
 Names = Union[str, Iterable[str]]
 

@@ -25,12 +25,13 @@ Knowledge
 Counting
     All tests of a node ``x`` at one level condition on subsets of its frozen neighbours.
     They are counted a few dozen at a time in one ``bincount`` (successive conditioning sets,
-    each against every neighbour still joined to ``x``, their tables padded to one shape),
-    over the distinct rows of ``x`` and its neighbours with their multiplicities when those
-    are much fewer than the rows; the pairwise tests of level 0 all come from one matrix
-    product of one-hot rows (:func:`~pgm_ar.learning.citests.pairwise_counts`).  The
-    statistics are those of one test at a time; a test of ``x, y | S`` already run from
-    ``y``'s side at the same level is not repeated.
+    each against every neighbour still joined to ``x``, the neighbours packed a few to a code
+    made once per node and level), over the distinct rows of ``x`` and its neighbours with
+    their multiplicities when those are much fewer than the rows; only the strata that occur
+    enter the statistics.  The pairwise tests of level 0 all come from one matrix product of
+    one-hot rows (:func:`~pgm_ar.learning.citests.pairwise_counts`).  The statistics are
+    those of one test at a time; a test of ``x, y | S`` already run from ``y``'s side at the
+    same level is not repeated.
 
 >>> import pgm_ar
 >>> net = pgm_ar.example_network("cancer")
