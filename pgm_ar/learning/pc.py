@@ -346,6 +346,14 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     ky = max(cards[y] for y in ys)
     lut = tester._nlogn_lut(tester.n_rows)
     chi2 = tester.kind is CITest.CHI2
+    if w is None and level > 0:
+        # the rows are all there (no few distinct ones): small tables cost less as bitsets
+        largest = sorted((cards[v] for v in neighbours), reverse=True)[:level]
+        if kx * ky * int(np.prod(largest)) <= _BIT_PC_CELLS:
+            bits = tester._bitsets()
+            if bits is not None:
+                _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
+                return
     packer = _YPacks(cols, cards, ys)
     adj_x = adj[x]
     next_set = 0
@@ -381,6 +389,66 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
             tables, tid = _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer)
         else:
             tables, tid = _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w)
+        stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
+        p = batch_p_values(stat, dof)
+        tester.n_tests += len(chunk)
+        for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
+            if y in adj_x and _independent(pk, dk, alpha):
+                _remove(x, y, s, adj, sepsets)
+
+
+#: a node whose rows stay all there counts its tests from bitsets of the rows while a test's
+#: full table has at most this many cells: an AND and a popcount per cell over rows/64 words
+#: then cost less than the passes over the rows' codes and their ``bincount``
+_BIT_PC_CELLS = 256
+
+
+def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2) -> None:
+    """The tests of ``x`` at this level from bitsets of the rows (one per state of each
+    variable, :meth:`CITester._bitsets`): per conditioning set, its strata's bitsets (ANDs,
+    the empty ones dropped), split by ``x``, and each cell of every ``y`` still joined the
+    popcount of one more AND; all of a set's ``y`` in one array.  Chunks, order and early
+    stopping as in :func:`_level_batched`."""
+    cards = tester._cards
+    kx = cards[x]
+    ky = max(cards[y] for y in ys)
+    words = bits[x].shape[1]
+    # every y's bitsets padded to ky states (the padding holds no rows)
+    ybits = {}
+    for y in ys:
+        b = bits[y]
+        if len(b) < ky:
+            b = np.concatenate([b, np.zeros((ky - len(b), words), dtype=b.dtype)])
+        ybits[y] = b
+    adj_x = adj[x]
+    next_set = 0
+    while next_set < len(sets):
+        parts, tids, chunk = [], [], []
+        while next_set < len(sets) and len(chunk) < _CHUNK_TESTS:
+            s = sets[next_set]
+            next_set += 1
+            todo = [y for y in ys if y in adj_x and y not in s
+                    and ((x, y, s) if x < y else (y, x, s)) not in done]
+            if not todo:
+                continue
+            strata = bits[s[0]]
+            for v in s[1:]:
+                strata = (strata[:, None, :] & bits[v][None, :, :]).reshape(-1, words)
+            occurs = np.bitwise_count(strata).sum(axis=1) > 0
+            if not occurs.all():
+                strata = strata[occurs]
+            xz = strata[:, None, :] & bits[x][None, :, :]                   # (S, |X|, words)
+            yb = np.stack([ybits[y] for y in todo])                          # (Y, ky, words)
+            cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]       # (Y, S, |X|, ky, w)
+            tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
+            parts.append(tables.reshape(-1, kx, ky))
+            tids.append(np.repeat(np.arange(len(chunk), len(chunk) + len(todo)), len(strata)))
+            chunk.extend((s, y) for y in todo)
+        if not chunk:
+            break
+        done.update((x, y, s) if x < y else (y, x, s) for s, y in chunk)
+        tables = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        tid = np.concatenate(tids) if len(tids) > 1 else tids[0]
         stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
         p = batch_p_values(stat, dof)
         tester.n_tests += len(chunk)

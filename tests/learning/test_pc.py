@@ -201,3 +201,23 @@ def test_many_valued_columns_are_refused_before_any_table_exists():
     with limits_raised(max_table_cells=1000):  # 300 * 3 fits; (300 + 2 + 3)^2 does not
         with pytest.raises(PgmArError, match=r"first level.*93025 table entries"):
             pc(df)
+
+
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_bitset_counts_learn_what_code_counts_learn(monkeypatch, test):
+    # with every row kept (no distinct-row compression), a node's tests are counted from
+    # bitsets of the rows or from codes and bincounts: the same integer tables, the same run
+    import importlib
+
+    pc_module = importlib.import_module("pgm_ar.learning.pc")
+    monkeypatch.setattr(pc_module, "_FRAME_ROW_SHARE", 0.0)
+    net = pgm_ar.example_network("child")
+    data = discrete_data(pgm_ar.compile(net).sample(2500, seed=8), net)
+    runs = []
+    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+        monkeypatch.setattr(pc_module, "_BIT_PC_CELLS", cells)
+        r = pc(data, alpha=0.05, max_cond=3, test=test)
+        runs.append((set(r.directed), {frozenset(e) for e in r.undirected}, r.sepsets,
+                     r.n_tests))
+    assert runs[0] == runs[1]
+    assert sum(1 for s in runs[0][2].values() if len(s) >= 2) > 3  # levels 2+ decided edges
