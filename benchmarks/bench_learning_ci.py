@@ -43,7 +43,8 @@ seed 0), then
   tool's time a test on single tests and in the batch beside a tenth of pgmpy's (what 10x
   asks for), and for PC the number of tests each tool computed (pgmpy's cache misses,
   counted by wrapping its ``GSq``), the time a test over the whole run, and the share of
-  pgm_ar's run spent inside ``np.bincount`` (one more run, timed around each call).
+  pgm_ar's run spent counting rows in ``np.bincount`` and ``np.bitwise_count`` (one more
+  run, timed around each call).
 
 Both run in one process (pgmpy's PC in a forked child only to be stoppable), on one thread
 (``OMP_NUM_THREADS=1``); times are medians of ``--repeat`` runs for ours and one run for
@@ -206,23 +207,28 @@ def one_pass_us(data) -> float:
 
 
 def pc_count_share(data, max_cond) -> float:
-    """The share of one pc run spent inside ``np.bincount`` (the passes over the rows)."""
+    """The share of one pc run spent counting rows: inside ``np.bincount`` (codes) and
+    ``np.bitwise_count`` (bitsets of the rows)."""
     spent = [0.0]
-    inner = np.bincount
+    inner = {name: getattr(np, name) for name in ("bincount", "bitwise_count")}
 
-    def timed(*args, **kwargs):
-        t0 = time.perf_counter()
-        out = inner(*args, **kwargs)
-        spent[0] += time.perf_counter() - t0
-        return out
+    def timed(fn):
+        def run(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent[0] += time.perf_counter() - t0
+            return out
+        return run
 
-    np.bincount = timed
+    for name, fn in inner.items():
+        setattr(np, name, timed(fn))
     try:
         t0 = time.perf_counter()
         pc(data, alpha=0.01, max_cond=max_cond)
         total = time.perf_counter() - t0
     finally:
-        np.bincount = inner
+        for name, fn in inner.items():
+            setattr(np, name, fn)
     return spent[0] / total
 
 
@@ -254,18 +260,19 @@ def notes(floor_rows, markov_rows, skeleton_notes):
     out.append(
         "- PC: tests computed ours / pgmpy's: "
         + ", ".join(f"{lb} {n // 1000}k {nt}/{pg[0] if pg else '-'}" for lb, n, nt, pg, _, _ in pcs)
-        + "; share of our run inside np.bincount: "
+        + "; share of our run counting rows (np.bincount, np.bitwise_count): "
         + ", ".join(f"{100 * sh:.0f}%" for *_, sh, _ in pcs)
         + ". The counting is a small part: the rest is numpy's fixed cost a call on small "
         "tables (a few microseconds each, a few calls a test in batches of about two dozen "
         "tests), the per-node distinct rows, and the Python loop over conditioning sets; PC's "
         "ratio is highest where the tests a node are many (win95pts) and at 100,000 rows on "
         "alarm, lowest where neighbourhoods are small (child).")
-    worse = [(nm, n, k, t, nan) for nm, n, k, t, nan in skeleton_notes if k]
+    worse = [(nm, n, k, t, nan) for nm, n, k, t, nan, ours, theirs in skeleton_notes
+             if ours > theirs]
     if worse:
         out.append(
-            "- PC's SHD: the edges pgmpy keeps and ours removes (kept / true / pgmpy's G NaN "
-            "on our separating set): "
+            "- PC's SHD where ours is larger: the edges pgmpy keeps and ours removes (kept / "
+            "true / pgmpy's G NaN on our separating set): "
             + "; ".join(f"{nm} {n // 1000}k {k}/{t}/{nan}" for nm, n, k, t, nan in worse)
             + ". pgmpy's vectorised G is NaN when a stratum of the full product of the "
             "separating set's states is empty, and a NaN p-value never removes an edge; ours "
@@ -348,7 +355,8 @@ def main() -> None:
                 pg_shd = str(structural_hamming_distance((got[1], got[2]), truth))
                 ratio = f"{got[0] / ours_t:.1f}"
                 pg_tests = (got[3], got[0])
-                skeleton_notes.append((name, n) + kept_by_nan(net, pdf, res, got))
+                skeleton_notes.append((name, n) + kept_by_nan(net, pdf, res, got)
+                                      + (ours_shd, int(pg_shd)))
             label0 = name if max_cond == 5 else f"{name}/{max_cond}"
             floor_rows.append((label0, n, one_pass_us(data), 1e6 / pgmpy_rate, 1e6 / ours_rate,
                                markov_rows[-1][5], markov_rows[-1][4], res.n_tests, ours_t,
@@ -363,7 +371,7 @@ def main() -> None:
          "second inside pgm_ar's pc. SHD: to the true DAG's CPDAG.")
     emit("Edges pgmpy's PC keeps and ours removes (kept: how many / true edges among them / "
          "pgmpy's G NaN on our separating set): "
-         + "; ".join(f"{nm} {rows}: {k}/{t}/{nan}" for nm, rows, k, t, nan in skeleton_notes))
+         + "; ".join(f"{nm} {rows}: {k}/{t}/{nan}" for nm, rows, k, t, nan, *_ in skeleton_notes))
     emit()
     emit("Every local Markov statement of the true network as single-variable tests "
          "X _|_ Y | parents(X), G-test with Yates' correction")
@@ -384,18 +392,19 @@ def main() -> None:
     head = (f"{'network':<10} {'rows':>7} | {'1 pass us':>9} | {'single: pgmpy us':>16} "
             f"{'10x needs':>9} {'ours':>6} | {'batch: pgmpy us':>15} {'10x needs':>9} "
             f"{'ours':>6} | {'PC tests ours':>13} {'pgmpy':>6} {'us/test ours':>12} "
-            f"{'pgmpy':>6} {'bincount %':>10}")
+            f"{'pgmpy':>6} {'count %':>7}")
     emit(head)
     emit("-" * len(head))
     for (label, n, one, pg1, ours1, pgb, oursb, nt, pct, pgt, share, _) in floor_rows:
         pg_nt, pg_us = (f"{pgt[0]}", f"{1e6 * pgt[1] / max(pgt[0], 1):.0f}") if pgt else ("-", "-")
         emit(f"{label:<10} {n:>7} | {one:>9.0f} | {pg1:>16.0f} {pg1 / 10:>9.0f} {ours1:>6.0f} | "
              f"{1e6 / pgb:>15.0f} {1e5 / pgb:>9.0f} {1e6 / oursb:>6.0f} | {nt:>13} {pg_nt:>6} "
-             f"{1e6 * pct / max(nt, 1):>12.0f} {pg_us:>6} {100 * share:>10.0f}")
+             f"{1e6 * pct / max(nt, 1):>12.0f} {pg_us:>6} {100 * share:>7.0f}")
     emit("1 pass: one np.bincount over one int64 column of all rows (median of 30). single / "
          "batch: microseconds a test (pgmpy one call per test; ours one test at a time / one "
          "test_pairs batch). PC: tests computed (pgmpy: calls that missed its cache), "
-         "microseconds a test over the whole run, and the share of our run spent in np.bincount.")
+         "microseconds a test over the whole run, and the share of our run spent counting rows "
+         "(np.bincount and np.bitwise_count).")
     emit()
     for line in notes(floor_rows, markov_rows, skeleton_notes):
         emit(line)

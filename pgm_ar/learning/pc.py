@@ -402,6 +402,9 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 #: then cost less than the passes over the rows' codes and their ``bincount``
 _BIT_PC_CELLS = 256
 
+#: ... and a count of several ys at once ANDs at most this many words (32 MiB)
+_BIT_WORDS = 1 << 22
+
 
 def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2) -> None:
     """The tests of ``x`` at this level from bitsets of the rows (one per state of each
@@ -438,12 +441,17 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
             if not occurs.all():
                 strata = strata[occurs]
             xz = strata[:, None, :] & bits[x][None, :, :]                   # (S, |X|, words)
-            yb = np.stack([ybits[y] for y in todo])                          # (Y, ky, words)
-            cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]       # (Y, S, |X|, ky, w)
-            tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
-            parts.append(tables.reshape(-1, kx, ky))
-            tids.append(np.repeat(np.arange(len(chunk), len(chunk) + len(todo)), len(strata)))
-            chunk.extend((s, y) for y in todo)
+            # a few ys at a time: their cells' words stay below _BIT_WORDS
+            step = max(_BIT_WORDS // (len(strata) * kx * ky * words), 1)
+            for start in range(0, len(todo), step):
+                group = todo[start:start + step]
+                yb = np.stack([ybits[y] for y in group])                     # (Y, ky, words)
+                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, ky, w)
+                tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
+                parts.append(tables.reshape(-1, kx, ky))
+                tids.append(np.repeat(np.arange(len(chunk), len(chunk) + len(group)),
+                                      len(strata)))
+                chunk.extend((s, y) for y in group)
         if not chunk:
             break
         done.update((x, y, s) if x < y else (y, x, s) for s, y in chunk)
