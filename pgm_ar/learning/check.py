@@ -211,24 +211,36 @@ class CheckResult:
             return None
         return self._testers.get(kinds.pop())
 
-    def _run(self, x: str, y: str, given: Sequence[str]) -> Optional[CITestResult]:
-        tester = self._tester_for([x, y, *given])
-        if tester is None or any(n not in tester.names for n in (x, y, *given)):
-            return None
-        return tester.test(x, y, list(given))
+    def _run(self, queries: Sequence[Tuple[str, str, Sequence[str]]]
+             ) -> List[Optional[CITestResult]]:
+        """The tests ``x _|_ y | given`` of single variables, ``None`` where no tester holds
+        them all; each tester's share runs as one batch (:meth:`CITester.test_pairs`: the
+        tests sharing ``x`` and ``given`` are counted together), with the numbers of one
+        test at a time."""
+        out: List[Optional[CITestResult]] = [None] * len(queries)
+        batches: Dict[int, Tuple[CITester, List[int]]] = {}
+        for k, (x, y, given) in enumerate(queries):
+            tester = self._tester_for([x, y, *given])
+            if tester is None or any(n not in tester.names for n in (x, y, *given)):
+                continue
+            batches.setdefault(id(tester), (tester, []))[1].append(k)
+        for tester, ks in batches.values():
+            got = tester.test_pairs([(queries[k][0], queries[k][1], list(queries[k][2]))
+                                     for k in ks])
+            for k, r in zip(ks, got):
+                out[k] = r
+        return out
 
     def edge_evidence(self) -> List[EdgeEvidence]:
         """For each edge ``p -> c``: the test of ``p _|_ c | other parents of c``."""
         if self.net is None:
             raise PgmArError("edge evidence needs a network, not only statements")
         if self._edges is None:
-            out = []
-            for p, c in self.net.edges:
-                rest = [q for q in self.net.parents(c) if q != p]
-                r = self._run(c, p, rest)
-                if r is not None:
-                    out.append(EdgeEvidence(p, c, True, r, r.p_value, self.level))
-            self._edges = out
+            edges = list(self.net.edges)
+            got = self._run([(c, p, [q for q in self.net.parents(c) if q != p])
+                             for p, c in edges])
+            self._edges = [EdgeEvidence(p, c, True, r, r.p_value, self.level)
+                           for (p, c), r in zip(edges, got) if r is not None]
         return list(self._edges)
 
     def missing_edge_evidence(self) -> List[EdgeEvidence]:
@@ -241,14 +253,10 @@ class CheckResult:
             order = net.topological_order()
             position = {n: i for i, n in enumerate(order)}
             adjacent = {frozenset(e) for e in net.edges}
-            found = []
-            for v in order:
-                for u in order[:position[v]]:
-                    if frozenset((u, v)) in adjacent:
-                        continue
-                    r = self._run(v, u, list(net.parents(v)))
-                    if r is not None:
-                        found.append((u, v, r))
+            pairs = [(u, v) for v in order for u in order[:position[v]]
+                     if frozenset((u, v)) not in adjacent]
+            got = self._run([(v, u, list(net.parents(v))) for u, v in pairs])
+            found = [(u, v, r) for (u, v), r in zip(pairs, got) if r is not None]
             adjusted = adjust([r.p_value for _, _, r in found], self.correction)
             self._missing = [EdgeEvidence(u, v, False, r, float(a), self.level)
                              for (u, v, r), a in zip(found, adjusted)]
@@ -428,13 +436,25 @@ def check(net_or_statements: Any, data: Any, level: float = 0.05,
         raise PgmArError("nothing to check: the network implies no independence and no "
                          "statement was declared")
     testers = _testers(net, data, test)
+    plan = [(s, source, imp, *_untested_reason(net, s, testers))
+            for s, (source, imp) in entries.items()]
+    # statements of two single variables run as one batch per tester (test_pairs counts
+    # those sharing x and the conditioning set together); sets on a side one at a time
+    pairs: Dict[int, Tuple[CITester, List[int]]] = {}
+    done: Dict[int, CITestResult] = {}
+    for k, (s, _, _, tester, _) in enumerate(plan):
+        if tester is not None and len(s.xs) == 1 and len(s.ys) == 1:
+            pairs.setdefault(id(tester), (tester, []))[1].append(k)
+    for tester, ks in pairs.values():
+        got = tester.test_pairs([(next(iter(plan[k][0].xs)), next(iter(plan[k][0].ys)),
+                                  sorted(plan[k][0].given)) for k in ks])
+        done.update(zip(ks, got))
     results: List[Tuple[Statement, str, Optional[bool], Optional[CITestResult], str]] = []
-    for s, (source, imp) in entries.items():
-        tester, reason = _untested_reason(net, s, testers)
+    for k, (s, source, imp, tester, reason) in enumerate(plan):
         if tester is None:
             results.append((s, source, imp, None, reason))
             continue
-        r = tester.test(sorted(s.xs), sorted(s.ys), sorted(s.given))
+        r = done.get(k) or tester.test(sorted(s.xs), sorted(s.ys), sorted(s.given))
         if r.dof == 0:
             # every stratum has one row or column: nothing the data could contradict (a
             # variable that is a function of the conditioning set, or too few rows)

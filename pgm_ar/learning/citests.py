@@ -34,6 +34,13 @@ Real-valued variables
     likelihood ratio ``2 N CMI`` against chi-square with ``|X| |Y|`` degrees of freedom
     (reported as ``test="gaussian_lr"``).
 
+One test
+    A test of two single variables whose full table is small (at most :data:`_BIT_CELLS`
+    cells) is counted from bitsets of the rows, one per state of each variable and made once
+    per tester: each cell is the popcount of the AND of a stratum's, ``x``'s and ``y``'s
+    bitsets, 64 rows a word (:func:`bit_table`); larger tables from the codes and one
+    ``bincount``.
+
 Many tests
     :meth:`CITester.test_pairs` runs a list of single-variable tests at once (all the local
     Markov statements of a network, split into pairs): the tests sharing ``x`` and ``given``
@@ -71,7 +78,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "PackedColumns", "pack_by_product", "pairwise_counts"]
+           "PackedColumns", "pack_by_product", "pairwise_counts", "bit_table"]
 
 Names = Union[str, Iterable[str]]
 
@@ -230,6 +237,35 @@ def stratified_table(x: np.ndarray, y: np.ndarray, z: np.ndarray, kx: int, ky: i
 
 
 # -- statistics from a stratified table -----------------------------------------------------
+#: a single test is counted from bitsets of the rows (:func:`bit_table`) while its full table
+#: has at most this many cells: one AND and popcount over the rows' bits per cell then costs
+#: less than the passes over the rows' codes and the ``bincount`` of the other way
+_BIT_CELLS = 160
+
+#: the bitsets of every variable's states take at most this many bytes (else codes only)
+_BIT_BYTES = 1 << 28
+
+
+def bit_table(bits: Sequence[np.ndarray], x: int, y: int, zs: Sequence[int]) -> np.ndarray:
+    """The ``(S, |X|, |Y|)`` table of ``x, y`` over the occurring strata of ``zs`` from
+    bitsets of the rows (``bits[v][k]``: the rows where ``v`` takes state ``k``, 64 to a
+    word): each cell is the popcount of an AND of a stratum's, ``x``'s and ``y``'s bitsets.
+    The strata are built one variable at a time and the empty ones dropped as they appear."""
+    words = bits[x].shape[1]
+    if zs:
+        strata = bits[zs[0]]
+        for z in zs[1:]:
+            strata = (strata[:, None, :] & bits[z][None, :, :]).reshape(-1, words)
+        occurs = np.bitwise_count(strata).sum(axis=1) > 0
+        if not occurs.all():
+            strata = strata[occurs]
+        xz = strata[:, None, :] & bits[x][None, :, :]
+    else:
+        xz = bits[x][None, :, :]
+    cells = xz[:, :, None, :] & bits[y][None, None, :, :]
+    return np.bitwise_count(cells).sum(axis=3).astype(np.int64)
+
+
 def _nlogn(counts: np.ndarray) -> float:
     c = counts[counts > 1]  # 0 ln 0 = 1 ln 1 = 0
     return float(np.dot(c, np.log(c)))
@@ -338,23 +374,32 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: 
     the table and its margins, whose terms are large and cancel: at 100,000 rows the
     difference leaves about 1e-9 of rounding, and a table that is exactly independent then
     gives exactly 0 (as pgmpy's formula does)."""
-    n_xz, n_yz = t.sum(axis=3), t.sum(axis=2)
-    n_z = n_xz.sum(axis=2)
-    n = n_z.sum(axis=1)
-    rows = np.maximum(np.count_nonzero(n_xz, axis=2) - 1, 0)
-    cols = np.maximum(np.count_nonzero(n_yz, axis=2) - 1, 0)
-    dof = (rows * cols).sum(axis=1)
-    g = 2.0 * (lut[t].sum(axis=(1, 2, 3)) + lut[n_z].sum(axis=1) - lut[n_xz].sum(axis=(1, 2))
-               - lut[n_yz].sum(axis=(1, 2)))
+    # margins as products with vectors of ones: numpy's reductions over axes of two to four
+    # entries cost several times more (all counts are integers, exact in float64)
+    b, s, kx, ky = t.shape
+    tf = t.astype(np.float64)
+    f_xz = (tf.reshape(-1, ky) @ _ones(ky)).reshape(b, s, kx)
+    f_yz = tf[:, :, 0, :].copy()
+    for a in range(1, kx):
+        f_yz += tf[:, :, a, :]
+    f_z = (f_yz.reshape(-1, ky) @ _ones(ky)).reshape(b, s)
+    n = np.rint(f_z @ _ones(s)).astype(np.int64)
+    rows = np.maximum(((f_xz > 0).reshape(-1, kx) @ _ones(kx)).reshape(b, s) - 1.0, 0.0)
+    cols = np.maximum(((f_yz > 0).reshape(-1, ky) @ _ones(ky)).reshape(b, s) - 1.0, 0.0)
+    dof = np.rint((rows * cols) @ _ones(s)).astype(np.int64)
+    n_xz, n_yz, n_z = f_xz.astype(np.intp), f_yz.astype(np.intp), f_z.astype(np.intp)
+    take = lut.take
+    g = 2.0 * (take(t).reshape(b, -1) @ _ones(s * kx * ky) + take(n_z) @ _ones(s)
+               - take(n_xz).reshape(b, -1) @ _ones(s * kx) - take(n_yz).reshape(b, -1)
+               @ _ones(s * ky))
     g = np.maximum(g, 0.0)
     cmi = np.where(n > 0, g / np.maximum(2 * n, 1), 0.0)
     stat = g
     if precise and not chi2:
-        expected = (n_xz[..., None] * n_yz[:, :, None, :]
-                    / np.maximum(n_z, 1)[..., None, None].astype(np.float64))
-        tf = t.astype(np.float64)
-        plain = 2.0 * (special.xlogy(tf, tf) - special.xlogy(tf, expected)).sum(axis=(1, 2, 3))
-        plain = np.maximum(plain, 0.0)
+        # 2 sum (n ln n - n ln E), pgmpy's formula term for term (so its numbers to the last
+        # digits; n ln(n / E) differs from it by 1e-11 where the terms cancel)
+        expected = f_xz[..., None] * f_yz[:, :, None, :] / np.maximum(f_z, 1.0)[..., None, None]
+        plain = np.maximum(_g_cells(tf, expected, b), 0.0)
         cmi = np.where(n > 0, plain / np.maximum(2 * n, 1), 0.0)
         stat = plain
         if yates:
@@ -362,9 +407,7 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: 
             if one.any():
                 diff = expected - tf
                 obs = np.where(one, tf + np.minimum(0.5, np.abs(diff)) * np.sign(diff), tf)
-                stat = 2.0 * (special.xlogy(obs, obs)
-                              - special.xlogy(obs, expected)).sum(axis=(1, 2, 3))
-                stat = np.maximum(stat, 0.0)
+                stat = np.maximum(_g_cells(obs, expected, b), 0.0)
         return stat, dof, cmi, n
     if chi2:
         expected = (n_xz[..., None] * n_yz[:, :, None, :]
@@ -388,6 +431,26 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: 
             stat = np.maximum(g + 2.0 * np.bincount(bs, weights=fixed - plain, minlength=len(g)),
                               0.0)  # rounding can leave -1e-11 where a table is independent
     return stat, dof, cmi, n
+
+
+def _g_cells(observed: np.ndarray, expected: np.ndarray, b: int) -> np.ndarray:
+    """``2 sum (o ln o - o ln E)`` per table of a batch of ``b``, over the occupied cells only
+    (``xlogy`` is slow, and padding and empty cells are many)."""
+    flat = observed.reshape(-1)
+    at = np.flatnonzero(flat)
+    o, e = flat[at], expected.reshape(-1)[at]
+    terms = special.xlogy(o, o) - special.xlogy(o, e)
+    return 2.0 * np.bincount(at // (flat.size // b), weights=terms, minlength=b)
+
+
+_ONES: Dict[int, np.ndarray] = {}
+
+
+def _ones(k: int) -> np.ndarray:
+    got = _ONES.get(k)
+    if got is None:
+        got = _ONES[k] = np.ones(k)
+    return got
 
 
 def pairwise_counts(columns: Sequence[np.ndarray], cards: Sequence[int],
@@ -754,9 +817,9 @@ class CITester:
 
             cols, weights = list(self._cols), None
             if len(cols) > 1 and self.n_rows >= _COMPRESS_ROWS:
-                values, counts = distinct_rows(cols, self._cards)
-                if len(counts) <= 0.6 * self.n_rows:
-                    cols, weights = values, counts.astype(np.float64)
+                got = distinct_rows(cols, self._cards, most=int(0.6 * self.n_rows))
+                if got is not None:
+                    cols, weights = got[0], got[1].astype(np.float64)
             top = max(self._cards, default=1)
             dtype = np.uint8 if top <= 255 else (np.uint16 if top <= 65535 else np.int32)
             packed = PackedColumns([c.astype(dtype) for c in cols], self._cards, weights)
@@ -773,6 +836,14 @@ class CITester:
     # -- discrete ------------------------------------------------------------------------
     def table(self, xi: Sequence[int], yi: Sequence[int], zi: Sequence[int]) -> np.ndarray:
         """The ``(S, |X|, |Y|)`` table of counts over the occurring strata of ``Z``."""
+        if len(xi) == 1 and len(yi) == 1 and not self._missing:
+            cells = self._cards[xi[0]] * self._cards[yi[0]]
+            for z in zi:
+                cells *= self._cards[z]
+            if cells <= _BIT_CELLS:
+                bits = self._bitsets()
+                if bits is not None:
+                    return bit_table(bits, xi[0], yi[0], zi)
         cols = [self._cols[i] for i in (*xi, *yi, *zi)]
         if self._missing:
             keep = np.ones(self.n_rows, dtype=bool)
@@ -790,6 +861,24 @@ class CITester:
             z, kz = np.zeros(len(x), dtype=np.int64), 1
         return stratified_table(x, y, z, kx, ky, kz)
 
+    def _bitsets(self) -> Optional[List[np.ndarray]]:
+        """Per variable, one bitset of the rows per state (``(card, words)`` uint64), made
+        once; ``None`` when they would take more than :data:`_BIT_BYTES`."""
+        bits = getattr(self, "_bits", False)
+        if bits is False:
+            words = (self.n_rows + 63) // 64
+            bits = None
+            if sum(self._cards) * words * 8 <= _BIT_BYTES and self.n_rows:
+                bits = []
+                for col, k in zip(self._cols, self._cards):
+                    onehot = col[None, :] == np.arange(k)[:, None]
+                    packed = np.packbits(onehot, axis=1, bitorder="little")
+                    full = np.zeros((k, words * 8), dtype=np.uint8)
+                    full[:, :packed.shape[1]] = packed
+                    bits.append(full.view(np.uint64))
+            self._bits = bits
+        return bits
+
     def _discrete(self, xi, yi, zi):
         table = self.table(xi, yi, zi)
         return self.from_table(table)
@@ -802,13 +891,16 @@ class CITester:
         # The G statistic and the degrees of freedom in a dozen numpy calls: n ln n is looked
         # up in a table of every count up to the number of rows (PC runs thousands of tests,
         # and per-call overhead, not arithmetic, is what a small table costs).
-        n_xz, n_yz = table.sum(axis=2), table.sum(axis=1)
-        n_z = n_xz.sum(axis=1)
-        n = int(n_z.sum())
-        rows, cols = np.count_nonzero(n_xz, axis=1), np.count_nonzero(n_yz, axis=1)
+        add = np.add.reduce  # the ufunc itself: .sum() and count_nonzero(axis=) wrap it
+        n_xz, n_yz = add(table, axis=2), add(table, axis=1)
+        n_z = add(n_xz, axis=1)
+        n = int(add(n_z))
+        rows, cols = add(n_xz > 0, axis=1), add(n_yz > 0, axis=1)
         dof = int(np.dot(rows - 1, cols - 1)) if len(n_z) else 0  # every stratum occurs
         lut = self._nlogn_lut(n)
-        g = 2.0 * (lut[table].sum() + lut[n_z].sum() - lut[n_xz].sum() - lut[n_yz].sum())
+        take = lut.take
+        g = 2.0 * (add(take(table), axis=None) + add(take(n_z)) - add(take(n_xz), axis=None)
+                   - add(take(n_yz), axis=None))
         g = max(float(g), 0.0)  # rounding leaves -1e-13 where the table is exactly independent
         cmi = g / (2 * n) if n else 0.0
         if self.kind is CITest.CHI2:

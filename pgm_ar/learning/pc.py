@@ -25,12 +25,13 @@ Knowledge
 Counting
     All tests of a node ``x`` at one level condition on subsets of its frozen neighbours.
     They are counted a few dozen at a time in one ``bincount`` (successive conditioning sets,
-    each against every neighbour still joined to ``x``, their tables padded to one shape),
-    over the distinct rows of ``x`` and its neighbours with their multiplicities when those
-    are much fewer than the rows; the pairwise tests of level 0 all come from one matrix
-    product of one-hot rows (:func:`~pgm_ar.learning.citests.pairwise_counts`).  The
-    statistics are those of one test at a time; a test of ``x, y | S`` already run from
-    ``y``'s side at the same level is not repeated.
+    each against every neighbour still joined to ``x``, the neighbours packed a few to a code
+    made once per node and level), over the distinct rows of ``x`` and its neighbours with
+    their multiplicities when those are much fewer than the rows; only the strata that occur
+    enter the statistics.  The pairwise tests of level 0 all come from one matrix product of
+    one-hot rows (:func:`~pgm_ar.learning.citests.pairwise_counts`).  The statistics are
+    those of one test at a time; a test of ``x, y | S`` already run from ``y``'s side at the
+    same level is not repeated.
 
 >>> import pgm_ar
 >>> net = pgm_ar.example_network("cancer")
@@ -155,22 +156,26 @@ class _Rows:
         self.weights: Optional[np.ndarray] = None
         if compress and len(cols) > 1:
             cards = [tester._cards[c] for c in cols]
+            most = int(_FRAME_ROW_SHARE * tester.n_rows)
             if previous is not None and previous.weights is not None \
                     and set(cols) <= set(previous.columns):
-                values, counts = distinct_rows([previous.columns[c] for c in cols], cards,
-                                               previous.weights)
+                got = distinct_rows([previous.columns[c] for c in cols], cards,
+                                    previous.weights, most=most)
             else:
-                values, counts = distinct_rows(list(columns.values()), cards)
-            if len(counts) <= _FRAME_ROW_SHARE * tester.n_rows:
-                columns = dict(zip(cols, values))
-                self.weights = counts.astype(np.float64)
+                got = distinct_rows(list(columns.values()), cards, most=most)
+            if got is not None:
+                columns = dict(zip(cols, got[0]))
+                self.weights = got[1].astype(np.float64)
         self.columns = columns
 
 
 def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
-                  weights: Optional[np.ndarray] = None) -> Tuple[List[np.ndarray], np.ndarray]:
+                  weights: Optional[np.ndarray] = None, most: Optional[int] = None
+                  ) -> Optional[Tuple[List[np.ndarray], np.ndarray]]:
     """The distinct combinations of ``columns`` that occur, as one array per column, and how
     often each occurs (the sum of ``weights`` when the rows carry multiplicities); no sort.
+    ``None`` as soon as more than ``most`` distinct combinations are seen (when given): the
+    columns' first few already occur in that many, so the rest cannot be fewer.
 
     The columns are folded into one code a column at a time; whenever the code space passes
     four times the rows (at most :data:`_RENUMBER_SPACE`) the codes that occur are renumbered ``0..U-1`` (a count over the
@@ -182,12 +187,16 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     for col, k in zip(columns[1:], cards[1:]):
         if space * int(k) > limit:
             occurs = np.bincount(code, minlength=space) > 0
-            code = (np.cumsum(occurs) - 1)[code]
             space = int(occurs.sum())
+            if most is not None and space > most:
+                return None
+            code = (np.cumsum(occurs) - 1)[code]
         code = code * int(k) + col
         space *= int(k)
     counts = np.bincount(code, weights=weights, minlength=space)
     keep = counts > 0
+    if most is not None and int(keep.sum()) > most:
+        return None
     if not keep.all():
         code = (np.cumsum(keep) - 1)[code]
         counts = counts[keep]
@@ -227,7 +236,7 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
     while max_cond is None or level <= max_cond:
         frozen = [tuple(sorted(a)) for a in adj]
         any_tested = False
-        done: Set[Tuple[FrozenSet[int], Tuple[int, ...]]] = set()  # (x, y, S) = (y, x, S)
+        done: Set[tuple] = set()  # tests run at this level: (x, y, S) = (y, x, S)
         for x in range(n):
             ys = [y for y in frozen[x] if frozenset((x, y)) not in required]
             if not ys or len(frozen[x]) - 1 < level:
@@ -299,26 +308,14 @@ def _level_single(tester, x, neighbours, ys, level, alpha, adj, sepsets, done) -
                 _remove(x, y, s, adj, sepsets)
 
 
-#: one count of a node's tests holds at most this many row entries (tests x rows) ...
-_CHUNK_ENTRIES = 1 << 22
-
-#: ... and at most this many table cells (a chunk's tables share the largest shape, and past
-#: this size the padding costs more than separate counts)
-_CHUNK_CELLS = 1 << 16
-
-#: a conditioning set with more strata than this (times the cells of x and y) is renumbered
-#: to the strata that occur
-_SPARSE_CELLS = 1 << 22
-
-
 #: tests of one node counted together: at least this many (when there are), ...
 _CHUNK_TESTS = 24
 
 #: ... at most this many row entries (tests x rows) ...
 _CHUNK_ENTRIES = 1 << 22
 
-#: ... and at most this many table cells (a chunk's tables share the largest shape, and past
-#: this size the padding costs more than separate counts)
+#: ... and at most this many table cells (tests x the most strata x states of x x states of
+#: y: one row of codes per test pads every table to the largest)
 _CHUNK_CELLS = 1 << 16
 
 #: a conditioning set with more strata than this (times the cells of x and y) is renumbered
@@ -331,12 +328,12 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 
     The tests are the pairs (conditioning set ``S``, neighbour ``y``), ``S`` in the order of
     ``combinations``.  A chunk takes the sets in turn, each with every ``y`` still joined to
-    ``x``, until it holds :data:`_CHUNK_TESTS` tests; their tables share one array, padded to
-    the largest number of strata and of states of ``y`` (empty cells add nothing), counted by
-    one ``bincount`` with the ``y``s of each set packed a few to a code
-    (:func:`_chunk_tables`).  Then, in order, a test that keeps independence removes its edge, and
-    later tests of that edge are dropped.  For each ``y`` the first separating set is the same
-    as when testing one ``S`` after another; a chunk only counts a few tests ahead.
+    ``x``, until it holds :data:`_CHUNK_TESTS` tests; they are counted by one ``bincount``
+    with the ``y``s packed a few to a code (:func:`_chunk_tables`; the packs' codes are made
+    once for the node and level, :class:`_YPacks`), and only the strata that occur are kept
+    (:func:`_strata_statistics`).  Then, in order, a test that keeps independence removes its
+    edge, and later tests of that edge are dropped.  For each ``y`` the first separating set
+    is the same as when testing one ``S`` after another; a chunk only counts a few tests ahead.
     """
     sets = list(combinations(neighbours, level))
     rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS,
@@ -349,7 +346,16 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     ky = max(cards[y] for y in ys)
     lut = tester._nlogn_lut(tester.n_rows)
     chi2 = tester.kind is CITest.CHI2
-    key = lambda y, s: (frozenset((x, y)), s)  # noqa: E731
+    if w is None and level > 0:
+        # the rows are all there (no few distinct ones): small tables cost less as bitsets
+        largest = sorted((cards[v] for v in neighbours), reverse=True)[:level]
+        if kx * ky * int(np.prod(largest)) <= _BIT_PC_CELLS:
+            bits = tester._bitsets()
+            if bits is not None:
+                _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
+                return
+    packer = _YPacks(cols, cards, ys)
+    adj_x = adj[x]
     next_set = 0
     while next_set < len(sets):
         chunk: List[Tuple[Tuple[int, ...], int]] = []
@@ -357,7 +363,8 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
         kz_max = 1
         while next_set < len(sets) and len(chunk) < _CHUNK_TESTS:
             s = sets[next_set]
-            todo = [y for y in ys if y not in s and y in adj[x] and key(y, s) not in done]
+            todo = [y for y in ys if y in adj_x and y not in s
+                    and ((x, y, s) if x < y else (y, x, s)) not in done]
             if not todo:
                 next_set += 1
                 continue
@@ -377,17 +384,128 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
             next_set += 1
         if not chunk:
             break
-        done.update(key(y, s) for s, y in chunk)
+        done.update((x, y, s) if x < y else (y, x, s) for s, y in chunk)
         if m * len(chunk) >= _PACK_MIN_ROWS * len(strata):
-            tables = _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w)
+            tables, tid = _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer)
         else:
-            tables = _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w)
-        stat, dof, _, _ = table_statistics(tables, lut, chi2)
+            tables, tid = _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w)
+        stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
         p = batch_p_values(stat, dof)
         tester.n_tests += len(chunk)
-        for (s, y), pk, dk in zip(chunk, p, dof):
-            if y in adj[x] and _independent(float(pk), int(dk), alpha):
+        for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
+            if y in adj_x and _independent(pk, dk, alpha):
                 _remove(x, y, s, adj, sepsets)
+
+
+#: a node whose rows stay all there counts its tests from bitsets of the rows while a test's
+#: full table has at most this many cells: an AND and a popcount per cell over rows/64 words
+#: then cost less than the passes over the rows' codes and their ``bincount``
+_BIT_PC_CELLS = 256
+
+#: ... and a count of several ys at once ANDs at most this many words (32 MiB)
+_BIT_WORDS = 1 << 22
+
+
+def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2) -> None:
+    """The tests of ``x`` at this level from bitsets of the rows (one per state of each
+    variable, :meth:`CITester._bitsets`): per conditioning set, its strata's bitsets (ANDs,
+    the empty ones dropped), split by ``x``, and each cell of every ``y`` still joined the
+    popcount of one more AND; all of a set's ``y`` in one array.  Chunks, order and early
+    stopping as in :func:`_level_batched`."""
+    cards = tester._cards
+    kx = cards[x]
+    ky = max(cards[y] for y in ys)
+    words = bits[x].shape[1]
+    # every y's bitsets padded to ky states (the padding holds no rows)
+    ybits = {}
+    for y in ys:
+        b = bits[y]
+        if len(b) < ky:
+            b = np.concatenate([b, np.zeros((ky - len(b), words), dtype=b.dtype)])
+        ybits[y] = b
+    adj_x = adj[x]
+    next_set = 0
+    while next_set < len(sets):
+        parts, tids, chunk = [], [], []
+        while next_set < len(sets) and len(chunk) < _CHUNK_TESTS:
+            s = sets[next_set]
+            next_set += 1
+            todo = [y for y in ys if y in adj_x and y not in s
+                    and ((x, y, s) if x < y else (y, x, s)) not in done]
+            if not todo:
+                continue
+            strata = bits[s[0]]
+            for v in s[1:]:
+                strata = (strata[:, None, :] & bits[v][None, :, :]).reshape(-1, words)
+            occurs = np.bitwise_count(strata).sum(axis=1) > 0
+            if not occurs.all():
+                strata = strata[occurs]
+            xz = strata[:, None, :] & bits[x][None, :, :]                   # (S, |X|, words)
+            # a few ys at a time: their cells' words stay below _BIT_WORDS
+            step = max(_BIT_WORDS // (len(strata) * kx * ky * words), 1)
+            for start in range(0, len(todo), step):
+                group = todo[start:start + step]
+                yb = np.stack([ybits[y] for y in group])                     # (Y, ky, words)
+                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, ky, w)
+                tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
+                parts.append(tables.reshape(-1, kx, ky))
+                tids.append(np.repeat(np.arange(len(chunk), len(chunk) + len(group)),
+                                      len(strata)))
+                chunk.extend((s, y) for y in group)
+        if not chunk:
+            break
+        done.update((x, y, s) if x < y else (y, x, s) for s, y in chunk)
+        tables = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        tid = np.concatenate(tids) if len(tids) > 1 else tids[0]
+        stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
+        p = batch_p_values(stat, dof)
+        tester.n_tests += len(chunk)
+        for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
+            if y in adj_x and _independent(pk, dk, alpha):
+                _remove(x, y, s, adj, sepsets)
+
+
+def _strata_statistics(t: np.ndarray, tid: np.ndarray, b: int, lut: np.ndarray,
+                       chi2: bool = False) -> Tuple[np.ndarray, np.ndarray]:
+    """``(statistic, dof)`` of ``b`` tests from their non-empty strata: ``t`` holds one
+    ``(|X|, |Y|)`` table of integer counts per stratum, ``tid`` the test each belongs to.  The
+    same sums as :func:`~pgm_ar.learning.citests.table_statistics`, without the empty strata a
+    padded batch would carry (most strata of a large conditioning set are empty).
+
+    The margins are products with vectors of ones (numpy's reductions over axes of two or
+    three entries cost several times more) and ``n ln n`` is looked up (``lut``)."""
+    m, kx, ky = t.shape
+    tf = t.astype(np.float64)
+    n_xz = tf.reshape(m * kx, ky) @ _ones(ky)          # (m * |X|,)
+    n_yz = tf[:, 0, :].copy()                           # (m, |Y|): a sum over |X| slices
+    for a in range(1, kx):
+        n_yz += tf[:, a, :]
+    n_z = n_yz @ _ones(ky)
+    rows = np.maximum((n_xz > 0).reshape(m, kx) @ _ones(kx) - 1.0, 0.0)
+    cols = np.maximum((n_yz > 0) @ _ones(ky) - 1.0, 0.0)
+    dof = np.rint(np.bincount(tid, weights=rows * cols, minlength=b)).astype(np.int64)
+    if chi2:
+        expected = (n_xz.reshape(m, kx)[:, :, None] * n_yz[:, None, :]
+                    / np.maximum(n_z, 1)[:, None, None])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(expected > 0, (tf - expected) ** 2 / expected, 0.0)
+        return np.bincount(tid, weights=terms.reshape(m, -1) @ _ones(kx * ky), minlength=b), dof
+    take = lut.take
+    per = (take(t).reshape(m, kx * ky) @ _ones(kx * ky) + take(n_z.astype(np.intp))
+           - take(n_xz.astype(np.intp)).reshape(m, kx) @ _ones(kx)
+           - take(n_yz.astype(np.intp)) @ _ones(ky))
+    g = 2.0 * np.bincount(tid, weights=per, minlength=b)
+    return np.maximum(g, 0.0), dof  # rounding leaves -1e-13 where a table is independent
+
+
+_ONES: Dict[int, np.ndarray] = {}
+
+
+def _ones(k: int) -> np.ndarray:
+    got = _ONES.get(k)
+    if got is None:
+        got = _ONES[k] = np.ones(k)
+    return got
 
 
 #: the tests of one conditioning set are packed so that one count covers a pack of at most
@@ -401,9 +519,11 @@ _PACK_CELLS = 1 << 15
 _PACK_MIN_ROWS = 30000
 
 
-def _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w) -> np.ndarray:
-    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk, one row of codes per test:
-    ``(z * |X| + x) * ky + y``, shifted to the test's own table, all in one ``bincount``."""
+def _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w) -> Tuple[np.ndarray, np.ndarray]:
+    """The non-empty stratum tables of a chunk and the test of each, one row of codes per
+    test: ``(z * |X| + x) * ky + y``, shifted to the test's own table, all in one
+    ``bincount``."""
+    kz_max = max(kz for _, kz in strata.values())
     cells = kz_max * kx * ky
     set_list = list(strata)
     y_list = sorted({y for _, y in chunk})
@@ -420,52 +540,102 @@ def _chunk_tables_rows(chunk, strata, cols, x, kz_max, kx, ky, w) -> np.ndarray:
     counts = np.bincount(flat.ravel(), weights=weights, minlength=len(chunk) * cells)
     if weights is not None:
         counts = np.rint(counts).astype(np.int64)
-    return counts.reshape(len(chunk), kz_max, kx, ky)
+    counts = counts.reshape(len(chunk) * kz_max, kx * ky)
+    keep = np.flatnonzero(counts @ _ones(kx * ky) if kx * ky > 1 else counts[:, 0])
+    return counts[keep].reshape(-1, kx, ky), keep // kz_max
 
 
-def _chunk_tables(chunk, strata, cols, cards, x, kz_max, ky, w) -> np.ndarray:
-    """The ``(tests, kz_max, |X|, ky)`` tables of a chunk (padded with empty cells).
+class _YPacks:
+    """The neighbours ``ys`` of a node in packs of at most ``room`` joint states, each pack's
+    mixed-radix code made once per node and level (not once per conditioning set): a set's
+    tests then cost one multiply-add per pack."""
 
-    The tests of one conditioning set share its stratum code, so their ``y``s are packed a
-    few at a time into one mixed-radix code beside it: one count per pack instead of one per
-    test, and each test's table is a marginal of its pack's count (a product with a 0/1
-    matrix).  The tables are the integer counts either way.
+    def __init__(self, cols, cards, ys) -> None:
+        self.cols, self.cards, self.ys = cols, cards, list(ys)
+        self._by_room: Dict[int, Tuple[List[List[int]], List[np.ndarray], List[int],
+                                       Dict[int, Tuple[int, int]]]] = {}
+
+    def get(self, room: int):
+        """``(packs, codes, caps, where)``: ``where[y] = (pack, position)``."""
+        size = 1
+        while size * 2 <= room:  # powers of two: a few packings serve every set
+            size *= 2
+        got = self._by_room.get(size)
+        if got is None:
+            cols, cards = self.cols, self.cards
+            packs = pack_by_product(self.ys, cards.__getitem__, size)
+            codes, caps, where = [], [], {}
+            for q, pack in enumerate(packs):
+                code, inner = None, 1
+                for j in reversed(range(len(pack))):
+                    y = pack[j]
+                    code = cols[y] * inner if code is None else code + cols[y] * inner
+                    inner *= cards[y]
+                    where[y] = (q, j)
+                codes.append(code)
+                caps.append(inner)
+            got = (packs, codes, caps, where)
+            self._by_room[size] = got
+        return got
+
+
+def _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer) -> Tuple[np.ndarray, np.ndarray]:
+    """The non-empty stratum tables ``(M, |X|, ky)`` of a chunk and the test of each.
+
+    The tests of one conditioning set share its stratum code, so their ``y``s come from the
+    node's packs (:class:`_YPacks`) beside it: one count per pack instead of one per test,
+    and each test's table is a marginal of its pack's count (a product with a 0/1 matrix).
+    The tables are the integer counts either way; the strata a set never takes are dropped.
     """
     kx = cards[x]
-    tables = np.zeros((len(chunk), kz_max, kx, ky), dtype=np.int64)
     by_set: Dict[Tuple[int, ...], List[int]] = {}
     for i, (s, _) in enumerate(chunk):
         by_set.setdefault(s, []).append(i)
-    plan = []      # (strata, positions in chunk, cap, offset of the pack's cells)
+    plan = []  # (strata, packs, {pack: [(position in chunk, in pack)]}, [(pack, offset, cap)])
     rows = []
     offset = 0
     for s, members in by_set.items():
         zx, kz = strata[s]
         u = zx + cols[x]                      # stratum and x: z * |X| + x
         ku = kz * kx
-        room = max(_PACK_CELLS // ku, 1)
-        packs = pack_by_product(members, lambda i: cards[chunk[i][1]], room)
-        for pack in packs:
-            code = None
-            inner = 1
-            for i in reversed(pack):
-                y = cols[chunk[i][1]]
-                term = y if inner == 1 else y * inner
-                code = term if code is None else code + term
-                inner *= cards[chunk[i][1]]
-            rows.append(u * inner + code + offset)
-            plan.append((kz, pack, inner, offset))
-            offset += ku * inner
+        # a pack's count should not outgrow the rows: its cells are zeroed, converted and
+        # marginalised (a product of cells x tests), its rows only added once
+        packs, codes, caps, where = packer.get(max(min(_PACK_CELLS, len(u) // 2) // ku, 1))
+        slots: Dict[int, List[Tuple[int, int]]] = {}
+        for i in members:
+            q, j = where[chunk[i][1]]
+            slots.setdefault(q, []).append((i, j))
+        starts = []
+        for q in slots:
+            code = u * caps[q]
+            code += codes[q]
+            if offset:
+                code += offset
+            rows.append(code)
+            starts.append((q, offset, caps[q]))
+            offset += ku * caps[q]
+        plan.append((kz, packs, slots, starts))
     flat = np.concatenate(rows) if len(rows) > 1 else rows[0]
     weights = None if w is None else np.tile(w, len(rows))
     counts = np.bincount(flat, weights=weights, minlength=offset).astype(np.float64)
-    for kz, pack, cap, start in plan:
-        ks = tuple(cards[chunk[i][1]] for i in pack)
-        block = counts[start:start + kz * kx * cap].reshape(kz * kx, cap)
-        got = block @ marginal_sum_matrix(ks, ky)
-        got = np.rint(got).astype(np.int64).reshape(kz, kx, len(pack), ky)
-        tables[pack, :kz] = got.transpose(2, 0, 1, 3)
-    return tables
+    parts, tids = [], []
+    for kz, packs, slots, starts in plan:
+        occurs = None
+        for q, start, cap in starts:
+            block = counts[start:start + kz * kx * cap].reshape(kz, kx * cap)
+            if occurs is None:  # the strata of the set: the same in each of its packs
+                occurs = np.flatnonzero(block.any(axis=1)) if kz > 1 else None
+            if occurs is not None and len(occurs) < kz:
+                block = block[occurs]
+            ks = tuple(cards[v] for v in packs[q])
+            got = block.reshape(-1, cap) @ marginal_sum_matrix(ks, ky)
+            got = got.reshape(-1, kx, len(ks), ky)
+            idx, js = zip(*slots[q])
+            sel = got[:, :, list(js), :].transpose(2, 0, 1, 3)  # (tests, strata, |X|, ky)
+            parts.append(sel.reshape(-1, kx, ky))
+            tids.append(np.repeat(np.asarray(idx, dtype=np.int64), sel.shape[1]))
+    tables = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    return np.rint(tables).astype(np.int64), np.concatenate(tids)
 
 
 def _n_choose(n: int, k: int) -> int:

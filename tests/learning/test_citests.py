@@ -292,3 +292,22 @@ def test_test_pairs_with_a_many_state_variable_counts_in_halves(monkeypatch):
         one = tester.test(x, y, z)
         assert got.statistic == pytest.approx(one.statistic, rel=1e-9, abs=1e-9)
         assert (got.dof, got.n_used) == (one.dof, one.n_used)
+
+
+@pytest.mark.parametrize("zs", [[], ["c"], ["c", "d"], ["c", "d", "e"]])
+def test_bitset_tables_equal_a_plain_count(zs, monkeypatch):
+    # both ways of counting one test (bitsets of the rows, codes and a bincount) give the
+    # counts of a Counter over the rows, the strata that never occur left out
+    from pgm_ar.learning import citests
+
+    df = _discrete_frame(n=1001, seed=7)  # not a multiple of 64: the last word is partial
+    df.loc[df.c == 1, "d"] = 0            # strata (c=1, d>0) never occur
+    counts = Counter(tuple(r) for r in df[["a", "b", *zs]].itertuples(index=False))
+    strata = sorted({k[2:] for k in counts})
+    expected = np.array([[[counts.get((i, j, *s), 0) for j in range(4)] for i in range(3)]
+                         for s in strata])
+    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+        monkeypatch.setattr(citests, "_BIT_CELLS", cells)
+        t = CITester(df, "g")
+        table = t.table([t.index("a")], [t.index("b")], [t.index(z) for z in zs])
+        assert table.dtype == np.int64 and np.array_equal(table, expected)

@@ -157,6 +157,29 @@ def test_packed_counts_and_row_counts_learn_the_same(monkeypatch):
     assert runs[0][3] > 500  # levels past the first ran
 
 
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_batched_separating_sets_pass_the_single_test(monkeypatch, test):
+    # every separating set the batched counts found (small packs: many packs per set, a few
+    # ys each) is one the one-at-a-time tester also accepts, with the same statistic
+    import importlib
+
+    from pgm_ar.learning import CITester
+
+    pc_module = importlib.import_module("pgm_ar.learning.pc")
+    monkeypatch.setattr(pc_module, "_PACK_MIN_ROWS", 0)
+    monkeypatch.setattr(pc_module, "_PACK_CELLS", 64)
+    net = pgm_ar.example_network("child")
+    data = discrete_data(pgm_ar.compile(net).sample(3000, seed=5), net)
+    learned = pc(data, alpha=0.05, max_cond=2, test=test)
+    tester = CITester(data, test)
+    conditioned = [(pair, s) for pair, s in learned.sepsets.items() if s]
+    assert len(conditioned) > 20
+    for pair, s in conditioned:
+        a, b = sorted(pair)
+        r = tester.test(a, b, list(s))
+        assert r.p_value > 0.05 and r.dof > 0
+
+
 def test_many_valued_columns_are_refused_before_any_table_exists():
     """An identifier-like column would ask for a card x card table: refused with the numbers
     (under a small budget here, so the test allocates nothing large either)."""
@@ -178,3 +201,23 @@ def test_many_valued_columns_are_refused_before_any_table_exists():
     with limits_raised(max_table_cells=1000):  # 300 * 3 fits; (300 + 2 + 3)^2 does not
         with pytest.raises(PgmArError, match=r"first level.*93025 table entries"):
             pc(df)
+
+
+@pytest.mark.parametrize("test", ["g", "chi2"])
+def test_bitset_counts_learn_what_code_counts_learn(monkeypatch, test):
+    # with every row kept (no distinct-row compression), a node's tests are counted from
+    # bitsets of the rows or from codes and bincounts: the same integer tables, the same run
+    import importlib
+
+    pc_module = importlib.import_module("pgm_ar.learning.pc")
+    monkeypatch.setattr(pc_module, "_FRAME_ROW_SHARE", 0.0)
+    net = pgm_ar.example_network("child")
+    data = discrete_data(pgm_ar.compile(net).sample(2500, seed=8), net)
+    runs = []
+    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+        monkeypatch.setattr(pc_module, "_BIT_PC_CELLS", cells)
+        r = pc(data, alpha=0.05, max_cond=3, test=test)
+        runs.append((set(r.directed), {frozenset(e) for e in r.undirected}, r.sepsets,
+                     r.n_tests))
+    assert runs[0] == runs[1]
+    assert sum(1 for s in runs[0][2].values() if len(s) >= 2) > 3  # levels 2+ decided edges
