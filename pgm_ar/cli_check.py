@@ -1,7 +1,7 @@
 """``pgm-ar check``: test a network's declared and implied independences on data.
 
     pgm-ar check SPEC --data rows.csv [--level 0.05] [--correction holm|bh|none]
-                 [--test auto|g|chi2|fisher_z] [--no-implied] [--json] [--draw out.png]
+                 [--test auto|g|chi2|fisher_z|cg] [--no-implied] [--json] [--draw out.png]
 
 prints one row per statement (the declared ones, then the local Markov statements of the
 DAG) with its test, p-value, corrected p-value, conditional mutual information and verdict;
@@ -74,9 +74,10 @@ def add_check_commands(sub) -> None:
                    help="multiple-testing correction: Holm (family-wise error), bh "
                         "(Benjamini-Hochberg false discovery rate) or none "
                         "(default: %(default)s)")
-    p.add_argument("--test", choices=["auto", "g", "chi2", "fisher_z"], default="auto",
-                   help="the CI test: auto is the G-test for discrete variables and Fisher's z "
-                        "for real-valued ones (default: %(default)s)")
+    p.add_argument("--test", choices=["auto", "g", "chi2", "fisher_z", "cg"], default="auto",
+                   help="the CI test: auto is the G-test for discrete variables, Fisher's z "
+                        "for real-valued ones and the conditional-Gaussian likelihood ratio "
+                        "(cg) for statements mixing both (default: %(default)s)")
     p.add_argument("--no-implied", action="store_true",
                    help="test only the declared statements, not the DAG's local Markov ones")
     p.add_argument("--json", action="store_true", help="print one JSON object")

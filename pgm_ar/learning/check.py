@@ -8,7 +8,10 @@ For a network (or a spec, or a list of statements) and rows of data, :func:`chec
   (nodes whose non-descendants are all parents say nothing and are left out),
 
 each by a conditional-independence test (:mod:`pgm_ar.learning.citests`: the G-test or
-chi-square for discrete variables, Fisher's z for real-valued ones), corrects the p-values
+chi-square for discrete variables, Fisher's z for real-valued ones, and for statements
+mixing both the conditional-Gaussian likelihood ratio of :mod:`pgm_ar.learning.cg_test`,
+where the independence model is one: the conditioning set all discrete or a side all
+real), corrects the p-values
 for testing many statements at once (Holm's step-down, which bounds the chance of any false
 rejection, or Benjamini-Hochberg, which bounds the expected share of false rejections), and
 gives each statement a verdict at the chosen level: *consistent with the data* (not
@@ -131,6 +134,8 @@ class StatementCheck:
             r = self.result
             out.update(test=r.test, statistic=r.statistic, dof=r.dof, p_value=r.p_value,
                        p_adjusted=self.p_adjusted, cmi=r.cmi, n_used=r.n_used)
+            if r.note:
+                out["note"] = r.note
         else:
             out["reason"] = self.reason
         return out
@@ -206,7 +211,14 @@ class CheckResult:
 
     # -- edges -----------------------------------------------------------------------------
     def _tester_for(self, names: Iterable[str]) -> Optional[CITester]:
+        names = list(names)
         kinds = {_kind_of(self.net, n) for n in names} if self.net is not None else {"data"}
+        if kinds == {"discrete", "real"}:
+            tester = self._testers.get("mixed")
+            if tester is None or not all(n in tester.names for n in names) \
+                    or not tester.cg_testable(names[0], names[1], names[2:]):
+                return None
+            return tester
         if len(kinds) != 1:
             return None
         return self._testers.get(kinds.pop())
@@ -341,7 +353,8 @@ def _testers(net: Optional[BayesNet], data: Any, test: CITest) -> Dict[str, CITe
                              f"{discrete[0].name!r} is discrete; use 'g' or 'chi2' (or 'auto')")
         sub = BayesNet(discrete, name=net.name)
         out["discrete"] = CITester({v.name: cols[v.name] for v in discrete},
-                                   CITest.G if test is CITest.AUTO else test, net=sub)
+                                   CITest.G if test in (CITest.AUTO, CITest.CG) else test,
+                                   net=sub)
     if real:
         if test in (CITest.G, CITest.CHI2):
             raise PgmArError(f"test {test.value!r} is for discrete variables, but "
@@ -360,6 +373,12 @@ def _testers(net: Optional[BayesNet], data: Any, test: CITest) -> Dict[str, CITe
                                 row=i, value=given.iloc[i])
             frame[v.name] = values.to_numpy(dtype=np.float64)
         out["real"] = CITester(frame, CITest.FISHER_Z)
+    if discrete and real and test in (CITest.AUTO, CITest.CG):
+        # statements mixing both kinds: the conditional-Gaussian test over all the columns
+        sub = BayesNet(discrete + real, name=net.name)
+        frame = {v.name: cols[v.name] for v in discrete}
+        frame.update({v.name: out["real"]._real[1][:, i] for i, v in enumerate(real)})
+        out["mixed"] = CITester(frame, CITest.CG, net=sub)
     return out
 
 
@@ -370,7 +389,16 @@ def _untested_reason(net: Optional[BayesNet], st: Statement,
     if "other" in kinds:
         return None, "images cannot be tested"
     if len(kinds) > 1:
-        return None, "mixes discrete and real-valued variables"
+        tester = testers.get("mixed")
+        if tester is None:
+            return None, "mixes discrete and real-valued variables"
+        absent = [n for n in names if n not in tester.names]
+        if absent:
+            return None, f"no column {absent[0]!r} in the data"
+        if not tester.cg_testable(sorted(st.xs), sorted(st.ys), sorted(st.given)):
+            return None, ("discrete variables on both sides given real-valued ones: no "
+                          "conditional-Gaussian test")
+        return tester, ""
     tester = testers.get(kinds.pop())
     absent = [n for n in names if tester is None or n not in tester.names]
     if absent:
@@ -397,8 +425,9 @@ def check(net_or_statements: Any, data: Any, level: float = 0.05,
     correction
         ``"holm"`` (the default), ``"bh"`` (Benjamini-Hochberg) or ``"none"`` / ``None``.
     tests
-        ``"auto"`` (G-test for discrete variables, Fisher's z for real-valued ones), ``"g"``,
-        ``"chi2"`` or ``"fisher_z"``.
+        ``"auto"`` (G-test for discrete variables, Fisher's z for real-valued ones, the
+        conditional-Gaussian likelihood ratio for statements mixing both), ``"g"``,
+        ``"chi2"``, ``"fisher_z"`` or ``"cg"`` (as ``"auto"``: ``cg`` for the mixed statements).
     statements
         More declared statements.
     implied

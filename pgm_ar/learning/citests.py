@@ -74,6 +74,7 @@ from ..errors import DataError, PgmArError
 from ..limits import check as check_limit
 from ..network import BayesNet
 from ..utils.enums import parse_enum
+from ..variables import Gaussian
 from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
@@ -98,6 +99,7 @@ class CITest(str, Enum):
     G = "g"                # G-test (log-likelihood ratio)
     CHI2 = "chi2"          # Pearson's chi-square
     FISHER_Z = "fisher_z"  # partial correlation, Fisher's z (sets: Gaussian likelihood ratio)
+    CG = "cg"              # conditional-Gaussian likelihood ratio, for mixed discrete and real
 
 
 @dataclass(frozen=True)
@@ -109,9 +111,9 @@ class CITestResult:
     x, y, given
         The variables tested (names, sorted).
     test
-        ``"g"``, ``"chi2"``, ``"fisher_z"`` or ``"gaussian_lr"``.
+        ``"g"``, ``"chi2"``, ``"fisher_z"``, ``"gaussian_lr"`` or ``"cg"``.
     statistic
-        G, X^2, Fisher's z or the Gaussian likelihood-ratio statistic.
+        G, X^2, Fisher's z or the (conditional-)Gaussian likelihood-ratio statistic.
     dof
         Degrees of freedom (``None`` for Fisher's z, a normal statistic).
     p_value
@@ -120,6 +122,9 @@ class CITestResult:
         The estimated conditional mutual information in nats.
     n_used
         Rows used (complete in every variable of the test).
+    note
+        What the test left out, if anything (the conditional-Gaussian test drops strata too
+        small for a covariance).
     """
 
     x: Tuple[str, ...]
@@ -131,6 +136,7 @@ class CITestResult:
     p_value: float
     cmi: float
     n_used: int
+    note: str = ""
 
     def independent(self, level: float = 0.05) -> bool:
         """Whether the test keeps independence at ``level`` (``p_value > level``)."""
@@ -144,7 +150,7 @@ class CITestResult:
         return {"x": list(self.x), "y": list(self.y), "given": list(self.given),
                 "test": self.test, "statistic": float(self.statistic), "dof": self.dof,
                 "p_value": float(self.p_value), "cmi": float(self.cmi),
-                "n_used": int(self.n_used)}
+                "n_used": int(self.n_used), **({"note": self.note} if self.note else {})}
 
 
 def _as_names(x: Names) -> Tuple[str, ...]:
@@ -651,8 +657,11 @@ class CITester:
         A pandas DataFrame, a ``{column: values}`` mapping or a :class:`DiscreteData`.
     test
         ``"auto"`` (the default: Fisher's z when every column is floating point or every
-        variable of ``net`` is Gaussian, else the G-test), ``"g"``, ``"chi2"`` or
-        ``"fisher_z"``.
+        variable of ``net`` is Gaussian, else the G-test), ``"g"``, ``"chi2"``,
+        ``"fisher_z"`` or ``"cg"`` (the conditional-Gaussian likelihood ratio of
+        :mod:`~pgm_ar.learning.cg_test`, for discrete and real columns together: the real
+        ones are ``net``'s Gaussian variables, or without ``net`` the floating-point
+        columns).
     net
         Optional network whose variables' states encode discrete data
         (:func:`~pgm_ar.learning.data.discrete_data`).
@@ -677,6 +686,9 @@ class CITester:
             self._real = _real_matrix(data, net)
             self.names = self._real[0]
             self._cov: Optional[np.ndarray] = None
+        elif kind is CITest.CG:
+            self.names, self._where, self._mixed_codes, self._mixed_cards, self._mixed_reals = (
+                _mixed_columns(data, net))
         else:
             self.data: DiscreteData = discrete_data(data, net)
             self.names = self.data.names
@@ -690,7 +702,26 @@ class CITester:
 
     @property
     def n_rows(self) -> int:
+        if self.kind is CITest.CG:
+            return int(self._mixed_reals.shape[0])
         return int(self._real[1].shape[0]) if self.kind is CITest.FISHER_Z else self.data.n_rows
+
+    def is_real(self, name: str) -> bool:
+        """Whether column ``name`` is real-valued (for the conditional-Gaussian test: its
+        real columns; for the others: whether the tester is Fisher's z)."""
+        if self.kind is CITest.CG:
+            return self._where[self.index(name)][0]
+        return self.kind is CITest.FISHER_Z
+
+    def cg_testable(self, x: Names, y: Names, given: Names = ()) -> bool:
+        """Whether the conditional-Gaussian test applies to ``x _|_ y | given``: the
+        conditioning set is all discrete, or one side is all real (see
+        :func:`~pgm_ar.learning.cg_test.cg_testable`)."""
+        from .cg_test import cg_testable
+
+        parts = [[n for n in _as_names(v) if self.is_real(n) == r]
+                 for v in (x, y, given) for r in (False, True)]
+        return cg_testable(*parts)
 
     def index(self, name: str) -> int:
         try:
@@ -713,8 +744,13 @@ class CITester:
         if overlap:
             raise PgmArError(f"variable(s) {sorted(self.names[i] for i in overlap)} appear on "
                              "two sides of the test")
-        stat, dof, p, cmi, n, name = self.run(xi, yi, zi)
         names = lambda ids: tuple(sorted(self.names[i] for i in ids))  # noqa: E731
+        if self.kind is CITest.CG:
+            self.n_tests += 1
+            got = self._cg(xi, yi, zi)
+            return CITestResult(names(xi), names(yi), names(zi), "cg", got.statistic, got.dof,
+                                got.p_value, got.cmi, got.n_used, got.note)
+        stat, dof, p, cmi, n, name = self.run(xi, yi, zi)
         return CITestResult(names(xi), names(yi), names(zi), name, stat, dof, p, cmi, n)
 
     def test_many(self, x: str, ys: Sequence[str], given: Names = ()) -> List[CITestResult]:
@@ -723,7 +759,7 @@ class CITester:
         missing values; otherwise one test at a time)."""
         xi, zi = self.index(x), self._ids(given)
         yis = [self.index(y) for y in ys]
-        if (self.kind is CITest.FISHER_Z or self.yates or self._missing or not yis
+        if (self.kind in (CITest.FISHER_Z, CITest.CG) or self.yates or self._missing or not yis
                 or any(y == xi or y in zi for y in yis) or xi in zi):
             return [self.test(x, y, given) for y in ys]
         z, kz = (combine_codes([self._cols[i] for i in zi], [self._cards[i] for i in zi]) if zi
@@ -749,7 +785,7 @@ class CITester:
         data, with missing values, or whose variables repeat run one at a time.
         """
         tests = [(x, y, _as_names(z)) for x, y, z in tests]
-        if self.kind is CITest.FISHER_Z or self._missing:
+        if self.kind in (CITest.FISHER_Z, CITest.CG) or self._missing:
             return [self.test(x, y, z) for x, y, z in tests]
         groups: Dict[Tuple[int, Tuple[int, ...]], List[Tuple[int, int]]] = {}
         out: List[Optional[CITestResult]] = [None] * len(tests)
@@ -831,6 +867,9 @@ class CITester:
         self.n_tests += 1
         if self.kind is CITest.FISHER_Z:
             return self._gaussian(list(xi), list(yi), list(zi))
+        if self.kind is CITest.CG:
+            got = self._cg(xi, yi, zi)
+            return got.statistic, got.dof, got.p_value, got.cmi, got.n_used, "cg"
         return self._discrete(list(xi), list(yi), list(zi))
 
     # -- discrete ------------------------------------------------------------------------
@@ -916,6 +955,22 @@ class CITester:
             lut = special.xlogy(counts, counts)
             self._lut = lut
         return lut
+
+    # -- mixed ---------------------------------------------------------------------------
+    def _cg(self, xi, yi, zi):
+        from .cg_test import cg_statistic, cg_testable
+
+        parts = {}
+        for side, ids in (("x", xi), ("y", yi), ("z", zi)):
+            parts[side + "_d"] = [self._where[i][1] for i in ids if not self._where[i][0]]
+            parts[side + "_r"] = [self._where[i][1] for i in ids if self._where[i][0]]
+        if not cg_testable(**parts):
+            raise PgmArError(
+                "no conditional-Gaussian test of " + ", ".join(self.names[i] for i in xi)
+                + " against " + ", ".join(self.names[i] for i in yi) + " given real-valued "
+                "variables: with discrete variables on both sides they would have to depend "
+                "on real ones; test a side of real variables only, or condition on discrete ones")
+        return cg_statistic(self._mixed_codes, self._mixed_cards, self._mixed_reals, **parts)
 
     # -- real-valued -----------------------------------------------------------------------
     def _gaussian(self, xi, yi, zi):
@@ -1006,6 +1061,70 @@ def _real_matrix(data: Any, net: Optional[BayesNet]) -> Tuple[Tuple[str, ...], n
     if not names:
         raise DataError("the data has no columns")
     return tuple(names), np.stack(out, axis=1)
+
+
+def _mixed_columns(data: Any, net: Optional[BayesNet]):
+    """``(names, where, codes, cards, reals)`` for the conditional-Gaussian test: each
+    column is discrete (encoded as :func:`discrete_data` does, with ``net``'s states when
+    given) or real (float64, NaN missing); ``where[i] = (is_real, column number)``.
+    Without a network, floating-point columns are the real ones."""
+    import pandas as pd
+
+    from ..tabular_data import columns_of
+
+    if isinstance(data, DiscreteData):
+        raise DataError("the conditional-Gaussian test needs the data's columns, not codes")
+    cols = columns_of(data)
+    if net is not None:
+        names = [n for n in net.names if n in cols]
+        real = set()
+        for n in names:
+            var = net.variable(n)
+            if not var.is_discrete_scalar:
+                if not isinstance(var, Gaussian):
+                    raise DataError(f"variable {n!r} is neither discrete nor Gaussian; the "
+                                    "conditional-Gaussian test cannot use it")
+                real.add(n)
+    else:
+        names = list(cols)
+        real = {n for n in names if _is_real_column(cols[n])}
+    if not names:
+        raise DataError("the data has no columns")
+    disc = [n for n in names if n not in real]
+    if disc:
+        sub = BayesNet([net.variable(n) for n in disc], name=net.name) if net is not None else None
+        dd = discrete_data({n: cols[n] for n in disc}, sub)
+        codes, cards = dd.codes, dd.cards
+    else:
+        codes, cards = None, ()
+    reals = []
+    for n in names:
+        if n not in real:
+            continue
+        given = pd.Series(np.asarray(cols[n], dtype=object))
+        values = pd.to_numeric(given, errors="coerce")
+        bad = values.isna() & given.notna() & (given.astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError("is not a number; the variable is real-valued", column=n, row=i,
+                            value=given.iloc[i])
+        reals.append(values.to_numpy(dtype=np.float64))
+    n_rows = len(codes) if codes is not None else len(reals[0])
+    if codes is None:
+        codes = np.zeros((n_rows, 0), dtype=np.int64)
+    reals_m = np.stack(reals, axis=1) if reals else np.zeros((n_rows, 0))
+    if len(reals_m) != n_rows:
+        raise DataError(f"the real-valued columns have {len(reals_m)} rows, the discrete "
+                        f"ones {n_rows}")
+    where, d_pos, r_pos = [], 0, 0
+    for n in names:
+        if n in real:
+            where.append((True, r_pos))
+            r_pos += 1
+        else:
+            where.append((False, d_pos))
+            d_pos += 1
+    return tuple(names), where, codes, tuple(cards), reals_m
 
 
 # -- one-off tests ----------------------------------------------------------------------------

@@ -915,6 +915,8 @@ def pc(data: Any, *, alpha: float = 0.01, test: Union[str, CITest] = "auto",
     if max_cond is not None and (not isinstance(max_cond, int) or max_cond < 0):
         raise PgmArError(f"max_cond must be a non-negative integer or None, got {max_cond!r}")
     tester = CITester(data, test, net=net, yates=yates)
+    if tester.kind is CITest.CG:
+        raise PgmArError("PC runs the 'g', 'chi2' or 'fisher_z' test, not 'cg'")
     names = tester.names
     _check_table_sizes(tester)
     ids = lambda pair, where: tuple(_id(tester, n, where) for n in pair)  # noqa: E731
