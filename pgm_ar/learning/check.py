@@ -221,7 +221,12 @@ class CheckResult:
             return tester
         if len(kinds) != 1:
             return None
-        return self._testers.get(kinds.pop())
+        tester = self._testers.get(kinds.pop())
+        if tester is not None and tester.kind is CITest.CG and all(
+                n in tester.names for n in names) and not tester.cg_testable(
+                names[0], names[1], names[2:]):
+            return None
+        return tester
 
     def _run(self, queries: Sequence[Tuple[str, str, Sequence[str]]]
              ) -> List[Optional[CITestResult]]:
@@ -396,14 +401,19 @@ def _untested_reason(net: Optional[BayesNet], st: Statement,
         if absent:
             return None, f"no column {absent[0]!r} in the data"
         if not tester.cg_testable(sorted(st.xs), sorted(st.ys), sorted(st.given)):
-            return None, ("discrete variables on both sides given real-valued ones: no "
-                          "conditional-Gaussian test")
+            return None, _NOT_CG
         return tester, ""
     tester = testers.get(kinds.pop())
     absent = [n for n in names if tester is None or n not in tester.names]
     if absent:
         return None, f"no column {absent[0]!r} in the data"
+    if tester.kind is CITest.CG and not tester.cg_testable(sorted(st.xs), sorted(st.ys),
+                                                          sorted(st.given)):
+        return None, _NOT_CG
     return tester, ""
+
+
+_NOT_CG = "discrete variables on both sides given real-valued ones: no conditional-Gaussian test"
 
 
 # -- the check --------------------------------------------------------------------------------
@@ -427,7 +437,9 @@ def check(net_or_statements: Any, data: Any, level: float = 0.05,
     tests
         ``"auto"`` (G-test for discrete variables, Fisher's z for real-valued ones, the
         conditional-Gaussian likelihood ratio for statements mixing both), ``"g"``,
-        ``"chi2"``, ``"fisher_z"`` or ``"cg"`` (as ``"auto"``: ``cg`` for the mixed statements).
+        ``"chi2"``, ``"fisher_z"`` or ``"cg"`` (with a network as ``"auto"``, ``cg`` for the
+        mixed statements; without one, ``cg`` for every statement, the floating-point columns
+        being the real-valued ones).
     statements
         More declared statements.
     implied

@@ -203,3 +203,28 @@ def test_errors_name_the_problem():
 
     with pytest.raises(PgmArError, match="'cg'"):
         pc(df, test="cg")
+
+
+def test_statements_alone_with_the_cg_test_and_the_cli_option(tmp_path, capsys):
+    df = _mixed_rows(2, 2000)
+    result = check(["h _|_ d | g, e", "d _|_ e | g", "h _|_ e"], df, tests="cg", correction=None)
+    by = {r.statement.ascii(): r for r in result.rows}
+    assert by["h _|_ d | e, g"].result.test == "cg"
+    assert by["h _|_ d | e, g"].verdict == "consistent with the data"
+    assert by["d _|_ e | g"].verdict == "untested"
+    # h's variance depends on e: the CG test sees it
+    assert by["h _|_ e"].verdict == "rejected"
+    spec = tmp_path / "chain.yaml"
+    spec.write_text("""
+variables:
+  - {name: d, type: categorical, states: [lo, mid, hi]}
+  - {name: g, type: gaussian}
+edges: ["d -> g"]
+statements:
+  - g _|_ d
+""")
+    rows = tmp_path / "rows.csv"
+    df[["d", "g"]].to_csv(rows, index=False)
+    assert main(["check", str(spec), "--data", str(rows), "--json", "--test", "cg"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [(s["test"], s["verdict"]) for s in payload["statements"]] == [("cg", "rejected")]
