@@ -184,6 +184,12 @@ class _TableView(MappingABC):
         i = m._index.get(name) if isinstance(name, str) else None
         if i is None:
             raise KeyError(name)
+        lazy = m.__dict__.get("_lazy_tables")  # a model whose node modules are not built yet
+        if lazy is not None:
+            hit = self._cache.get(name)
+            if hit is None or hit[0] is not lazy:
+                hit = self._cache[name] = (lazy, None, lazy(i))
+            return hit[2]
         nodes = m._modules["nodes"]
         if nodes is not self._node_list:  # indexing a ModuleList costs more than the lookup
             self._node_list, self._nodes = nodes, tuple(nodes)
