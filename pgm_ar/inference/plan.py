@@ -24,7 +24,7 @@ network's :class:`~pgm_ar.inference.structure.NetStructure`:
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import InferenceTooLargeError
@@ -58,6 +58,7 @@ class Step:
     out_sub: Tuple[int, ...]           # labels of the result's axes
     var_sub: int                       # label of ``var``
     scope: Tuple[int, ...]             # variables of the result, in axis order
+    size: int = 0                      # entries of the clique the step loops over
 
 
 @dataclass
@@ -75,6 +76,9 @@ class Plan:
     final_subs: Tuple[Tuple[int, ...], ...]
     keep: Tuple[int, ...]                  # variables of the answer, in the order asked for
     width: int                             # entries of the largest factor built
+    #: what running the plan derives from it once and keeps (see
+    #: :func:`pgm_ar.inference.elimination.plan_factors`)
+    runtime: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- #
@@ -317,8 +321,8 @@ def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
             sub.append(k)
         subs.append(tuple(sub))
     scope = tuple(a for a in local if a != var)
-    return (Step(var, op, ins, tuple(subs), tuple(local[a] for a in scope), local[var], scope),
-            size)
+    return (Step(var, op, ins, tuple(subs), tuple(local[a] for a in scope), local[var], scope,
+                 size), size)
 
 
 # --------------------------------------------------------------------------- #

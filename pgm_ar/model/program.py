@@ -34,7 +34,7 @@ from torch import nn
 
 from ..conditionals import Family
 from ..conditionals.base import Conditional
-from ..conditionals.tabular import MAX_TABLE_SIZE, Tabular, TabularConditional
+from ..conditionals.tabular import MAX_TABLE_SIZE, ZERO_LOGIT, Tabular, TabularConditional
 from ..limits import check as check_limit
 from ..cpd import TabularCPD
 from ..errors import PgmArError, UnknownVariableError
@@ -218,7 +218,10 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
             shape = tuple(int(self.net.variable(p).cardinality) for p in parents)
             card = int(self.net.variable(name).cardinality)
             return torch.full(shape + (card,), 1.0 / card, dtype=torch.float64)
-        return torch.from_numpy(np.array(cpd.probs, dtype=np.float64))  # a writable copy
+        # the numbers the built table gives (float64 logits, zeros clamped, then a softmax),
+        # to the last bit: answers do not move when the modules are built
+        logits = torch.log(torch.from_numpy(np.array(cpd.probs, dtype=np.float64)))
+        return torch.softmax(logits.clamp_min_(ZERO_LOGIT), dim=-1)
 
     # ------------------------------------------------------------------ basics
     def conditional(self, name: str) -> Conditional:
