@@ -34,7 +34,8 @@ from .structure import NetStructure
 
 __all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
            "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
-           "marginal_plan", "evidence_plan", "map_plan"]
+           "marginal_plan", "evidence_plan", "map_plan", "sum_plan", "network_rank",
+           "NETWORK_ORDER_BUDGET", "RESTRICT_MIN"]
 
 #: the largest intermediate factor (entries) variable elimination may build, at most; read
 #: when a plan is built together with the ``max_factor_cells`` budget of :mod:`pgm_ar.limits`
@@ -76,6 +77,7 @@ class Plan:
     final_subs: Tuple[Tuple[int, ...], ...]
     keep: Tuple[int, ...]                  # variables of the answer, in the order asked for
     width: int                             # entries of the largest factor built
+    cost: int = 0                          # entries of all the steps' cliques together
     #: what running the plan derives from it once and keeps (see
     #: :func:`pgm_ar.inference.elimination.plan_factors`)
     runtime: dict = field(default_factory=dict, repr=False, compare=False)
@@ -124,12 +126,15 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
 
 
 def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
-                cards: Sequence[int]) -> List[int]:
+                cards: Sequence[int], budget: Optional[int] = None) -> Optional[List[int]]:
     """:func:`greedy_order` of ``eliminate`` over ``interaction_graph(scopes)``, built directly.
 
     The same order (ties are broken by variable index, not by position), without the
     dictionary of sets of :func:`interaction_graph` and its translation to positions: a
     query's planning builds its graph once and never reads it again.
+
+    With ``budget``, ``None`` is returned instead once scoring has visited more than that
+    many neighbours (a deterministic bound on the time spent).
 
     >>> scope_order([(0, 1), (1, 2), (2, 3)], [1, 2], cards=[2, 2, 2, 2])
     [1, 2]
@@ -148,14 +153,15 @@ def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
             nsets[k].update(ks)
     for k, ns in enumerate(nsets):
         ns.discard(k)
-    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate})
+    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate}, budget)
 
 
 def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
-            remaining: set) -> List[int]:
+            remaining: set, budget: Optional[int] = None) -> Optional[List[int]]:
     """The greedy loop of :func:`greedy_order` on positions: ``nodes[k]`` is the variable at
     position ``k``, ``nsets[k]`` its neighbours' positions (updated in place to the graph
-    left), ``remaining`` the positions to eliminate (consumed)."""
+    left), ``remaining`` the positions to eliminate (consumed); ``None`` past ``budget``
+    neighbours scored (see :func:`scope_order`)."""
     nbits = [sum(1 << a for a in ns) for ns in nsets]
     kcards = [cards[v] for v in nodes]
     # nodes by cardinality, as bitsets: the weight of a set of nodes is then a few bit counts
@@ -194,8 +200,19 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
             w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count()
             return (fill, w, nodes[k])
     else:
+        card_of_bit = {1 << k: c for k, c in enumerate(kcards)}
+        n_masks = len(card_masks)
+
         def weight(s: int) -> int:
-            return sum(c * (s & m).bit_count() for c, m in card_masks)
+            # one bit count per cardinality, or one lookup per set bit when fewer
+            if s.bit_count() > n_masks:
+                return sum(c * (s & m).bit_count() for c, m in card_masks)
+            w = 0
+            while s:
+                low = s & -s
+                w += card_of_bit[low]
+                s ^= low
+            return w
 
         def score(k: int) -> Tuple[int, int, int]:
             nb = nbits[k]
@@ -213,6 +230,13 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
     heap = [(sc, k) for k, sc in scores.items()]
     heapq.heapify(heap)
     order: List[int] = []
+    # the budget counts neighbours scored, a bit count per cardinality each past two
+    unit = 1 if len(card_masks) <= 2 else len(card_masks)
+    work = 0
+    if budget is not None:
+        work = unit * sum(len(nsets[k]) for k in remaining)
+        if work > budget:
+            return None
     while remaining:
         sc, k = heapq.heappop(heap)
         if k not in remaining or scores[k] != sc:
@@ -238,6 +262,10 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
             na.discard(k)
             nbits[a] = (nbits[a] | nb) & ~abit & ~kbit
             closed[a] = nbits[a] | abit
+        if budget is not None:
+            work += unit * sum(len(nsets[a]) for a in touched)
+            if work > budget:
+                return None
         for a in touched:
             if a in remaining:
                 new = score(a)
@@ -282,11 +310,14 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
     initial = list(live.values())
     limit = factor_limit()
     steps = []
+    cost = 0
     for var, op in order:
         step, size = _step(st, live, holders.get(var, ()), var, op)
         if size > limit:
             raise too_large(st, initial, order)
-        width = max(width, size)
+        cost += size
+        if size > width:
+            width = size
         new = len(axes) + len(steps)
         for i in step.inputs:
             for a in live.pop(i):
@@ -299,7 +330,7 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
     local = {a: k for k, a in enumerate(keep_t)}
     final_inputs = tuple(sorted(live))
     final_subs = tuple(tuple(local[a] for a in live[i]) for i in final_inputs)
-    return Plan(tuple(nodes), axes, tuple(steps), final_inputs, final_subs, keep_t, width)
+    return Plan(tuple(nodes), axes, tuple(steps), final_inputs, final_subs, keep_t, width, cost)
 
 
 def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
@@ -437,10 +468,67 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
             if plan is not None:
                 return plan
         elim = [v for v in nodes if v != target and v not in ev]
-        order = scope_order(scopes, elim, st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,), scopes=scopes)
+        return sum_plan(st, nodes, ev, elim, (target,), scopes)
 
     return cached_plan(st, ("query", target, ev, pruned, joint), build)
+
+
+#: ordering a whole network may visit at most this many neighbours (see :func:`scope_order`'s
+#: ``budget``; about 5 ms): past it (MUNIN, LINK, PATHFINDER's 63-state hub), each query
+#: orders its own variables only
+NETWORK_ORDER_BUDGET = 20_000
+#: queries eliminating fewer variables than this order them themselves: cheap enough that
+#: ordering the whole network would not pay for itself (PIGS' queries, ~9 variables)
+RESTRICT_MIN = 32
+#: a restricted order is kept when its steps loop over at most this many clique entries per
+#: variable eliminated (plus :data:`_CHEAP_CELLS`): running them costs less than ordering
+_CELLS_PER_VARIABLE = 1 << 12
+_CHEAP_CELLS = 1 << 16
+
+
+def network_rank(st: NetStructure) -> Optional[Dict[int, int]]:
+    """Each variable's position in a greedy weighted min-fill order of the whole network
+    (cached on ``st``), or ``None`` when that order is over :data:`NETWORK_ORDER_BUDGET`."""
+    if st.rank is None:
+        scopes = [st.parents[v] + (v,) for v in range(len(st.names))]
+        order = scope_order(scopes, range(len(st.names)), st.cards,
+                            budget=NETWORK_ORDER_BUDGET)
+        st.rank = {} if order is None else {v: k for k, v in enumerate(order)}
+    return st.rank or None
+
+
+def sum_plan(st: NetStructure, nodes: Sequence[int], ev: FrozenSet[int],
+             elim: Sequence[int], keep: Sequence[int],
+             scopes: Sequence[Tuple[int, ...]]) -> Plan:
+    """The plan summing ``elim`` out of the CPTs of ``nodes`` (axes ``scopes``, evidence gone).
+
+    Ordering the variables by greedy weighted min-fill (:func:`scope_order`) is most of
+    the cost of planning a query.  Eliminating a subgraph in the order of a whole-network
+    order restricted to it builds no clique larger than that order does on the whole
+    network, and costs one sort; so on networks small enough to order once
+    (:func:`network_rank`) the restricted order is tried first, and kept when its steps
+    are cheap to run (:data:`_CELLS_PER_VARIABLE`); otherwise the query's own greedy order
+    is made too and the plan whose steps loop over fewer entries wins.
+    """
+    rank = network_rank(st) if len(elim) >= RESTRICT_MIN else None
+    first = None
+    if rank is not None:
+        order = sorted(elim, key=rank.__getitem__)
+        try:
+            first = make_plan(st, nodes, ev, [(v, SUM) for v in order], keep, scopes=scopes)
+        except InferenceTooLargeError:
+            first = None
+        else:
+            if first.cost <= _CHEAP_CELLS + _CELLS_PER_VARIABLE * len(elim):
+                return first
+    order = scope_order(scopes, elim, st.cards)
+    if first is None:
+        return make_plan(st, nodes, ev, [(v, SUM) for v in order], keep, scopes=scopes)
+    try:
+        own = make_plan(st, nodes, ev, [(v, SUM) for v in order], keep, scopes=scopes)
+    except InferenceTooLargeError:
+        return first
+    return own if own.cost <= first.cost else first
 
 
 #: a query whose factors' joint has at most this many entries is one einsum over all
@@ -480,8 +568,7 @@ def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
     def build() -> Plan:
         nodes = st.closure(ev)
         scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
-        order = scope_order(scopes, [v for v in nodes if v not in ev], st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (), scopes=scopes)
+        return sum_plan(st, nodes, ev, [v for v in nodes if v not in ev], (), scopes)
 
     return cached_plan(st, ("evidence", ev), build)
 

@@ -90,6 +90,9 @@ class NetStructure:
         self.num_rows = tuple(math.prod(self.cards[p] for p in ps) for ps in self.parents)
         self.anc: List[int] = self._ancestor_masks()
         self.plans: Dict[tuple, object] = {}
+        # per variable, its position in one elimination order of the whole network (built
+        # when first asked for, empty when too costly; see pgm_ar.inference.plan.network_rank)
+        self.rank: Optional[Dict[int, int]] = None
         # per node: (tensor, its version, float64 array, state minima or None), see
         # pgm_ar.inference.elimination.node_array
         self.arrays: Dict[int, tuple] = {}

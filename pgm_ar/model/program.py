@@ -139,7 +139,9 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self.families = dict(families)
         self.plate_name = str(plate_name) if plate_name else _default_plate_name(net)
         self.plate_dim = plate_dim
-        self._index = {n: i for i, n in enumerate(net.names)}
+        names = net.names  # a tuple built on each read
+        self._index = {n: i for i, n in enumerate(names)}
+        self.__dict__["_names"] = names
         self._topo = net.topological_order()
         self._parents = {n: net.parents(n) for n in net.names}
         # small exact families run in float64: tables and sums then match exact inference
@@ -211,7 +213,14 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         """Node ``i``'s CPT before the modules exist: the network's (rows normalised by
         :class:`~pgm_ar.cpd.TabularCPD`), uniform where it has none -- what the built table's
         ``probs()`` gives, up to rounding of ``softmax(log p)``."""
-        name = self.net.names[i]
+        name = self.__dict__["_names"][i]
+        small = self.__dict__.get("_small_tables")
+        if small is None:
+            small = self.__dict__["_small_tables"] = _small_tables(self.__dict__["_given_cpds"])
+        hit = small.get(name)
+        if hit is not None:
+            flat, start, shape = hit
+            return flat[start:start + math.prod(shape)].view(shape)
         cpd = self.__dict__["_given_cpds"].get(name)
         if cpd is None:
             parents = self._parents[name]
@@ -391,6 +400,33 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         cpds = {name: TabularCPD(name, self._parents[name], t.numpy())
                 for name, t in self.tables().items()}
         return self.net.with_cpds(cpds)
+
+
+#: CPTs of at most this many entries are converted to the compiled numbers all at once
+_SMALL_TABLE_CELLS = 1 << 12
+
+
+def _small_tables(cpds: Mapping[str, TabularCPD]) -> Dict[str, tuple]:
+    """The small CPTs as a compiled table holds them (``softmax(log p)``, zeros clamped),
+    computed in one ``log``/``softmax`` per cardinality over all their rows: torch's softmax
+    treats each row alone, so the numbers are those of one table at a time, to the last bit,
+    for one call instead of hundreds (PIGS: 441 tables).  ``{name: (flat result, offset,
+    shape)}``; a view is cut on each read."""
+    groups: Dict[int, list] = {}
+    for name, cpd in cpds.items():
+        if cpd.probs.size <= _SMALL_TABLE_CELLS:
+            groups.setdefault(cpd.probs.shape[-1], []).append(name)
+    out: Dict[str, tuple] = {}
+    for card, names in groups.items():
+        flat = np.concatenate([cpds[n].probs.reshape(-1) for n in names])
+        rows = torch.log(torch.from_numpy(flat).view(-1, card)).clamp_min_(ZERO_LOGIT)
+        result = torch.softmax(rows, dim=-1).view(-1)
+        start = 0
+        for n in names:
+            shape = cpds[n].probs.shape
+            out[n] = (result, start, shape)
+            start += cpds[n].probs.size
+    return out
 
 
 class _LazyModules(dict):
