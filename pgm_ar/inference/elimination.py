@@ -36,6 +36,7 @@ __all__ = ["UNDERFLOW", "multiply_out", "node_array", "node_minima", "plan_facto
 UNDERFLOW = 1e-250
 _MAX_OPERANDS = 24  # numpy's einsum takes at most 32 operands
 _PAIRWISE_CELLS = 1 << 16  # cliques above this many entries are contracted pairwise
+_PAIRWISE_CELLS_3 = 1 << 13  # ... or above this many, for steps of three or more factors
 try:  # einsum's C entry point, without the Python wrapper's argument handling (~1 us a call)
     from numpy._core.multiarray import c_einsum as _c_einsum
 except ImportError:  # pragma: no cover - another numpy layout
@@ -60,7 +61,7 @@ def _einsum(arrays: Sequence[np.ndarray], subs: Sequence[Tuple[int, ...]],
                 if lab not in seen:
                     seen.add(lab)
                     size *= n
-        if size > _PAIRWISE_CELLS:
+        if size > _PAIRWISE_CELLS or (size > _PAIRWISE_CELLS_3 and len(arrays) >= 3):
             return _contract_pairwise(list(arrays), [tuple(s) for s in subs], tuple(out))
     operands: list = []
     for a, s in zip(arrays, subs):
@@ -325,7 +326,11 @@ def _run_sums(plan: Plan, pool: List[np.ndarray]) -> Tuple[np.ndarray, float, li
     if program is None:
         program = []
         for step in plan.steps:
-            pairwise = step.size > _PAIRWISE_CELLS and len(step.inputs) >= 2
+            n_in = len(step.inputs)
+            # three or more operands: one einsum multiplies them all at every clique entry,
+            # pairs sum early -- worth it from a smaller clique (WATER's 4-state families)
+            pairwise = (step.size > _PAIRWISE_CELLS and n_in >= 2) or \
+                (step.size > _PAIRWISE_CELLS_3 and n_in >= 3)
             if pairwise or len(step.inputs) > _MAX_OPERANDS:
                 program.append((step.inputs, None, step))
             else:

@@ -87,8 +87,7 @@ class QueryMixin:
                                                 num_samples, seed)
         if self.all_discrete:
             res = inference.query(self.net, self._query_tables(), targets, ev)
-            out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
-                   for t in targets}
+            out = {t: dict(zip(self.net.variable(t).states, res[t].tolist())) for t in targets}
         else:
             gen = torch_generator(seed)
             vals, logw = self._ancestral(int(num_samples), ev, gen, seed)
