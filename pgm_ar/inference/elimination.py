@@ -208,18 +208,32 @@ def node_array(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
     ``numpy``, a shape check) costs more than the einsums of a small query;
     the array is kept with the structure and reused while the tensor is the
     same object at the same version (``torch`` bumps it on every in-place
-    change).  Plain arrays are converted each time (they carry no version).
+    change).  Plain arrays are converted each time (they carry no version).  Tables
+    with a ``tables_version`` (see :func:`plan_factors`) are not even read again while it
+    is the same.
     """
-    t = table_of(st, tables, v)
+    token = getattr(tables, "tables_version", None)
     hit = st.arrays.get(v)
-    if hit is not None and hit[0] is t and hit[1] == t._version:  # only tensors are kept
+    if token is not None and hit is not None and hit[4] is token:
         return hit[2]
-    a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+    t = table_of(st, tables, v)
+    if hit is not None and hit[0] is t and hit[1] == t._version:  # only tensors are kept
+        if token is not None:
+            st.arrays[v] = hit[:4] + (token,)
+        return hit[2]
+    if isinstance(t, torch.Tensor):
+        if t.requires_grad or t.device.type != "cpu":
+            t_cpu = t.detach().cpu()
+        else:
+            t_cpu = t
+        a = t_cpu.numpy()
+    else:
+        a = np.asarray(t)
     check_table_shape(st, v, a.shape)
     if a.dtype != np.float64:
         a = a.astype(np.float64)
     if isinstance(t, torch.Tensor):
-        st.arrays[v] = (t, t._version, a, None)
+        st.arrays[v] = (t, t._version, a, None, token)
     return a
 
 
@@ -230,7 +244,7 @@ def node_minima(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
     hit = st.arrays.get(v)
     if hit is not None and hit[2] is a:
         if hit[3] is None:
-            st.arrays[v] = hit[:3] + (state_minima(a),)
+            st.arrays[v] = hit[:3] + (state_minima(a),) + hit[4:]
         return st.arrays[v][3]
     return state_minima(a)
 

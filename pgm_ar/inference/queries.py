@@ -118,11 +118,14 @@ def network_joint(st: NetStructure, tables: Tables) -> Optional[np.ndarray]:
     :func:`~pgm_ar.inference.elimination.plan_factors`); ``None`` for a network over
     :data:`NETWORK_JOINT_CELLS` entries or tables without a version."""
     token = getattr(tables, "tables_version", None)
-    if token is None or st.size(range(len(st.names))) > NETWORK_JOINT_CELLS:
-        return None
     hit = st.joint
+    if token is None or hit is False:
+        return None
     if hit is not None and hit[0] is token:
         return hit[1]
+    if st.size(range(len(st.names))) > NETWORK_JOINT_CELLS:
+        st.joint = False  # never: the network is too large
+        return None
     n = len(st.names)
     arrays = [node_array(st, tables, v) for v in range(n)]
     joint, _ = multiply_out(arrays, [st.parents[v] + (v,) for v in range(n)], tuple(range(n)))

@@ -94,10 +94,11 @@ class NetStructure:
         # when first asked for, empty when too costly; see pgm_ar.inference.plan.network_rank)
         self.rank: Optional[Dict[int, int]] = None
         self.small_graph: Optional[bool] = None  # see pgm_ar.inference.plan.SMALL_GRAPH
-        # (tables' version, joint distribution) of a small network, see
+        # (tables' version, joint distribution) of a small network, False for a large one, see
         # pgm_ar.inference.queries.network_joint
-        self.joint: Optional[tuple] = None
-        # per node: (tensor, its version, float64 array, state minima or None), see
+        self.joint: object = None
+        # per node: (tensor, its version, float64 array, state minima or None, the tables'
+        # version it was read under or None), see
         # pgm_ar.inference.elimination.node_array
         self.arrays: Dict[int, tuple] = {}
 
