@@ -35,7 +35,7 @@ from .structure import NetStructure
 __all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
            "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
            "marginal_plan", "evidence_plan", "map_plan", "sum_plan", "network_rank",
-           "NETWORK_ORDER_BUDGET", "RESTRICT_MIN"]
+           "NETWORK_ORDER_BUDGET", "RESTRICT_MIN", "SMALL_GRAPH", "WIDE_NETWORK"]
 
 #: the largest intermediate factor (entries) variable elimination may build, at most; read
 #: when a plan is built together with the ``max_factor_cells`` budget of :mod:`pgm_ar.limits`
@@ -126,7 +126,8 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
 
 
 def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
-                cards: Sequence[int], budget: Optional[int] = None) -> Optional[List[int]]:
+                cards: Sequence[int], budget: Optional[int] = None,
+                widths: Optional[List[int]] = None) -> Optional[List[int]]:
     """:func:`greedy_order` of ``eliminate`` over ``interaction_graph(scopes)``, built directly.
 
     The same order (ties are broken by variable index, not by position), without the
@@ -134,7 +135,8 @@ def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
     query's planning builds its graph once and never reads it again.
 
     With ``budget``, ``None`` is returned instead once scoring has visited more than that
-    many neighbours (a deterministic bound on the time spent).
+    many neighbours (a deterministic bound on the time spent).  ``widths``, a list, gets
+    the entries of each clique the order forms, in order.
 
     >>> scope_order([(0, 1), (1, 2), (2, 3)], [1, 2], cards=[2, 2, 2, 2])
     [1, 2]
@@ -153,11 +155,12 @@ def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
             nsets[k].update(ks)
     for k, ns in enumerate(nsets):
         ns.discard(k)
-    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate}, budget)
+    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate}, budget, widths)
 
 
 def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
-            remaining: set, budget: Optional[int] = None) -> Optional[List[int]]:
+            remaining: set, budget: Optional[int] = None,
+            widths: Optional[List[int]] = None) -> Optional[List[int]]:
     """The greedy loop of :func:`greedy_order` on positions: ``nodes[k]`` is the variable at
     position ``k``, ``nsets[k]`` its neighbours' positions (updated in place to the graph
     left), ``remaining`` the positions to eliminate (consumed); ``None`` past ``budget``
@@ -198,6 +201,21 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
                     fill += kcards[a] * (c1 * (missing & m1).bit_count()
                                          + c2 * (missing & m2).bit_count())
             w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count()
+            return (fill, w, nodes[k])
+    elif len(card_masks) == 3:
+        (c1, m1), (c2, m2), (c3, m3) = card_masks
+
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            fill = 0  # twice the weight of the missing edges among k's neighbours
+            for a in nsets[k]:
+                missing = nb & ~closed[a]
+                if missing:
+                    fill += kcards[a] * (c1 * (missing & m1).bit_count()
+                                         + c2 * (missing & m2).bit_count()
+                                         + c3 * (missing & m3).bit_count())
+            w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count() \
+                * c3 ** (nb & m3).bit_count()
             return (fill, w, nodes[k])
     else:
         card_of_bit = {1 << k: c for k, c in enumerate(kcards)}
@@ -243,6 +261,8 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
             continue
         remaining.discard(k)
         order.append(nodes[k])
+        if widths is not None:
+            widths.append(sc[1])  # every score's second part is the clique's entries
         nb, ns = nbits[k], nsets[k]
         nbits[k], nsets[k] = 0, set()
         kbit = 1 << k
@@ -491,15 +511,21 @@ def network_rank(st: NetStructure) -> Optional[Dict[int, int]]:
     (cached on ``st``), or ``None`` when that order is over :data:`NETWORK_ORDER_BUDGET`."""
     if st.rank is None:
         scopes = [st.parents[v] + (v,) for v in range(len(st.names))]
+        widths: List[int] = []
         order = scope_order(scopes, range(len(st.names)), st.cards,
-                            budget=NETWORK_ORDER_BUDGET)
+                            budget=NETWORK_ORDER_BUDGET, widths=widths)
         st.rank = {} if order is None else {v: k for k, v in enumerate(order)}
+        st.rank_width = max(widths, default=1)
     return st.rank or None
 
 
 #: a network whose interaction graph has at most this sum of squared degrees (ALARM: 612,
 #: WIN95PTS: 4,230) is ordered once for all its queries, however few variables they eliminate
 SMALL_GRAPH = 5_000
+
+
+#: a network whose whole-network order builds a clique of more than this many entries
+WIDE_NETWORK = 1 << 20
 
 
 def _small_graph(st: NetStructure) -> bool:
@@ -532,7 +558,15 @@ def sum_plan(st: NetStructure, nodes: Sequence[int], ev: FrozenSet[int],
     are cheap to run (:data:`_CELLS_PER_VARIABLE`); otherwise the query's own greedy order
     is made too and the plan whose steps loop over fewer entries wins.
     """
-    rank = network_rank(st) if len(elim) >= RESTRICT_MIN or _small_graph(st) else None
+    rank = None
+    if len(elim) >= RESTRICT_MIN:
+        rank = network_rank(st)
+    elif _small_graph(st):
+        rank = network_rank(st)
+        if rank is not None and st.rank_width > WIDE_NETWORK:
+            # restricted orders of a network with wide cliques (WATER, BARLEY, MILDEW) are
+            # often too costly to run and planned twice: small queries order themselves
+            rank = None
     first = None
     if rank is not None:
         order = sorted(elim, key=rank.__getitem__)

@@ -93,6 +93,7 @@ class NetStructure:
         # per variable, its position in one elimination order of the whole network (built
         # when first asked for, empty when too costly; see pgm_ar.inference.plan.network_rank)
         self.rank: Optional[Dict[int, int]] = None
+        self.rank_width = 0  # entries of the largest clique of that order
         self.small_graph: Optional[bool] = None  # see pgm_ar.inference.plan.SMALL_GRAPH
         # (tables' version, joint distribution) of a small network, False for a large one, see
         # pgm_ar.inference.queries.network_joint
