@@ -331,49 +331,48 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
     limit = factor_limit()
     steps = []
     cost = 0
+    cards = st.cards
+    new = len(axes)
+    empty: set = set()
+    # one pass per variable of every plan: labels, sublists and bookkeeping together
     for var, op in order:
-        step, size = _step(st, live, holders.get(var, ()), var, op)
+        holding = holders.get(var, empty)
+        ins = tuple(sorted(holding)) if len(holding) > 1 else tuple(holding)
+        local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
+        subs = []
+        size = 1
+        for i in ins:
+            sub = []
+            for a in live.pop(i):
+                k = local.get(a)
+                if k is None:
+                    k = local[a] = len(local)
+                    size *= cards[a]
+                sub.append(k)
+                if a != var:
+                    holders[a].discard(i)
+            subs.append(tuple(sub))
         if size > limit:
             raise too_large(st, initial, order)
         cost += size
         if size > width:
             width = size
-        new = len(axes) + len(steps)
-        for i in step.inputs:
-            for a in live.pop(i):
-                holders[a].discard(i)
-        live[new] = step.scope  # the step's result joins the pool
-        for a in step.scope:
+        var_sub = local.pop(var, None)
+        if var_sub is None:  # a variable no factor holds any more: a step over nothing
+            var_sub = len(local)
+        scope = tuple(local)
+        holders.pop(var, None)
+        live[new] = scope  # the step's result joins the pool
+        for a in scope:
             holders[a].add(new)
-        steps.append(step)
+        steps.append(Step(var, op, ins, tuple(subs), tuple(local.values()), var_sub, scope,
+                          size))
+        new += 1
     keep_t = tuple(keep)
     local = {a: k for k, a in enumerate(keep_t)}
     final_inputs = tuple(sorted(live))
     final_subs = tuple(tuple(local[a] for a in live[i]) for i in final_inputs)
     return Plan(tuple(nodes), axes, tuple(steps), final_inputs, final_subs, keep_t, width, cost)
-
-
-def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
-          op: int) -> Tuple[Step, int]:
-    """The step eliminating ``var`` from the live factors ``holding`` (pool ids) that mention
-    it, and the entries of the clique it forms (checked by the caller before anything runs)."""
-    ins = tuple(sorted(holding))
-    local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
-    subs = []
-    size = 1
-    cards = st.cards
-    for i in ins:  # labels and sublists in one pass (this runs once per step of every plan)
-        sub = []
-        for a in live[i]:
-            k = local.get(a)
-            if k is None:
-                k = local[a] = len(local)
-                size *= cards[a]
-            sub.append(k)
-        subs.append(tuple(sub))
-    scope = tuple(a for a in local if a != var)
-    return (Step(var, op, ins, tuple(subs), tuple(local[a] for a in scope), local[var], scope,
-                 size), size)
 
 
 # --------------------------------------------------------------------------- #
