@@ -229,7 +229,8 @@ def node_array(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
         a = t_cpu.numpy()
     else:
         a = np.asarray(t)
-    check_table_shape(st, v, a.shape)
+    if a.shape != st.table_shapes[v]:
+        check_table_shape(st, v, a.shape)  # raises, naming the variable and both shapes
     if a.dtype != np.float64:
         a = a.astype(np.float64)
     if isinstance(t, torch.Tensor):

@@ -88,6 +88,9 @@ class NetStructure:
         self.strides: List[Tuple[int, ...]] = [self._row_major_strides(ps)
                                                for ps in self.parents]
         self.num_rows = tuple(math.prod(self.cards[p] for p in ps) for ps in self.parents)
+        # per variable, the shape of its table: (*parent cards, card)
+        self.table_shapes: Tuple[Tuple[int, ...], ...] = tuple(
+            tuple(self.cards[p] for p in ps) + (c,) for ps, c in zip(self.parents, self.cards))
         self.anc: List[int] = self._ancestor_masks()
         self.plans: Dict[tuple, object] = {}
         # per variable, its position in one elimination order of the whole network (built
