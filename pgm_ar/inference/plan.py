@@ -35,7 +35,7 @@ from .structure import NetStructure
 __all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
            "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
            "marginal_plan", "evidence_plan", "map_plan", "sum_plan", "network_rank",
-           "NETWORK_ORDER_BUDGET", "RESTRICT_MIN", "SMALL_GRAPH", "WIDE_NETWORK"]
+           "NETWORK_ORDER_BUDGET", "NETWORK_ORDER_NODES", "RESTRICT_MIN", "SMALL_GRAPH", "WIDE_NETWORK"]
 
 #: the largest intermediate factor (entries) variable elimination may build, at most; read
 #: when a plan is built together with the ``max_factor_cells`` budget of :mod:`pgm_ar.limits`
@@ -496,6 +496,8 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
 #: ``budget``; about 5 ms): past it (MUNIN, LINK, PATHFINDER's 63-state hub), each query
 #: orders its own variables only
 NETWORK_ORDER_BUDGET = 20_000
+#: ... and have at most this many nodes
+NETWORK_ORDER_NODES = 300
 #: queries eliminating fewer variables than this order them themselves: cheap enough that
 #: ordering the whole network would not pay for itself (PIGS' queries, ~9 variables)
 RESTRICT_MIN = 32
@@ -507,7 +509,10 @@ _CHEAP_CELLS = 1 << 16
 
 def network_rank(st: NetStructure) -> Optional[Dict[int, int]]:
     """Each variable's position in a greedy weighted min-fill order of the whole network
-    (cached on ``st``), or ``None`` when that order is over :data:`NETWORK_ORDER_BUDGET`."""
+    (cached on ``st``), or ``None`` when that order is over :data:`NETWORK_ORDER_BUDGET`
+    or the network has more than :data:`NETWORK_ORDER_NODES` nodes."""
+    if st.rank is None and len(st.names) > NETWORK_ORDER_NODES:
+        st.rank = {}  # not even tried: LINK, MUNIN, DIABETES spend the budget and fail
     if st.rank is None:
         scopes = [st.parents[v] + (v,) for v in range(len(st.names))]
         widths: List[int] = []
