@@ -113,23 +113,22 @@ NETWORK_JOINT_CELLS = 1 << 12
 
 
 def network_joint(st: NetStructure, tables: Tables) -> Optional[np.ndarray]:
-    """The joint distribution of a small network (axes in variable index order), cached on
-    ``st`` under the tables' ``tables_version`` (see
-    :func:`~pgm_ar.inference.elimination.plan_factors`); ``None`` for a network over
-    :data:`NETWORK_JOINT_CELLS` entries or tables without a version."""
-    token = getattr(tables, "tables_version", None)
+    """The joint distribution of a small network (axes in variable index order), kept on
+    ``st`` while its tables are the same arrays (:func:`~pgm_ar.inference.elimination.node_array`
+    hands back the same array while a table is unchanged); ``None`` for a network over
+    :data:`NETWORK_JOINT_CELLS` entries."""
     hit = st.joint
-    if token is None or hit is False:
-        return None
-    if hit is not None and hit[0] is token:
-        return hit[1]
-    if st.size(range(len(st.names))) > NETWORK_JOINT_CELLS:
-        st.joint = False  # never: the network is too large
+    if hit is False:
         return None
     n = len(st.names)
+    if hit is None and st.size(range(n)) > NETWORK_JOINT_CELLS:
+        st.joint = False  # never: the network is too large
+        return None
     arrays = [node_array(st, tables, v) for v in range(n)]
+    if hit is not None and all(a is b for a, b in zip(hit[0], arrays)):
+        return hit[1]
     joint, _ = multiply_out(arrays, [st.parents[v] + (v,) for v in range(n)], tuple(range(n)))
-    st.joint = (token, joint)
+    st.joint = (arrays, joint)
     return joint
 
 

@@ -110,7 +110,8 @@ class NetStructure:
         self.rank: Optional[Dict[int, int]] = None
         self.rank_width = 0  # entries of the largest clique of that order
         self.small_graph: Optional[bool] = None  # see pgm_ar.inference.plan.SMALL_GRAPH
-        # (tables' version, joint distribution) of a small network, False for a large one, see
+        # (the arrays it was made from, joint distribution) of a small network, False for a
+        # large one, see
         # pgm_ar.inference.queries.network_joint
         self.joint: object = None
         # per node: (tensor, its version, float64 array, state minima or None, the tables'

@@ -164,6 +164,9 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
             self.all_discrete = self.all_tabular = True
             self.training = False
             self.__dict__["_lazy_tables"] = self._given_table
+            # what the table view reports as its version while the tables are the network's:
+            # a plain object, so that caches keyed by it do not keep the model alive
+            self.__dict__["_tables_token"] = object()
             pending = _LazyModules(self._build_nodes)
             dict.update(pending, self._modules)
             self.__dict__["_modules"] = pending
@@ -208,6 +211,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         dict.__setitem__(self.__dict__["_modules"], "nodes", nodes)
         # from now on queries read the tables from the modules (see _TableView)
         self.__dict__.pop("_lazy_tables", None)
+        self.__dict__.pop("_tables_token", None)
 
     def _given_table(self, i: int) -> torch.Tensor:
         """Node ``i``'s CPT before the modules exist: the network's (rows normalised by

@@ -209,7 +209,7 @@ class _TableView(MappingABC):
         """Changes whenever a table may change, ``None`` when unknown (see
         :func:`pgm_ar.inference.elimination.plan_factors`): while the model's node modules
         are not built its tables are the network's, fixed, and this is constant."""
-        return self._model.__dict__.get("_lazy_tables")
+        return self._model.__dict__.get("_tables_token")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._model.net.names)
