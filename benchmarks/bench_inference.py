@@ -331,10 +331,11 @@ def main(argv=None) -> int:
     if missed:
         why = ["", f"where cold misses {TARGET_RATIO:g}x: the budget is pgmpy s / "
                    f"{TARGET_RATIO:g}; each part of our cold time as a share of it"]
-        why.append("  (first use split by an instrumented cold run: structure = the network's "
-                   "integer view; planning = pruning, ordering and simulating each query's "
-                   "einsums; tables = CPTs read, converted once; joint = a small network's "
-                   "joint; rest = the first run of each plan and the per-query work)")
+        why.append("  (first use split by separate instrumented cold runs (median of --reps): "
+                   "structure = the network's integer view; planning = pruning, ordering and "
+                   "simulating each query's einsums; tables = CPTs read, converted once; "
+                   "joint = a small network's joint; rest = first use minus those, the first "
+                   "run of each plan; timed apart, the parts can add up past the first use)")
         for r in missed:
             budget = r["pgmpy"] / TARGET_RATIO
             first = max(0.0, r["cold"] - r["compile"] - r["warm"])
