@@ -36,6 +36,11 @@ __all__ = ["UNDERFLOW", "multiply_out", "node_array", "node_minima", "plan_facto
 UNDERFLOW = 1e-250
 _MAX_OPERANDS = 24  # numpy's einsum takes at most 32 operands
 _PAIRWISE_CELLS = 1 << 16  # cliques above this many entries are contracted pairwise
+_PAIRWISE_CELLS_3 = 1 << 13  # ... or above this many, for steps of three or more factors
+try:  # einsum's C entry point, without the Python wrapper's argument handling (~1 us a call)
+    from numpy._core.multiarray import c_einsum as _c_einsum
+except ImportError:  # pragma: no cover - another numpy layout
+    _c_einsum = np.einsum
 
 
 # --------------------------------------------------------------------------- #
@@ -43,22 +48,102 @@ _PAIRWISE_CELLS = 1 << 16  # cliques above this many entries are contracted pair
 # --------------------------------------------------------------------------- #
 def _einsum(arrays: Sequence[np.ndarray], subs: Sequence[Tuple[int, ...]],
             out: Sequence[int]) -> np.ndarray:
+    # one einsum over all operands loops over the union of their axes once: that is the
+    # clique that variable elimination builds anyway, and it avoids pairwise temporaries.
+    # Past a large clique the operands go pairwise instead, each pair as a matrix product
+    # (:func:`_contract_pairwise`): numpy's einsum loop takes 1.5-3 ns per clique entry,
+    # where BLAS sums a shared axis of 61 states (MILDEW) twenty times faster.
+    if len(arrays) >= 2:
+        size = 1
+        seen: set = set()
+        for a, s in zip(arrays, subs):
+            for lab, n in zip(s, a.shape):
+                if lab not in seen:
+                    seen.add(lab)
+                    size *= n
+        if size > _PAIRWISE_CELLS or (size > _PAIRWISE_CELLS_3 and len(arrays) >= 3):
+            return _contract_pairwise(list(arrays), [tuple(s) for s in subs], tuple(out))
     operands: list = []
     for a, s in zip(arrays, subs):
         operands.append(a)
         operands.append(list(s))
     operands.append(list(out))
-    # one einsum over all operands loops over the union of their axes once: that is the
-    # clique that variable elimination builds anyway, and it avoids pairwise temporaries.
-    # Past a large clique, three or more operands go pairwise instead (numpy's greedy
-    # path): a product of two of them, summed early, is often far smaller than the clique.
-    if len(arrays) >= 3:
-        dims: dict = {}
-        for a, s in zip(arrays, subs):
-            dims.update(zip(s, a.shape))
-        if math.prod(dims.values()) > _PAIRWISE_CELLS:
-            return np.einsum(*operands, optimize="greedy")
     return np.einsum(*operands)
+
+
+def _contract_pairwise(arrays: List[np.ndarray], subs: List[Tuple[int, ...]],
+                       out: Tuple[int, ...]) -> np.ndarray:
+    """The einsum of :func:`_einsum` as a sequence of pairwise matrix products.
+
+    Greedy: each time the pair whose product (after summing the labels no other operand
+    and not ``out`` holds) is smallest; ties to the first pair.  Every pair is one batched
+    ``matmul`` over (shared kept labels) x (labels of one side) x (summed shared labels).
+    """
+    while len(arrays) > 1:
+        best = None
+        for i in range(len(arrays)):
+            for j in range(i + 1, len(arrays)):
+                kept = _pair_kept(subs, i, j, out)
+                size = 1
+                dims = dict(zip(subs[i], arrays[i].shape))
+                dims.update(zip(subs[j], arrays[j].shape))
+                for lab in kept:
+                    size *= dims[lab]
+                if best is None or size < best[0]:
+                    best = (size, i, j, kept)
+        _, i, j, kept = best
+        res, lab = _pair(arrays[i], subs[i], arrays[j], subs[j], kept)
+        for k in (j, i):
+            del arrays[k], subs[k]
+        arrays.append(res)
+        subs.append(lab)
+    a, s = arrays[0], subs[0]
+    extra = tuple(k for k, lab in enumerate(s) if lab not in out)
+    if extra:
+        a = a.sum(axis=extra)
+        s = tuple(lab for lab in s if lab in out)
+    if s != out:
+        a = a.transpose([s.index(lab) for lab in out])
+    return a
+
+
+def _pair_kept(subs: List[Tuple[int, ...]], i: int, j: int, out: Tuple[int, ...]) -> set:
+    """Labels of operands ``i`` and ``j`` still needed after their product: in ``out`` or in
+    another operand."""
+    need = set(out)
+    for k, s in enumerate(subs):
+        if k != i and k != j:
+            need.update(s)
+    return (set(subs[i]) | set(subs[j])) & need
+
+
+def _pair(a: np.ndarray, sa: Tuple[int, ...], b: np.ndarray, sb: Tuple[int, ...],
+          kept: set) -> Tuple[np.ndarray, Tuple[int, ...]]:
+    """``a * b`` summed over the labels not in ``kept``, by one batched matrix product;
+    returns the result and its labels (batch, then ``a``'s own, then ``b``'s own)."""
+    # labels on one side only and not kept are summed before the product
+    only_a = tuple(k for k, lab in enumerate(sa) if lab not in sb and lab not in kept)
+    if only_a:
+        a = a.sum(axis=only_a)
+        sa = tuple(lab for lab in sa if lab in sb or lab in kept)
+    only_b = tuple(k for k, lab in enumerate(sb) if lab not in sa and lab not in kept)
+    if only_b:
+        b = b.sum(axis=only_b)
+        sb = tuple(lab for lab in sb if lab in sa or lab in kept)
+    da, db = dict(zip(sa, a.shape)), dict(zip(sb, b.shape))
+    batch = tuple(lab for lab in sa if lab in db and lab in kept)
+    summed = tuple(lab for lab in sa if lab in db and lab not in kept)
+    own_a = tuple(lab for lab in sa if lab not in db)
+    own_b = tuple(lab for lab in sb if lab not in da)
+    nb = math.prod(da[lab] for lab in batch)
+    nm = math.prod(da[lab] for lab in own_a)
+    nk = math.prod(da[lab] for lab in summed)
+    nn = math.prod(db[lab] for lab in own_b)
+    am = a.transpose([sa.index(lab) for lab in batch + own_a + summed]).reshape(nb, nm, nk)
+    bm = b.transpose([sb.index(lab) for lab in batch + summed + own_b]).reshape(nb, nk, nn)
+    res = np.matmul(am, bm)
+    labels = batch + own_a + own_b
+    return res.reshape([da[lab] for lab in batch + own_a] + [db[lab] for lab in own_b]), labels
 
 
 def multiply_out(arrays: Sequence[np.ndarray], subs: Sequence[Tuple[int, ...]],
@@ -123,18 +208,33 @@ def node_array(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
     ``numpy``, a shape check) costs more than the einsums of a small query;
     the array is kept with the structure and reused while the tensor is the
     same object at the same version (``torch`` bumps it on every in-place
-    change).  Plain arrays are converted each time (they carry no version).
+    change).  Plain arrays are converted each time (they carry no version).  Tables
+    with a ``tables_version`` (see :func:`plan_factors`) are not even read again while it
+    is the same.
     """
-    t = table_of(st, tables, v)
+    token = getattr(tables, "tables_version", None)
     hit = st.arrays.get(v)
-    if hit is not None and hit[0] is t and hit[1] == t._version:  # only tensors are kept
+    if token is not None and hit is not None and hit[4] is token:
         return hit[2]
-    a = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
-    check_table_shape(st, v, a.shape)
+    t = table_of(st, tables, v)
+    if hit is not None and hit[0] is t and hit[1] == t._version:  # only tensors are kept
+        if token is not None:
+            st.arrays[v] = hit[:4] + (token,)
+        return hit[2]
+    if isinstance(t, torch.Tensor):
+        if t.requires_grad or t.device.type != "cpu":
+            t_cpu = t.detach().cpu()
+        else:
+            t_cpu = t
+        a = t_cpu.numpy()
+    else:
+        a = np.asarray(t)
+    if a.shape != st.table_shapes[v]:
+        check_table_shape(st, v, a.shape)  # raises, naming the variable and both shapes
     if a.dtype != np.float64:
         a = a.astype(np.float64)
     if isinstance(t, torch.Tensor):
-        st.arrays[v] = (t, t._version, a, None)
+        st.arrays[v] = (t, t._version, a, None, token)
     return a
 
 
@@ -145,20 +245,50 @@ def node_minima(st: NetStructure, tables: Tables, v: int) -> np.ndarray:
     hit = st.arrays.get(v)
     if hit is not None and hit[2] is a:
         if hit[3] is None:
-            st.arrays[v] = hit[:3] + (state_minima(a),)
+            st.arrays[v] = hit[:3] + (state_minima(a),) + hit[4:]
         return st.arrays[v][3]
     return state_minima(a)
 
 
 def plan_factors(st: NetStructure, plan: Plan, tables: Tables,
                  ev: Mapping[int, int]) -> List[np.ndarray]:
-    """The plan's CPTs as float64 numpy arrays, reduced by the evidence ``{index: state}``."""
-    pool = []
-    for v, ax in zip(plan.nodes, plan.axes):
-        a = node_array(st, tables, v)
-        if ev:
-            a = a[tuple(ev[x] if x in ev else slice(None) for x in ax)]
-        pool.append(a)
+    """The plan's CPTs as float64 numpy arrays, reduced by the evidence ``{index: state}``.
+
+    When ``tables`` has a ``tables_version`` attribute that is not ``None`` (a value that
+    changes whenever any of its tables may change, e.g. a compiled model's table view
+    while its tables are the network's), the unreduced arrays are kept with the plan under
+    it, so a repeated query reads no table at all.
+    """
+    rt = plan.runtime
+    token = getattr(tables, "tables_version", None)
+    base = None
+    if token is not None:
+        hit = rt.get("arrays")
+        if hit is not None and hit[0] is token:
+            base = hit[1]
+    if base is None:
+        base = [node_array(st, tables, v) for v in plan.nodes]
+        if token is not None:
+            rt["arrays"] = (token, base)
+    if not ev:
+        return list(base)
+    # per node, the axes the evidence fixes: found once per plan and evidence variables
+    evk = tuple(ev)
+    slots = rt.get("slots")
+    if slots is None or slots[0] != evk:
+        fixed = []
+        for k, ax in enumerate(plan.axes[:len(plan.nodes)]):
+            hits = [(pos, x) for pos, x in enumerate(ax) if x in ev]
+            if hits:
+                fixed.append((k, len(ax), hits))
+        slots = rt["slots"] = (evk, fixed)
+    pool = list(base)
+    full = slice(None)
+    for k, n, hits in slots[1]:
+        idx = [full] * n
+        for pos, x in hits:
+            idx[pos] = ev[x]
+        pool[k] = pool[k][tuple(idx)]
     return pool
 
 
@@ -174,6 +304,12 @@ def run_plan(plan: Plan, pool: List[np.ndarray], rescale: bool = False,
         step, or with ``keep_products`` the product of a sum step's inputs
         (``var`` on the last axis), which backward sampling draws from.
     """
+    if not (rescale or keep_products):
+        sums = plan.runtime.get("sums_only")
+        if sums is None:
+            sums = plan.runtime["sums_only"] = all(step.op != MAX for step in plan.steps)
+        if sums:
+            return _run_sums(plan, list(pool))
     pool = list(pool)
     log_scale = 0.0
     records: list = []
@@ -195,6 +331,40 @@ def run_plan(plan: Plan, pool: List[np.ndarray], rescale: bool = False,
     fin = [pool[i] for i in plan.final_inputs]
     out, ls = multiply_out(fin, plan.final_subs, tuple(range(len(plan.keep))), rescale)
     return np.asarray(out, dtype=np.float64), log_scale + ls, records
+
+
+def _run_sums(plan: Plan, pool: List[np.ndarray]) -> Tuple[np.ndarray, float, list]:
+    """:func:`run_plan` of a plan of sums only, unscaled: one einsum per step with its
+    operands laid out once per plan (``plan.runtime["program"]``); a step over a large
+    clique goes pairwise (:func:`_contract_pairwise`)."""
+    program = plan.runtime.get("program")
+    if program is None:
+        program = []
+        for step in plan.steps:
+            n_in = len(step.inputs)
+            # three or more operands: one einsum multiplies them all at every clique entry,
+            # pairs sum early -- worth it from a smaller clique (WATER's 4-state families)
+            pairwise = (step.size > _PAIRWISE_CELLS and n_in >= 2) or \
+                (step.size > _PAIRWISE_CELLS_3 and n_in >= 3)
+            if pairwise or len(step.inputs) > _MAX_OPERANDS:
+                program.append((step.inputs, None, step))
+            else:
+                program.append((step.inputs, [list(s) for s in step.subs], list(step.out_sub)))
+        plan.runtime["program"] = program
+    for inputs, subs, out in program:
+        if subs is None:
+            res, _ = multiply_out([pool[i] for i in inputs], out.subs, out.out_sub)
+        else:
+            ops: list = []
+            for i, s in zip(inputs, subs):
+                ops.append(pool[i])
+                ops.append(s)
+            ops.append(out)
+            res = _c_einsum(*ops)
+        pool.append(res)
+    fin = [pool[i] for i in plan.final_inputs]
+    out, _ = multiply_out(fin, plan.final_subs, tuple(range(len(plan.keep))))
+    return np.asarray(out, dtype=np.float64), 0.0, [None] * len(plan.steps)
 
 
 def eliminate(plan: Plan, pool: List[np.ndarray],

@@ -24,7 +24,7 @@ network's :class:`~pgm_ar.inference.structure.NetStructure`:
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from ..errors import InferenceTooLargeError
@@ -34,7 +34,8 @@ from .structure import NetStructure
 
 __all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
            "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
-           "marginal_plan", "evidence_plan", "map_plan"]
+           "marginal_plan", "evidence_plan", "map_plan", "sum_plan", "network_rank",
+           "NETWORK_ORDER_BUDGET", "NETWORK_ORDER_NODES", "RESTRICT_MIN", "SMALL_GRAPH", "WIDE_NETWORK"]
 
 #: the largest intermediate factor (entries) variable elimination may build, at most; read
 #: when a plan is built together with the ``max_factor_cells`` budget of :mod:`pgm_ar.limits`
@@ -58,6 +59,7 @@ class Step:
     out_sub: Tuple[int, ...]           # labels of the result's axes
     var_sub: int                       # label of ``var``
     scope: Tuple[int, ...]             # variables of the result, in axis order
+    size: int = 0                      # entries of the clique the step loops over
 
 
 @dataclass
@@ -75,6 +77,10 @@ class Plan:
     final_subs: Tuple[Tuple[int, ...], ...]
     keep: Tuple[int, ...]                  # variables of the answer, in the order asked for
     width: int                             # entries of the largest factor built
+    cost: int = 0                          # entries of all the steps' cliques together
+    #: what running the plan derives from it once and keeps (see
+    #: :func:`pgm_ar.inference.elimination.plan_factors`)
+    runtime: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 # --------------------------------------------------------------------------- #
@@ -120,12 +126,17 @@ def greedy_order(adj: Dict[int, set], eliminate: Sequence[int],
 
 
 def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
-                cards: Sequence[int]) -> List[int]:
+                cards: Sequence[int], budget: Optional[int] = None,
+                widths: Optional[List[int]] = None) -> Optional[List[int]]:
     """:func:`greedy_order` of ``eliminate`` over ``interaction_graph(scopes)``, built directly.
 
     The same order (ties are broken by variable index, not by position), without the
     dictionary of sets of :func:`interaction_graph` and its translation to positions: a
     query's planning builds its graph once and never reads it again.
+
+    With ``budget``, ``None`` is returned instead once scoring has visited more than that
+    many neighbours (a deterministic bound on the time spent).  ``widths``, a list, gets
+    the entries of each clique the order forms, in order.
 
     >>> scope_order([(0, 1), (1, 2), (2, 3)], [1, 2], cards=[2, 2, 2, 2])
     [1, 2]
@@ -144,14 +155,16 @@ def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
             nsets[k].update(ks)
     for k, ns in enumerate(nsets):
         ns.discard(k)
-    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate})
+    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate}, budget, widths)
 
 
 def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
-            remaining: set) -> List[int]:
+            remaining: set, budget: Optional[int] = None,
+            widths: Optional[List[int]] = None) -> Optional[List[int]]:
     """The greedy loop of :func:`greedy_order` on positions: ``nodes[k]`` is the variable at
     position ``k``, ``nsets[k]`` its neighbours' positions (updated in place to the graph
-    left), ``remaining`` the positions to eliminate (consumed)."""
+    left), ``remaining`` the positions to eliminate (consumed); ``None`` past ``budget``
+    neighbours scored (see :func:`scope_order`)."""
     nbits = [sum(1 << a for a in ns) for ns in nsets]
     kcards = [cards[v] for v in nodes]
     # nodes by cardinality, as bitsets: the weight of a set of nodes is then a few bit counts
@@ -189,9 +202,35 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
                                          + c2 * (missing & m2).bit_count())
             w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count()
             return (fill, w, nodes[k])
+    elif len(card_masks) == 3:
+        (c1, m1), (c2, m2), (c3, m3) = card_masks
+
+        def score(k: int) -> Tuple[int, int, int]:
+            nb = nbits[k]
+            fill = 0  # twice the weight of the missing edges among k's neighbours
+            for a in nsets[k]:
+                missing = nb & ~closed[a]
+                if missing:
+                    fill += kcards[a] * (c1 * (missing & m1).bit_count()
+                                         + c2 * (missing & m2).bit_count()
+                                         + c3 * (missing & m3).bit_count())
+            w = kcards[k] * c1 ** (nb & m1).bit_count() * c2 ** (nb & m2).bit_count() \
+                * c3 ** (nb & m3).bit_count()
+            return (fill, w, nodes[k])
     else:
+        card_of_bit = {1 << k: c for k, c in enumerate(kcards)}
+        n_masks = len(card_masks)
+
         def weight(s: int) -> int:
-            return sum(c * (s & m).bit_count() for c, m in card_masks)
+            # one bit count per cardinality, or one lookup per set bit when fewer
+            if s.bit_count() > n_masks:
+                return sum(c * (s & m).bit_count() for c, m in card_masks)
+            w = 0
+            while s:
+                low = s & -s
+                w += card_of_bit[low]
+                s ^= low
+            return w
 
         def score(k: int) -> Tuple[int, int, int]:
             nb = nbits[k]
@@ -209,12 +248,21 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
     heap = [(sc, k) for k, sc in scores.items()]
     heapq.heapify(heap)
     order: List[int] = []
+    # the budget counts neighbours scored, a bit count per cardinality each past two
+    unit = 1 if len(card_masks) <= 2 else len(card_masks)
+    work = 0
+    if budget is not None:
+        work = unit * sum(len(nsets[k]) for k in remaining)
+        if work > budget:
+            return None
     while remaining:
         sc, k = heapq.heappop(heap)
         if k not in remaining or scores[k] != sc:
             continue
         remaining.discard(k)
         order.append(nodes[k])
+        if widths is not None:
+            widths.append(sc[1])  # every score's second part is the clique's entries
         nb, ns = nbits[k], nsets[k]
         nbits[k], nsets[k] = 0, set()
         kbit = 1 << k
@@ -234,6 +282,10 @@ def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
             na.discard(k)
             nbits[a] = (nbits[a] | nb) & ~abit & ~kbit
             closed[a] = nbits[a] | abit
+        if budget is not None:
+            work += unit * sum(len(nsets[a]) for a in touched)
+            if work > budget:
+                return None
         for a in touched:
             if a in remaining:
                 new = score(a)
@@ -278,47 +330,49 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
     initial = list(live.values())
     limit = factor_limit()
     steps = []
+    cost = 0
+    cards = st.cards
+    new = len(axes)
+    empty: set = set()
+    # one pass per variable of every plan: labels, sublists and bookkeeping together
     for var, op in order:
-        step, size = _step(st, live, holders.get(var, ()), var, op)
+        holding = holders.get(var, empty)
+        ins = tuple(sorted(holding)) if len(holding) > 1 else tuple(holding)
+        local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
+        subs = []
+        size = 1
+        for i in ins:
+            sub = []
+            for a in live.pop(i):
+                k = local.get(a)
+                if k is None:
+                    k = local[a] = len(local)
+                    size *= cards[a]
+                sub.append(k)
+                if a != var:
+                    holders[a].discard(i)
+            subs.append(tuple(sub))
         if size > limit:
             raise too_large(st, initial, order)
-        width = max(width, size)
-        new = len(axes) + len(steps)
-        for i in step.inputs:
-            for a in live.pop(i):
-                holders[a].discard(i)
-        live[new] = step.scope  # the step's result joins the pool
-        for a in step.scope:
+        cost += size
+        if size > width:
+            width = size
+        var_sub = local.pop(var, None)
+        if var_sub is None:  # a variable no factor holds any more: a step over nothing
+            var_sub = len(local)
+        scope = tuple(local)
+        holders.pop(var, None)
+        live[new] = scope  # the step's result joins the pool
+        for a in scope:
             holders[a].add(new)
-        steps.append(step)
+        steps.append(Step(var, op, ins, tuple(subs), tuple(local.values()), var_sub, scope,
+                          size))
+        new += 1
     keep_t = tuple(keep)
     local = {a: k for k, a in enumerate(keep_t)}
     final_inputs = tuple(sorted(live))
     final_subs = tuple(tuple(local[a] for a in live[i]) for i in final_inputs)
-    return Plan(tuple(nodes), axes, tuple(steps), final_inputs, final_subs, keep_t, width)
-
-
-def _step(st: NetStructure, live: Dict[int, Tuple[int, ...]], holding, var: int,
-          op: int) -> Tuple[Step, int]:
-    """The step eliminating ``var`` from the live factors ``holding`` (pool ids) that mention
-    it, and the entries of the clique it forms (checked by the caller before anything runs)."""
-    ins = tuple(sorted(holding))
-    local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
-    subs = []
-    size = 1
-    cards = st.cards
-    for i in ins:  # labels and sublists in one pass (this runs once per step of every plan)
-        sub = []
-        for a in live[i]:
-            k = local.get(a)
-            if k is None:
-                k = local[a] = len(local)
-                size *= cards[a]
-            sub.append(k)
-        subs.append(tuple(sub))
-    scope = tuple(a for a in local if a != var)
-    return (Step(var, op, ins, tuple(subs), tuple(local[a] for a in scope), local[var], scope),
-            size)
+    return Plan(tuple(nodes), axes, tuple(steps), final_inputs, final_subs, keep_t, width, cost)
 
 
 # --------------------------------------------------------------------------- #
@@ -433,10 +487,108 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
             if plan is not None:
                 return plan
         elim = [v for v in nodes if v != target and v not in ev]
-        order = scope_order(scopes, elim, st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (target,), scopes=scopes)
+        return sum_plan(st, nodes, ev, elim, (target,), scopes)
 
     return cached_plan(st, ("query", target, ev, pruned, joint), build)
+
+
+#: ordering a whole network may visit at most this many neighbours (see :func:`scope_order`'s
+#: ``budget``; about 5 ms): past it (MUNIN, LINK, PATHFINDER's 63-state hub), each query
+#: orders its own variables only
+NETWORK_ORDER_BUDGET = 20_000
+#: ... and have at most this many nodes
+NETWORK_ORDER_NODES = 300
+#: queries eliminating fewer variables than this order them themselves: cheap enough that
+#: ordering the whole network would not pay for itself (PIGS' queries, ~9 variables)
+RESTRICT_MIN = 32
+#: a restricted order is kept when its steps loop over at most this many clique entries per
+#: variable eliminated (plus :data:`_CHEAP_CELLS`): running them costs less than ordering
+_CELLS_PER_VARIABLE = 1 << 12
+_CHEAP_CELLS = 1 << 16
+
+
+def network_rank(st: NetStructure) -> Optional[Dict[int, int]]:
+    """Each variable's position in a greedy weighted min-fill order of the whole network
+    (cached on ``st``), or ``None`` when that order is over :data:`NETWORK_ORDER_BUDGET`
+    or the network has more than :data:`NETWORK_ORDER_NODES` nodes."""
+    if st.rank is None and len(st.names) > NETWORK_ORDER_NODES:
+        st.rank = {}  # not even tried: LINK, MUNIN, DIABETES spend the budget and fail
+    if st.rank is None:
+        scopes = [st.parents[v] + (v,) for v in range(len(st.names))]
+        widths: List[int] = []
+        order = scope_order(scopes, range(len(st.names)), st.cards,
+                            budget=NETWORK_ORDER_BUDGET, widths=widths)
+        st.rank = {} if order is None else {v: k for k, v in enumerate(order)}
+        st.rank_width = max(widths, default=1)
+    return st.rank or None
+
+
+#: a network whose interaction graph has at most this sum of squared degrees (ALARM: 612,
+#: WIN95PTS: 4,230) is ordered once for all its queries, however few variables they eliminate
+SMALL_GRAPH = 5_000
+
+
+#: a network whose whole-network order builds a clique of more than this many entries
+WIDE_NETWORK = 1 << 20
+
+
+def _small_graph(st: NetStructure) -> bool:
+    """Whether ordering all of ``st``'s network is cheap (:data:`SMALL_GRAPH`), cached."""
+    flag = st.small_graph
+    if flag is None:
+        nbits = [0] * len(st.names)
+        for v in range(len(st.names)):
+            sc = st.parents[v] + (v,)
+            m = 0
+            for a in sc:
+                m |= 1 << a
+            for a in sc:
+                nbits[a] |= m
+        flag = sum((b.bit_count() - 1) ** 2 for b in nbits) <= SMALL_GRAPH
+        st.small_graph = flag
+    return flag
+
+
+def sum_plan(st: NetStructure, nodes: Sequence[int], ev: FrozenSet[int],
+             elim: Sequence[int], keep: Sequence[int],
+             scopes: Sequence[Tuple[int, ...]]) -> Plan:
+    """The plan summing ``elim`` out of the CPTs of ``nodes`` (axes ``scopes``, evidence gone).
+
+    Ordering the variables by greedy weighted min-fill (:func:`scope_order`) is most of
+    the cost of planning a query.  Eliminating a subgraph in the order of a whole-network
+    order restricted to it builds no clique larger than that order does on the whole
+    network, and costs one sort; so on networks small enough to order once
+    (:func:`network_rank`) the restricted order is tried first, and kept when its steps
+    are cheap to run (:data:`_CELLS_PER_VARIABLE`); otherwise the query's own greedy order
+    is made too and the plan whose steps loop over fewer entries wins.
+    """
+    rank = None
+    if len(elim) >= RESTRICT_MIN:
+        rank = network_rank(st)
+    elif _small_graph(st):
+        rank = network_rank(st)
+        if rank is not None and st.rank_width > WIDE_NETWORK:
+            # restricted orders of a network with wide cliques (WATER, BARLEY, MILDEW) are
+            # often too costly to run and planned twice: small queries order themselves
+            rank = None
+    first = None
+    if rank is not None:
+        order = sorted(elim, key=rank.__getitem__)
+        try:
+            first = make_plan(st, nodes, ev, [(v, SUM) for v in order], keep, scopes=scopes)
+        except InferenceTooLargeError:
+            first = None
+        else:
+            if first.cost <= _CHEAP_CELLS + _CELLS_PER_VARIABLE * len(elim):
+                return first
+    order = scope_order(scopes, elim, st.cards)
+    if first is None:
+        return make_plan(st, nodes, ev, [(v, SUM) for v in order], keep, scopes=scopes)
+    try:
+        own = make_plan(st, nodes, ev, [(v, SUM) for v in order], keep, scopes=scopes)
+    except InferenceTooLargeError:
+        return first
+    return own if own.cost <= first.cost else first
 
 
 #: a query whose factors' joint has at most this many entries is one einsum over all
@@ -476,8 +628,7 @@ def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
     def build() -> Plan:
         nodes = st.closure(ev)
         scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
-        order = scope_order(scopes, [v for v in nodes if v not in ev], st.cards)
-        return make_plan(st, nodes, ev, [(v, SUM) for v in order], (), scopes=scopes)
+        return sum_plan(st, nodes, ev, [v for v in nodes if v not in ev], (), scopes)
 
     return cached_plan(st, ("evidence", ev), build)
 

@@ -20,11 +20,13 @@ from __future__ import annotations
 import math
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 
 from ..errors import PgmArError, UnknownVariableError
 from ..network import BayesNet
-from .elimination import eliminate, node_minima, plan_factors, require_possible
+from .elimination import (UNDERFLOW, eliminate, multiply_out, node_array, node_minima,
+                          plan_factors, require_possible)
 from .inputs import Evidence, Tables, checked_evidence
 from .relevance import surely_possible
 from .plan import MAX, Plan, evidence_plan, map_plan, marginal_plan
@@ -74,6 +76,11 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
     st = network_structure(net)
     targets, single = target_indices(st, target)
     ev = checked_evidence(st, net, evidence)
+    joint = network_joint(st, tables)
+    if joint is not None:
+        answer = _from_joint(st, joint, targets, ev)
+        if answer is not None:
+            return answer[st.names[targets[0]]] if single else answer
     ev_key = frozenset(ev)
     out: Dict[str, torch.Tensor] = {}
     checked = False
@@ -97,6 +104,55 @@ def query(net: BayesNet, tables: Tables, target: Union[str, Sequence[str]],
         _, _, _, total = eliminate(plan, plan_factors(st, plan, tables, ev))
         require_possible(total, ev, net)
     return out[st.names[targets[0]]] if single else out
+
+
+#: a network whose joint distribution has at most this many entries (ASIA: 256) answers
+#: queries from that joint, computed once while its tables stay the same: slicing it by the
+#: evidence and summing costs less than finding and running a plan
+NETWORK_JOINT_CELLS = 1 << 12
+
+
+def network_joint(st: NetStructure, tables: Tables) -> Optional[np.ndarray]:
+    """The joint distribution of a small network (axes in variable index order), kept on
+    ``st`` while its tables are the same arrays (:func:`~pgm_ar.inference.elimination.node_array`
+    hands back the same array while a table is unchanged); ``None`` for a network over
+    :data:`NETWORK_JOINT_CELLS` entries."""
+    hit = st.joint
+    if hit is False:
+        return None
+    n = len(st.names)
+    if hit is None and st.size(range(n)) > NETWORK_JOINT_CELLS:
+        st.joint = False  # never: the network is too large
+        return None
+    arrays = [node_array(st, tables, v) for v in range(n)]
+    if hit is not None and all(a is b for a, b in zip(hit[0], arrays)):
+        return hit[1]
+    joint, _ = multiply_out(arrays, [st.parents[v] + (v,) for v in range(n)], tuple(range(n)))
+    st.joint = (arrays, joint)
+    return joint
+
+
+def _from_joint(st: NetStructure, joint: np.ndarray, targets: Sequence[int],
+                ev: Dict[int, int]) -> Optional[Dict[str, torch.Tensor]]:
+    """The marginals of :func:`query` read off the network's joint; ``None`` when the
+    evidence's probability is below :data:`~pgm_ar.inference.elimination.UNDERFLOW` (the
+    plans then rescale, and say whether it is impossible)."""
+    sub = joint[tuple(ev[v] if v in ev else slice(None) for v in range(len(st.names)))]
+    total = float(sub.sum())
+    if not (total > UNDERFLOW and math.isfinite(total)):
+        return None
+    free = [v for v in range(len(st.names)) if v not in ev]
+    out: Dict[str, torch.Tensor] = {}
+    for t in targets:
+        if t in ev:
+            p = torch.zeros(st.cards[t], dtype=torch.float64)
+            p[ev[t]] = 1.0
+        else:
+            k = free.index(t)
+            m = sub.sum(axis=tuple(j for j in range(len(free)) if j != k))
+            p = torch.from_numpy(m / m.sum())
+        out[st.names[t]] = p
+    return out
 
 
 def log_evidence(net: BayesNet, tables: Tables, evidence: Evidence) -> float:

@@ -50,20 +50,30 @@ def requisite_nodes(st: NetStructure, targets: Iterable[int],
     parents, children = st.parents, st.children
     top = bytearray(len(st.names))
     bottom = bytearray(len(st.names))
-    stack = [(t, True) for t in targets]  # (node, visited from a child)
-    while stack:
-        j, from_child = stack.pop()
-        if j in observed:
-            if not from_child and not top[j]:
+    # two stacks, one per direction the ball arrives from (no (node, flag) pair per visit);
+    # the marks are a fixpoint, so the order in which visits are handled does not matter
+    up = list(targets)  # nodes visited from a child
+    down: List[int] = []  # nodes visited from a parent
+    while up or down:
+        while up:
+            j = up.pop()
+            if j in observed:
+                continue
+            if not top[j]:
                 top[j] = 1
-                stack.extend((p, True) for p in parents[j])
-            continue
-        if from_child and not top[j]:
-            top[j] = 1
-            stack.extend((p, True) for p in parents[j])
-        if not bottom[j]:
-            bottom[j] = 1
-            stack.extend((c, False) for c in children[j])
+                up.extend(parents[j])
+            if not bottom[j]:
+                bottom[j] = 1
+                down.extend(children[j])
+        while down:
+            j = down.pop()
+            if j in observed:
+                if not top[j]:
+                    top[j] = 1
+                    up.extend(parents[j])
+            elif not bottom[j]:
+                bottom[j] = 1
+                down.extend(children[j])
     return [v for v in st.topo if top[v]]
 
 

@@ -75,22 +75,47 @@ class NetStructure:
 
     def __init__(self, net: BayesNet) -> None:
         self.names: Tuple[str, ...] = net.names
-        self.index: Dict[str, int] = {n: i for i, n in enumerate(self.names)}
-        self.cards: Tuple[int, ...] = _cardinalities(net)
-        self.parents: Tuple[Tuple[int, ...], ...] = tuple(
-            tuple(self.index[p] for p in net.parents(n)) for n in self.names)
-        self.topo: Tuple[int, ...] = tuple(self.index[n] for n in net.topological_order())
+        index = self.index = {n: i for i, n in enumerate(self.names)}
+        cards = self.cards = _cardinalities(net)
+        # one pass per variable for its parents, strides, rows and table shape
+        parents: List[Tuple[int, ...]] = []
+        strides: List[Tuple[int, ...]] = []
+        rows: List[int] = []
+        shapes: List[Tuple[int, ...]] = []
         kids: List[List[int]] = [[] for _ in self.names]
-        for v, ps in enumerate(self.parents):
-            for p in ps:
+        for v, n in enumerate(self.names):
+            ps = tuple([index[p] for p in net.parents(n)])
+            parents.append(ps)
+            acc, back = 1, []
+            for p in reversed(ps):
+                back.append(acc)
+                acc *= cards[p]
                 kids[p].append(v)
+            strides.append(tuple(reversed(back)))
+            rows.append(acc)
+            shapes.append(tuple([cards[p] for p in ps]) + (cards[v],))
+        self.parents: Tuple[Tuple[int, ...], ...] = tuple(parents)
+        self.topo: Tuple[int, ...] = tuple([index[n] for n in net.topological_order()])
+        # children in increasing index order (each child appended once per parent above,
+        # in index order)
         self.children: Tuple[Tuple[int, ...], ...] = tuple(tuple(k) for k in kids)
-        self.strides: List[Tuple[int, ...]] = [self._row_major_strides(ps)
-                                               for ps in self.parents]
-        self.num_rows = tuple(math.prod(self.cards[p] for p in ps) for ps in self.parents)
+        self.strides: List[Tuple[int, ...]] = strides
+        self.num_rows = tuple(rows)
+        # per variable, the shape of its table: (*parent cards, card)
+        self.table_shapes: Tuple[Tuple[int, ...], ...] = tuple(shapes)
         self.anc: List[int] = self._ancestor_masks()
         self.plans: Dict[tuple, object] = {}
-        # per node: (tensor, its version, float64 array, state minima or None), see
+        # per variable, its position in one elimination order of the whole network (built
+        # when first asked for, empty when too costly; see pgm_ar.inference.plan.network_rank)
+        self.rank: Optional[Dict[int, int]] = None
+        self.rank_width = 0  # entries of the largest clique of that order
+        self.small_graph: Optional[bool] = None  # see pgm_ar.inference.plan.SMALL_GRAPH
+        # (the arrays it was made from, joint distribution) of a small network, False for a
+        # large one, see
+        # pgm_ar.inference.queries.network_joint
+        self.joint: object = None
+        # per node: (tensor, its version, float64 array, state minima or None, the tables'
+        # version it was read under or None), see
         # pgm_ar.inference.elimination.node_array
         self.arrays: Dict[int, tuple] = {}
 

@@ -21,7 +21,8 @@ the program.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Dict, Mapping, Optional, Tuple, Union
+import math
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 import pyro
@@ -33,7 +34,7 @@ from torch import nn
 
 from ..conditionals import Family
 from ..conditionals.base import Conditional
-from ..conditionals.tabular import MAX_TABLE_SIZE, Tabular, TabularConditional
+from ..conditionals.tabular import MAX_TABLE_SIZE, ZERO_LOGIT, Tabular, TabularConditional
 from ..limits import check as check_limit
 from ..cpd import TabularCPD
 from ..errors import PgmArError, UnknownVariableError
@@ -86,8 +87,37 @@ def compile(net: BayesNet, conditionals: Optional[Mapping[Any, Any]] = None, *,
     """
     if not isinstance(net, BayesNet):
         raise PgmArError(f"compile expects a BayesNet, got {type(net).__name__}")
-    return CompiledModel(net, resolve_families(net, conditionals), plate_name=plate_name,
-                         plate_dim=plate_dim)
+    families = None if conditionals else _all_tables(net)
+    if families is None:
+        families = resolve_families(net, conditionals)
+    return CompiledModel(net, families, plate_name=plate_name, plate_dim=plate_dim)
+
+
+#: the default family of a discrete node with discrete parents (a frozen dataclass: shared)
+_TABLE = Tabular()
+
+
+def _all_tables(net: BayesNet) -> Optional[Dict[str, Family]]:
+    """``resolve_families(net)`` when every node gets the default table (an all-discrete net
+    whose CPTs all fit :data:`MAX_TABLE_SIZE`), from cardinalities alone; ``None`` otherwise
+    (the caller then resolves node by node).  This is what a network read from a BIF file
+    compiles to, and resolving each node (a family object and a support check apiece) was a
+    measurable share of compiling a network of hundreds of nodes."""
+    cards: Dict[str, int] = {}
+    for v in net.variables:
+        card = v.cardinality
+        if card is None or not v.is_discrete_scalar:
+            return None
+        cards[v.name] = int(card)
+    out: Dict[str, Family] = {}
+    for name, card in cards.items():
+        size = card
+        for p in net.parents(name):
+            size *= cards[p]
+        if size > MAX_TABLE_SIZE:
+            return None
+        out[name] = _TABLE
+    return out
 
 
 class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, QueryMixin,
@@ -109,36 +139,102 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self.families = dict(families)
         self.plate_name = str(plate_name) if plate_name else _default_plate_name(net)
         self.plate_dim = plate_dim
-        self._index = {n: i for i, n in enumerate(net.names)}
+        names = net.names  # a tuple built on each read
+        self._index = {n: i for i, n in enumerate(names)}
+        self.__dict__["_names"] = names
         self._topo = net.topological_order()
         self._parents = {n: net.parents(n) for n in net.names}
         # small exact families run in float64: tables and sums then match exact inference
         self.exact = all(type(f).exact for f in self.families.values())
         dtype = torch.float64 if self.exact else torch.float32
-        mods = []
-        for name in net.names:
-            parents = [net.variable(p) for p in self._parents[name]]
-            mods.append(_build_within_budget(self.families[name], net.variable(name), parents,
-                                             dtype))
+        # every node a plain table: the modules are built when something first needs them
+        # (see _LazyModules); queries read the CPTs straight from the network until then
+        lazy = all(type(f) is Tabular for f in self.families.values())
+        self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
+        self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
+                                                  if isinstance(v, Image))
+        if lazy:
+            _check_table_budget(net, self._parents)
+            # which nodes hold fitted (or given) parameters; the others are re-initialised by
+            # a seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
+            cpds = net.cpds
+            self.__dict__["_given_cpds"] = cpds
+            given = [self._index[name] for name in cpds]
+            self.fitted[given] = True  # one indexed write, not one per node
+            self.all_discrete = self.all_tabular = True
+            self.training = False
+            self.__dict__["_lazy_tables"] = self._given_table
+            # what the table view reports as its version while the tables are the network's:
+            # a plain object, so that caches keyed by it do not keep the model alive
+            self.__dict__["_tables_token"] = object()
+            pending = _LazyModules(self._build_nodes)
+            dict.update(pending, self._modules)
+            self.__dict__["_modules"] = pending
+            return
+        mods = self._make_nodes(dtype)
         # index keys: variable names may hold characters a ModuleDict key may not
         self.nodes = nn.ModuleList(mods)
         _to_dtype(self, mods, dtype)
-        # which nodes hold fitted (or given) parameters; the others are re-initialised by a
-        # seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
-        self.register_buffer("fitted", torch.zeros(len(net.names), dtype=torch.bool))
         given = []
         for name, cpd in net.cpds.items():
             node = mods[self._index[name]]
             if isinstance(node, TabularConditional):
                 node.set_probs(cpd.probs)
                 given.append(self._index[name])
-        self.fitted[given] = True  # one indexed write, not one per node
+        # which nodes hold fitted (or given) parameters (see above)
+        self.fitted[given] = True
         self.all_discrete = all(v.is_discrete_scalar for v in net.variables)
         self.all_tabular = all(isinstance(m, TabularConditional) for m in mods)
-        self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
-                                                  if isinstance(v, Image))
         # answers never depend on the mode; fitting switches to training mode itself
         _eval_mode(self, mods)
+
+    def _make_nodes(self, dtype: torch.dtype) -> list:
+        net = self.net
+        mods = []
+        for name in net.names:
+            parents = [net.variable(p) for p in self._parents[name]]
+            mods.append(_build_within_budget(self.families[name], net.variable(name), parents,
+                                             dtype))
+        return mods
+
+    def _build_nodes(self) -> None:
+        """Build the node modules of a model compiled lazily (all tables), set them from the
+        network's CPTs and put them where ``self.nodes`` reads them.  Run once, by
+        :class:`_LazyModules`, when anything first reads the model's sub-modules."""
+        mods = self._make_nodes(torch.float64)
+        for name, cpd in self.__dict__["_given_cpds"].items():
+            mods[self._index[name]].set_probs(cpd.probs)
+        nodes = nn.ModuleList(mods)
+        for m in mods:
+            m.__dict__["training"] = False
+        nodes.training = False
+        dict.__setitem__(self.__dict__["_modules"], "nodes", nodes)
+        # from now on queries read the tables from the modules (see _TableView)
+        self.__dict__.pop("_lazy_tables", None)
+        self.__dict__.pop("_tables_token", None)
+
+    def _given_table(self, i: int) -> torch.Tensor:
+        """Node ``i``'s CPT before the modules exist: the network's (rows normalised by
+        :class:`~pgm_ar.cpd.TabularCPD`), uniform where it has none -- what the built table's
+        ``probs()`` gives, up to rounding of ``softmax(log p)``."""
+        name = self.__dict__["_names"][i]
+        small = self.__dict__.get("_small_tables")
+        if small is None:
+            small = self.__dict__["_small_tables"] = _small_tables(self.__dict__["_given_cpds"])
+        hit = small.get(name)
+        if hit is not None:
+            flat, start, shape = hit
+            return flat[start:start + math.prod(shape)].view(shape)
+        cpd = self.__dict__["_given_cpds"].get(name)
+        if cpd is None:
+            parents = self._parents[name]
+            shape = tuple(int(self.net.variable(p).cardinality) for p in parents)
+            card = int(self.net.variable(name).cardinality)
+            return torch.full(shape + (card,), 1.0 / card, dtype=torch.float64)
+        # the numbers the built table gives (float64 logits, zeros clamped, then a softmax),
+        # to the last bit: answers do not move when the modules are built
+        logits = torch.log(torch.from_numpy(np.array(cpd.probs, dtype=np.float64)))
+        return torch.softmax(logits.clamp_min_(ZERO_LOGIT), dim=-1)
 
     # ------------------------------------------------------------------ basics
     def conditional(self, name: str) -> Conditional:
@@ -162,6 +258,10 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
 
     def num_parameters(self) -> Dict[str, int]:
         """Trainable parameters per variable (free parameters for tables)."""
+        if "_lazy_tables" in self.__dict__:  # tables not built yet: count them, build nothing
+            cards = {v.name: int(v.cardinality) for v in self.net.variables}
+            return {n: (cards[n] - 1) * math.prod(cards[p] for p in self._parents[n])
+                    for n in self.net.names}
         return {n: self.nodes[i].num_parameters() for i, n in enumerate(self.net.names)}
 
     def __repr__(self) -> str:
@@ -304,6 +404,109 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         cpds = {name: TabularCPD(name, self._parents[name], t.numpy())
                 for name, t in self.tables().items()}
         return self.net.with_cpds(cpds)
+
+
+#: CPTs of at most this many entries are converted to the compiled numbers all at once
+_SMALL_TABLE_CELLS = 1 << 12
+
+
+def _small_tables(cpds: Mapping[str, TabularCPD]) -> Dict[str, tuple]:
+    """The small CPTs as a compiled table holds them (``softmax(log p)``, zeros clamped),
+    computed in one ``log``/``softmax`` per cardinality over all their rows: torch's softmax
+    treats each row alone, so the numbers are those of one table at a time, to the last bit,
+    for one call instead of hundreds (PIGS: 441 tables).  ``{name: (flat result, offset,
+    shape)}``; a view is cut on each read."""
+    groups: Dict[int, list] = {}
+    for name, cpd in cpds.items():
+        if cpd.probs.size <= _SMALL_TABLE_CELLS:
+            groups.setdefault(cpd.probs.shape[-1], []).append(name)
+    out: Dict[str, tuple] = {}
+    for card, names in groups.items():
+        flat = np.concatenate([cpds[n].probs.reshape(-1) for n in names])
+        rows = torch.log(torch.from_numpy(flat).view(-1, card)).clamp_min_(ZERO_LOGIT)
+        result = torch.softmax(rows, dim=-1).view(-1)
+        start = 0
+        for n in names:
+            shape = cpds[n].probs.shape
+            out[n] = (result, start, shape)
+            start += cpds[n].probs.size
+    return out
+
+
+class _LazyModules(dict):
+    """A model's ``_modules`` whose ``"nodes"`` entry is built on first use.
+
+    Compiling a network of hundreds of tables built one ``nn.Module`` and one parameter per
+    node, most of ``compile()``'s time, and a model that only answers queries never reads
+    them (queries read the CPTs).  So for an all-table model the node list is made the
+    first time anything reads the sub-modules: ``model.nodes``, ``parameters()``,
+    ``state_dict()``, ``to()``, ``train()``, fitting, sampling, scoring, pickling.  Every
+    read of this dict goes through :meth:`_ready` first; a membership test for ``"nodes"``
+    is answered without building (it will be there), which is what ``nn.Module.__setattr__``
+    asks on every plain attribute set.
+    """
+
+    __slots__ = ("_build",)
+
+    def __init__(self, build: Callable[[], None]) -> None:
+        super().__init__()
+        self._build: Optional[Callable[[], None]] = build
+
+    def _ready(self) -> None:
+        build = self._build
+        if build is not None:
+            self._build = None
+            build()
+
+    def __contains__(self, key: object) -> bool:
+        if self._build is not None and key == "nodes":
+            return True
+        return dict.__contains__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if self._build is not None and key == "nodes":
+            self._ready()
+        return dict.get(self, key, default)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # pickled and copied as the plain dict it stands for (the builder is a bound method)
+        self._ready()
+        return (dict, (dict(dict.items(self)),))
+
+
+def _lazy_method(name: str) -> Callable:
+    base = getattr(dict, name)
+
+    def method(self: _LazyModules, *args: Any, **kwargs: Any) -> Any:
+        self._ready()
+        return base(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("__getitem__", "__iter__", "__len__", "__setitem__", "__delitem__", "__repr__",
+              "__eq__", "__ne__", "__reversed__", "__or__", "keys", "values", "items", "pop",
+              "popitem", "setdefault", "update", "copy", "clear"):
+    setattr(_LazyModules, _name, _lazy_method(_name))
+del _name
+
+
+def _check_table_budget(net: BayesNet, parents: Mapping[str, Tuple[str, ...]]) -> None:
+    """The ``max_parameters`` check that building each table makes, done on the
+    cardinalities before anything is built (a lazily compiled model builds its tables later,
+    so the refusal must come now, from ``compile``)."""
+    cards = {v.name: int(v.cardinality) for v in net.variables}
+    worst, size = None, 0
+    for name, card in cards.items():
+        n = card
+        for p in parents[name]:
+            n *= cards[p]
+        if n > size:
+            worst, size = name, n
+    if worst is not None:
+        check_limit("max_parameters", size,
+                    f"the Tabular conditional of {worst!r}", "choose fewer hidden units or layers")
 
 
 def _to_dtype(model: nn.Module, mods: list, dtype: torch.dtype) -> None:

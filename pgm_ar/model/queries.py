@@ -90,8 +90,7 @@ class QueryMixin:
                                                 num_samples, seed)
         if self.all_discrete:
             res = _exact_marginals(self.net, self._query_tables(), targets, ev)
-            out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
-                   for t in targets}
+            out = {t: dict(zip(self.net.variable(t).states, res[t].tolist())) for t in targets}
         else:
             gen = torch_generator(seed)
             vals, logw = self._ancestral(int(num_samples), ev, gen, seed)
@@ -215,6 +214,12 @@ class _TableView(MappingABC):
         i = m._index.get(name) if isinstance(name, str) else None
         if i is None:
             raise KeyError(name)
+        lazy = m.__dict__.get("_lazy_tables")  # a model whose node modules are not built yet
+        if lazy is not None:
+            hit = self._cache.get(name)
+            if hit is None or hit[0] is not lazy:
+                hit = self._cache[name] = (lazy, None, lazy(i))
+            return hit[2]
         nodes = m._modules["nodes"]
         if nodes is not self._node_list:  # indexing a ModuleList costs more than the lookup
             self._node_list, self._nodes = nodes, tuple(nodes)
@@ -229,6 +234,13 @@ class _TableView(MappingABC):
         table = node.probs().cpu()
         self._cache[name] = (logits, logits._version, table)
         return table
+
+    @property
+    def tables_version(self) -> Any:
+        """Changes whenever a table may change, ``None`` when unknown (see
+        :func:`pgm_ar.inference.elimination.plan_factors`): while the model's node modules
+        are not built its tables are the network's, fixed, and this is constant."""
+        return self._model.__dict__.get("_tables_token")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._model.net.names)
