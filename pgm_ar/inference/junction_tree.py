@@ -101,12 +101,19 @@ def junction_tree(st: NetStructure) -> JunctionTree:
     return jt
 
 
-def _build_tree(st: NetStructure) -> JunctionTree:
-    n = len(st.names)
-    scopes = [st.parents[v] + (v,) for v in range(n)]
+def _build_tree(st: NetStructure, ev: FrozenSet[int] = frozenset()) -> JunctionTree:
+    """The elimination tree of the moral graph, with the ``ev`` variables (observed) left out
+    of it: an observed variable cuts every edge through it, so the triangulation of what is
+    left can have far smaller cliques than the network's tree with ``ev`` dropped from them.
+    A CPT over observed variables alone (a number once sliced) goes to the last root."""
+    scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev)
+              for v in range(len(st.names))]
     # the moral graph: a CPT's variables are pairwise linked (parents married)
-    order = greedy_order(interaction_graph(scopes), list(range(n)), st.cards)
-    cliques = [frozenset(c) for c in order_cliques(scopes, [(v, 0) for v in order])]
+    live = [v for v in range(len(st.names)) if v not in ev]
+    order = greedy_order(interaction_graph([sc for sc in scopes if sc]), live, st.cards)
+    n = len(order)
+    cliques = [frozenset(c) for c in order_cliques([sc for sc in scopes if sc],
+                                                     [(v, 0) for v in order])]
     pos = {v: k for k, v in enumerate(order)}
     # elimination tree: clique k's parent is the clique of its first-eliminated neighbour
     nbrs: List[set] = [set() for _ in range(n)]
@@ -158,7 +165,7 @@ def _build_tree(st: NetStructure) -> JunctionTree:
                     parent[new[j]] = new[k]
                     queue.append(j)
     # a CPT's variables are all in the clique of the first of them to be eliminated
-    home = tuple(new[final(min(pos[a] for a in sc))] for sc in scopes)
+    home = tuple(new[final(min(pos[a] for a in sc))] if sc else down[0] for sc in scopes)
     members = tuple(tuple(sorted(cliques[k], key=pos.__getitem__)) for k in keep)
     return JunctionTree(members, tuple(parent), tuple(reversed(down)), home, tuple(order))
 
@@ -198,6 +205,13 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
     jt = junction_tree(st)
     kept = [tuple(a for a in c if a not in ev) for c in jt.cliques]
     sizes = [st.size(c) for c in kept]
+    if ev and len(ev) < len(st.names):
+        # the tree triangulated without the observed variables is often far smaller (and
+        # sometimes larger: the greedy order is only a heuristic); keep the smaller
+        alt = _build_tree(st, ev)
+        alt_sizes = [st.size(c) for c in alt.cliques]
+        if sum(alt_sizes) < sum(sizes):
+            jt, kept, sizes = alt, list(alt.cliques), alt_sizes
     largest = max(range(len(kept)), key=sizes.__getitem__)
     if sizes[largest] > factor_limit():
         raise _too_large(st, kept[largest], max(len(c) for c in kept) - 1)
