@@ -186,6 +186,13 @@ class _Clique:
     children: Tuple[int, ...]
     parent_labels: Tuple[int, ...]     # 0 .. (the parent's axes) - 1
     ratio_shape: Tuple[int, ...]       # the separator's axes broadcast over this clique
+    # for a large clique, each operand (CPTs, then children's messages) transposed to the
+    # clique's axis order and reshaped to broadcast over it: a product by in-place
+    # multiplications, far faster than one einsum of many operands into a large table
+    perms: Tuple[Tuple[int, ...], ...]
+    bshapes: Tuple[Tuple[int, ...], ...]
+    psum_axes: Tuple[int, ...]         # the parent's axes summed onto the separator
+    mu_perm: Tuple[int, ...]           # that sum's axes to this clique's separator order
 
 
 @dataclass
@@ -222,6 +229,11 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
     for k, p in enumerate(jt.parent):
         if p >= 0:
             kids.setdefault(p, []).append(k)
+    seps: List[Tuple[int, ...]] = []
+    for k, vs in enumerate(kept):
+        p = jt.parent[k]
+        plocal = {a: i for i, a in enumerate(kept[p])} if p >= 0 else {}
+        seps.append(tuple(plocal[a] for a in vs if a in plocal))
     out = []
     for k, vs in enumerate(kept):
         local = {a: i for i, a in enumerate(vs)}
@@ -233,11 +245,20 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
         subs = tuple(tuple(local[a] for a in st.parents[v] + (v,) if a not in ev)
                      for v in nodes)
         shape = tuple(st.cards[a] for a in vs)
+        children = tuple(kids.get(k, ()))
+        perms, bshapes = [], []
+        for sub in list(subs) + [seps[j] for j in children]:
+            perms.append(tuple(sorted(range(len(sub)), key=sub.__getitem__)))
+            bshapes.append(tuple(n if i in sub else 1 for i, n in enumerate(shape)))
+        parent_sep = seps[k]
+        ordered = sorted(parent_sep)
         out.append(_Clique(vs, shape, p, sep,
                            tuple(i for i in range(len(vs)) if i not in sep),
-                           tuple(plocal[vs[i]] for i in sep), nodes, subs,
-                           tuple(kids.get(k, ())), tuple(range(len(pvars))),
-                           tuple(n if i in sep else 1 for i, n in enumerate(shape))))
+                           parent_sep, nodes, subs, children, tuple(range(len(pvars))),
+                           tuple(n if i in sep else 1 for i, n in enumerate(shape)),
+                           tuple(perms), tuple(bshapes),
+                           tuple(i for i in range(len(pvars)) if i not in parent_sep),
+                           tuple(ordered.index(lab) for lab in parent_sep)))
     # each variable's posterior from the smallest clique that holds it
     best: Dict[int, int] = {}
     for k, vs in enumerate(kept):
@@ -288,60 +309,108 @@ def _factors(st: NetStructure, tables: Tables, ev: Mapping[int, int]) -> List[np
     return out
 
 
+#: a clique of at least this many entries is multiplied out operand by operand, in place
+#: (see ``_Clique.perms``); a smaller one by one einsum, which costs fewer Python calls
+BROADCAST_CELLS = 1 << 12
+
+
+def _product(c: _Clique, arrays: List[np.ndarray]) -> np.ndarray:
+    """The product of a large clique's operands over its axes, in a fresh table: each
+    operand is transposed and reshaped to broadcast over the clique, then multiplied in."""
+    ops = [a.transpose(pm).reshape(bs) for a, pm, bs in zip(arrays, c.perms, c.bshapes)]
+    t = np.empty(c.shape)
+    if len(ops) == 1:
+        t[...] = ops[0]
+    else:
+        np.multiply(ops[0], ops[1], out=t)
+        for a in ops[2:]:
+            np.multiply(t, a, out=t)
+    return t
+
+
 def _upward(sched: _Schedule, factors: List[np.ndarray], maximise: bool
-            ) -> Tuple[List[Optional[np.ndarray]], List[Optional[np.ndarray]], float]:
-    """Each clique's table (its CPTs times its children's messages, divided by its maximum),
-    each clique's message to its parent, and the log of the divisors plus the roots' totals
-    (``-inf`` when the evidence is impossible).  Sums onto separators, or maxima."""
+            ) -> Tuple[List[Optional[np.ndarray]], List[Optional[np.ndarray]],
+                       List[float], List[bool], float]:
+    """Each clique's table (its CPTs times its children's messages, *not* rescaled), its
+    maximum, whether the table is ours to overwrite, each clique's message to its parent
+    (summed, or maximised, onto the separator and divided by the table's maximum), and the
+    log of the maxima plus the roots' totals (``-inf`` when the evidence is impossible).
+    Dividing the message rather than the table by the maximum keeps every later product
+    from underflowing for the price of a pass over the separator, not over the clique."""
     cl = sched.cliques
-    tabs: List[Optional[np.ndarray]] = [None] * len(cl)
-    msgs: List[Optional[np.ndarray]] = [None] * len(cl)
+    n = len(cl)
+    tabs: List[Optional[np.ndarray]] = [None] * n
+    msgs: List[Optional[np.ndarray]] = [None] * n
+    maxes = [1.0] * n
+    owned = [False] * n
     log_z = 0.0
     for k in sched.upward:
         c = cl[k]
         arrays = [factors[v] for v in c.nodes] + [msgs[j] for j in c.children]
-        subs = list(c.subs) + [cl[j].parent_sep for j in c.children]
-        out = tuple(range(len(c.vars)))
-        if arrays:
-            t, ls = multiply_out(arrays, subs, out)
-            t = np.broadcast_to(t, c.shape) if t.shape != c.shape else t
+        if math.prod(c.shape) >= BROADCAST_CELLS and arrays:
+            t, own = _product(c, arrays), True
+        elif arrays:
+            subs = list(c.subs) + [cl[j].parent_sep for j in c.children]
+            t, _ = multiply_out(arrays, subs, tuple(range(len(c.vars))))
+            own = False
+            if t.shape != c.shape:
+                t = np.broadcast_to(t, c.shape)
         else:
-            t, ls = np.ones(c.shape), 0.0
+            t, own = np.ones(c.shape), True
         m = float(t.max()) if t.size else 0.0
         if not (m > 0.0 and math.isfinite(m)):  # underflow: multiply one factor at a time
-            t, ls = multiply_out(arrays, subs, out, scaled=True)
+            subs = list(c.subs) + [cl[j].parent_sep for j in c.children]
+            t, ls = multiply_out(arrays, subs, tuple(range(len(c.vars))), scaled=True)
+            own = False
             m = float(t.max()) if t.size else 0.0
             if not (m > 0.0 and math.isfinite(m)):
-                return tabs, msgs, -math.inf
-        t = t / m
-        log_z += ls + math.log(m)
-        tabs[k] = t
+                return tabs, msgs, maxes, owned, -math.inf
+            t = t / m  # the scale is folded into the table here (rare)
+            log_z += ls + math.log(m)
+            m = 1.0
+        else:
+            log_z += math.log(m)
+        tabs[k], maxes[k], owned[k] = t, m, own
         if c.parent >= 0:
-            msgs[k] = (t.max(axis=c.sum_axes) if maximise else t.sum(axis=c.sum_axes)) \
-                if c.sum_axes else t
-        else:  # a root: its total (or maximum, which is 1 now) completes the normaliser
+            msg = (t.max(axis=c.sum_axes) if maximise else t.sum(axis=c.sum_axes)) \
+                if c.sum_axes else np.array(t)
+            msg /= m
+            msgs[k] = msg
+        else:  # a root: its total (or maximum, m) completes the normaliser
             if not maximise:
-                log_z += math.log(float(t.sum()))
-    return tabs, msgs, log_z
+                log_z += math.log(float(t.sum()) / m)
+    return tabs, msgs, maxes, owned, log_z
 
 
-def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray]) -> None:
+def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray],
+              maxes: List[float], owned: List[bool]) -> None:
     """Turn the upward tables into normalised clique posteriors, in place (Hugin)."""
     cl = sched.cliques
     for k in reversed(sched.upward):
         c = cl[k]
         t = tabs[k]
         if c.parent < 0:
-            tabs[k] = t / t.sum()
+            z = t.sum()
+            if owned[k]:
+                t /= z
+            else:
+                tabs[k] = t / z
             continue
         # the parent's posterior on the separator, axes in this clique's order
-        mu = np.einsum(tabs[c.parent], c.parent_labels, c.parent_sep) \
-            if c.sep_axes else np.ones(())
-        old = msgs[k]
-        # where the upward message is 0 so is the parent's marginal (the message is one of
-        # its factors), and so are this clique's rows there: any divisor but 0 will do
-        ratio = mu / np.where(old > 0.0, old, 1.0)
-        tabs[k] = t * ratio.reshape(c.ratio_shape)
+        if c.sep_axes:
+            mu = tabs[c.parent].sum(axis=c.psum_axes) if c.psum_axes else tabs[c.parent]
+            mu = mu.transpose(c.mu_perm)
+        else:
+            mu = np.ones(())
+        # this table's own sum onto the separator is the message times the table's maximum;
+        # where the message is 0 so is the parent's marginal (the message is one of its
+        # factors), and so are this clique's rows there: any divisor but 0 will do
+        old = msgs[k] * maxes[k]
+        ratio = (mu / np.where(old > 0.0, old, 1.0)).reshape(c.ratio_shape)
+        if owned[k]:
+            t *= ratio
+        else:
+            tabs[k] = t * ratio
 
 
 # --------------------------------------------------------------------------- #
@@ -422,7 +491,7 @@ class Calibration:
         if not self.log_evidence > -math.inf:
             require_possible(0.0, self._ev, self._net)
         sched, st = self._sched, self._st
-        tabs, _, log_max = _upward(sched, self._factors, maximise=True)
+        tabs, _, _, _, log_max = _upward(sched, self._factors, maximise=True)
         assign: Dict[int, int] = {}
         for k in reversed(sched.upward):  # parents before children
             c = sched.cliques[k]
@@ -501,8 +570,8 @@ def calibrate(net: BayesNet, tables: Tables, evidence: Optional[Evidence] = None
     ev = checked_evidence(st, net, evidence)
     sched = _schedule(st, frozenset(ev))
     factors = _factors(st, tables, ev)
-    tabs, msgs, log_z = _upward(sched, factors, maximise=False)
+    tabs, msgs, maxes, owned, log_z = _upward(sched, factors, maximise=False)
     if log_z == -math.inf:
         return Calibration(net, st, sched, factors, ev, -math.inf, None)
-    _downward(sched, tabs, msgs)
+    _downward(sched, tabs, msgs, maxes, owned)
     return Calibration(net, st, sched, factors, ev, log_z if ev else 0.0, tabs)
