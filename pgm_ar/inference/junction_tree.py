@@ -199,7 +199,7 @@ class _Clique:
 class _Schedule:
     cliques: Tuple[_Clique, ...]
     upward: Tuple[int, ...]
-    reads: Tuple[Tuple[int, int, Tuple[int, ...]], ...]  # (variable, clique, axes summed)
+    reads: Tuple[Tuple[int, int, Tuple[int, ...]], ...]  # (variable, table, axes summed)
     largest: int                       # entries of the largest clique
     total: int                         # entries of all cliques
 
@@ -264,13 +264,18 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
                            tuple(perms), tuple(bshapes),
                            tuple(i for i in range(len(pvars)) if i not in parent_sep),
                            tuple(ordered.index(lab) for lab in parent_sep)))
-    # each variable's posterior from the smallest clique that holds it
+    # each variable's posterior from the smallest table that holds it: a clique (``k``) or
+    # the separator marginal the downward pass computes for clique ``k`` (``n + k``; its
+    # axes are the clique's leading ones)
+    n = len(kept)
+    tables = list(kept) + [kept[k][:len(c.sep_axes)] for k, c in enumerate(out)]
+    tsizes = sizes + [st.size(vs) for vs in tables[n:]]
     best: Dict[int, int] = {}
-    for k, vs in enumerate(kept):
+    for k, vs in enumerate(tables):
         for a in vs:
-            if a not in best or sizes[k] < sizes[best[a]]:
+            if a not in best or tsizes[k] < tsizes[best[a]]:
                 best[a] = k
-    reads = tuple((v, best[v], tuple(i for i, a in enumerate(kept[best[v]]) if a != v))
+    reads = tuple((v, best[v], tuple(i for i, a in enumerate(tables[best[v]]) if a != v))
                   for v in sorted(best))
     sched = _Schedule(tuple(out), jt.upward, reads, sizes[largest], sum(sizes))
     st.plans[key] = sched
@@ -335,14 +340,21 @@ def _sum_out(t: np.ndarray, axes: Tuple[int, ...]) -> np.ndarray:
 def _product(c: _Clique, arrays: List[np.ndarray]) -> np.ndarray:
     """The product of a large clique's operands over its axes, in a fresh table: each
     operand is transposed and reshaped to broadcast over the clique, then multiplied in."""
-    ops = [a.transpose(pm).reshape(bs) for a, pm, bs in zip(arrays, c.perms, c.bshapes)]
+    ops = sorted((a.transpose(pm).reshape(bs) for a, pm, bs in zip(arrays, c.perms, c.bshapes)),
+                 key=lambda a: a.size)
+    # the small operands first, multiplied over the union of their axes only (a table far
+    # smaller than the clique); the clique-sized table is written once, then scaled in place
+    acc, i = ops[0], 1
+    while i < len(ops) and np.broadcast_shapes(acc.shape, ops[i].shape) != c.shape:
+        acc = acc * ops[i]
+        i += 1
     t = np.empty(c.shape)
-    if len(ops) == 1:
-        t[...] = ops[0]
-    else:
-        np.multiply(ops[0], ops[1], out=t)
-        for a in ops[2:]:
-            np.multiply(t, a, out=t)
+    if i == len(ops):
+        t[...] = acc
+        return t
+    np.multiply(acc, ops[i], out=t)
+    for a in ops[i + 1:]:
+        np.multiply(t, a, out=t)
     return t
 
 
@@ -426,6 +438,7 @@ def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray],
         # the parent's posterior on the separator, axes in this clique's order
         if c.sep_axes:
             mu = _sum_out(tabs[c.parent], c.psum_axes).transpose(c.mu_perm)
+            tabs[len(cl) + k] = mu
         else:
             mu = np.ones(())
         # this table's own sum onto the separator is the message times the table's maximum;
@@ -599,5 +612,6 @@ def calibrate(net: BayesNet, tables: Tables, evidence: Optional[Evidence] = None
     tabs, msgs, maxes, owned, log_z = _upward(sched, factors, maximise=False)
     if log_z == -math.inf:
         return Calibration(net, st, sched, factors, ev, -math.inf, None)
+    tabs.extend([None] * len(tabs))  # the separator marginals, from the downward pass
     _downward(sched, tabs, msgs, maxes, owned)
     return Calibration(net, st, sched, factors, ev, log_z if ev else 0.0, tabs)
