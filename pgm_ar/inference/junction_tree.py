@@ -212,7 +212,13 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
     jt = junction_tree(st)
     kept = [tuple(a for a in c if a not in ev) for c in jt.cliques]
     sizes = [st.size(c) for c in kept]
-    if ev and len(ev) < len(st.names):
+    live = tuple(v for v in range(len(st.names)) if v not in ev)
+    if st.size(live) <= JOINT_CELLS:
+        # a small network: one clique of every unobserved variable, the joint itself; a
+        # single einsum then does what a pass over the tree does in many small steps
+        jt = JunctionTree((live,), (-1,), (0,), (0,) * len(st.names), live)
+        kept, sizes = [live], [st.size(live)]
+    elif ev and len(ev) < len(st.names):
         # the tree triangulated without the observed variables is often far smaller (and
         # sometimes larger: the greedy order is only a heuristic); keep the smaller
         alt = _build_tree(st, ev)
@@ -318,6 +324,10 @@ def _factors(st: NetStructure, tables: Tables, ev: Mapping[int, int]) -> List[np
         out.append(a)
     return out
 
+
+#: an evidence set that leaves at most this many joint states unobserved is calibrated as
+#: one clique, the joint (see :func:`_schedule`)
+JOINT_CELLS = 1 << 9
 
 #: a clique of at least this many entries is multiplied out operand by operand, in place
 #: (see ``_Clique.perms``); a smaller one by one einsum, which costs fewer Python calls
