@@ -199,7 +199,8 @@ class _Clique:
 class _Schedule:
     cliques: Tuple[_Clique, ...]
     upward: Tuple[int, ...]
-    reads: Tuple[Tuple[int, int, Tuple[int, ...]], ...]  # (variable, table, axes summed)
+    # (table, its axes summed first, ((variable, the axes of what is left summed), ...))
+    reads: Tuple[Tuple[int, Tuple[int, ...], Tuple[Tuple[int, Tuple[int, ...]], ...]], ...]
     largest: int                       # entries of the largest clique
     total: int                         # entries of all cliques
 
@@ -281,8 +282,19 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
         for a in vs:
             if a not in best or tsizes[k] < tsizes[best[a]]:
                 best[a] = k
-    reads = tuple((v, best[v], tuple(i for i, a in enumerate(tables[best[v]]) if a != v))
-                  for v in sorted(best))
+    # the variables read from one table: its other axes are summed out once, then each
+    # variable's from that (smaller) table, instead of a pass over the table per variable
+    groups: Dict[int, List[int]] = {}
+    for v in sorted(best):
+        groups.setdefault(best[v], []).append(v)
+    reads = []
+    for k, vs in groups.items():
+        keep = [i for i, a in enumerate(tables[k]) if a in vs]
+        labels = [tables[k][i] for i in keep]
+        rest = tuple(i for i in range(len(tables[k])) if i not in keep)
+        reads.append((k, rest, tuple((v, tuple(j for j, a in enumerate(labels) if a != v))
+                                     for v in (tables[k][i] for i in keep))))
+    reads = tuple(reads)
     sched = _Schedule(tuple(out), jt.upward, reads, sizes[largest], sum(sizes))
     st.plans[key] = sched
     return sched
@@ -487,9 +499,11 @@ class Calibration:
     def _read(self, tabs: List[np.ndarray]) -> Dict[str, torch.Tensor]:
         st = self._st
         got: Dict[int, np.ndarray] = {}
-        for v, k, axes in self._sched.reads:
-            p = _sum_out(tabs[k], axes)
-            got[v] = p / p.sum()
+        for k, rest, each in self._sched.reads:
+            reduced = _sum_out(tabs[k], rest)
+            for v, axes in each:
+                p = _sum_out(reduced, axes)
+                got[v] = p / p.sum()
         out: Dict[str, torch.Tensor] = {}
         for v, name in enumerate(st.names):
             if v in self._ev:
