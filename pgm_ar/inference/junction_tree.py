@@ -468,7 +468,12 @@ def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray],
         # factors), and so are this clique's rows there: any divisor but 0 will do
         old = msgs[k] * maxes[k]
         ratio = (mu / np.where(old > 0.0, old, 1.0)).reshape(c.ratio_shape)
-        if owned[k]:
+        if not c.children and t.size >= BROADCAST_CELLS:
+            # a large leaf: nothing below needs its posterior table, only the posteriors
+            # read from it, which one contraction of (table, ratio) gives without writing
+            # the scaled table out
+            tabs[k] = (t, ratio)
+        elif owned[k]:
             t *= ratio
         else:
             tabs[k] = t * ratio
@@ -500,7 +505,15 @@ class Calibration:
         st = self._st
         got: Dict[int, np.ndarray] = {}
         for k, rest, each in self._sched.reads:
-            reduced = _sum_out(tabs[k], rest)
+            tab = tabs[k]
+            if isinstance(tab, tuple):  # a large leaf's table and its downward scale
+                t, ratio = tab
+                labels = list(range(t.ndim))
+                ns = len(self._sched.cliques[k].sep_axes)
+                reduced = np.einsum(t, labels, ratio.reshape(t.shape[:ns]), labels[:ns],
+                                    [i for i in labels if i not in rest])
+            else:
+                reduced = _sum_out(tab, rest)
             for v, axes in each:
                 p = _sum_out(reduced, axes)
                 got[v] = p / p.sum()
