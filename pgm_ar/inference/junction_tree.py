@@ -62,10 +62,10 @@ __all__ = ["JunctionTree", "Calibration", "junction_tree", "calibrate", "prefers
 #: :func:`prefers_calibration` keeps variable elimination where the tree (evidence removed)
 #: holds more than this many entries per variable: every calibration pays for all of them,
 #: while each elimination triangulates its own pruned, evidence-reduced graph.  Measured for
-#: all posteriors (warm): WATER (114k entries per variable), MILDEW (273k) and BARLEY (384k)
-#: are 1-7x faster by elimination; LINK (55k), DIABETES (26k), MUNIN (13k) and ANDES (1.7k)
-#: 1.4-60x faster by calibration
-CALIBRATION_MAX_CELLS_PER_VARIABLE = 1 << 16
+#: all posteriors (warm, 20 evidence sets of 1-4 variables): BARLEY (up to 384k entries per
+#: variable) is as fast either way, MILDEW (up to 290k) and WATER (up to 145k) 1.5-2x faster
+#: by calibration, and every network with fewer entries per variable faster still
+CALIBRATION_MAX_CELLS_PER_VARIABLE = 1 << 19
 #: ... and where fewer than this many targets (or a quarter of the variables) are asked for:
 #: measured crossovers (warm, 2 evidence variables) are 8-16 targets on ALARM, HEPAR2 and
 #: HAILFINDER, 4-8 on ANDES, 16-64 on WIN95PTS and PATHFINDER
@@ -219,7 +219,7 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
         # single einsum then does what a pass over the tree does in many small steps
         jt = JunctionTree((live,), (-1,), (0,), (0,) * len(st.names), live)
         kept, sizes = [live], [st.size(live)]
-    elif ev and len(ev) < len(st.names):
+    elif ev and len(ev) < len(st.names) and sum(sizes) >= RETRIANGULATE_CELLS:
         # the tree triangulated without the observed variables is often far smaller (and
         # sometimes larger: the greedy order is only a heuristic); keep the smaller
         alt = _build_tree(st, ev)
@@ -336,6 +336,11 @@ def _factors(st: NetStructure, tables: Tables, ev: Mapping[int, int]) -> List[np
         out.append(a)
     return out
 
+
+#: an evidence set whose network tree (observed variables dropped) holds at least this
+#: many entries is also given a tree triangulated without the observed variables; below
+#: it the triangulation costs more than it can save
+RETRIANGULATE_CELLS = 1 << 15
 
 #: an evidence set that leaves at most this many joint states unobserved is calibrated as
 #: one clique, the joint (see :func:`_schedule`)

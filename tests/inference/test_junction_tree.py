@@ -74,6 +74,7 @@ def path(request, monkeypatch):
     mode = request.param
     if mode in ("tree", "broadcast", "evidence_tree"):
         monkeypatch.setattr(jt_module, "JOINT_CELLS", 0)
+        monkeypatch.setattr(jt_module, "RETRIANGULATE_CELLS", 0)
         monkeypatch.setattr(jt_module, "BROADCAST_CELLS", 1 if mode != "tree" else 1 << 40)
     if mode == "evidence_tree":
         monkeypatch.setattr(jt_module, "junction_tree", _one_clique_tree)
@@ -143,6 +144,7 @@ def test_evidence_tree_is_a_junction_tree_of_the_unobserved_variables(monkeypatc
     them, every CPT's unobserved variables inside its clique, and never a worse choice than
     the network's tree with the observed variables dropped."""
     monkeypatch.setattr(jt_module, "JOINT_CELLS", 0)  # the tree, not the joint
+    monkeypatch.setattr(jt_module, "RETRIANGULATE_CELLS", 0)
     for seed in range(5):
         net = random_net(seed, n_nodes=12, max_parents=3, max_card=3)
         st = network_structure(net)
