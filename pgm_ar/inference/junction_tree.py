@@ -43,6 +43,7 @@ junction tree answers all of them from two passes over a tree of cliques:
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
@@ -110,10 +111,23 @@ def _build_tree(st: NetStructure, ev: FrozenSet[int] = frozenset()) -> JunctionT
               for v in range(len(st.names))]
     # the moral graph: a CPT's variables are pairwise linked (parents married)
     live = [v for v in range(len(st.names)) if v not in ev]
-    order = greedy_order(interaction_graph([sc for sc in scopes if sc]), live, st.cards)
+    nonempty = [sc for sc in scopes if sc]
+    order = greedy_order(interaction_graph(nonempty), live, st.cards)
+    found = order_cliques(nonempty, [(v, 0) for v in order])
+    total = sum(st.size(c) for c in found)
+    if total >= SEARCH_CELLS and len(live) <= SEARCH_MAX_VARIABLES:
+        # a large tree of a small network: the greedy order is one guess among many near
+        # ties; a few randomised greedy orders often find a tree 5-40% smaller (measured on
+        # WATER, MILDEW, BARLEY), for milliseconds once per network or evidence set
+        rng = random.Random(0)
+        for _ in range(SEARCH_TRIES):
+            cand = _perturbed_order(interaction_graph(nonempty), st.cards, rng)
+            cl = order_cliques(nonempty, [(v, 0) for v in cand])
+            size = sum(st.size(c) for c in cl)
+            if size < total:
+                order, found, total = cand, cl, size
     n = len(order)
-    cliques = [frozenset(c) for c in order_cliques([sc for sc in scopes if sc],
-                                                     [(v, 0) for v in order])]
+    cliques = [frozenset(c) for c in found]
     pos = {v: k for k, v in enumerate(order)}
     # elimination tree: clique k's parent is the clique of its first-eliminated neighbour
     nbrs: List[set] = [set() for _ in range(n)]
@@ -168,6 +182,38 @@ def _build_tree(st: NetStructure, ev: FrozenSet[int] = frozenset()) -> JunctionT
     home = tuple(new[final(min(pos[a] for a in sc))] if sc else down[0] for sc in scopes)
     members = tuple(tuple(sorted(cliques[k], key=pos.__getitem__)) for k in keep)
     return JunctionTree(members, tuple(parent), tuple(reversed(down)), home, tuple(order))
+
+
+#: a tree of at least this many entries, over at most :data:`SEARCH_MAX_VARIABLES`
+#: unobserved variables, is searched for among :data:`SEARCH_TRIES` randomised orders too
+SEARCH_CELLS = 1 << 20
+SEARCH_MAX_VARIABLES = 120
+SEARCH_TRIES = 12
+
+
+def _perturbed_order(adj: Dict[int, set], cards: Sequence[int],
+                     rng: random.Random) -> List[int]:
+    """A weighted min-fill elimination order (as :func:`~pgm_ar.inference.plan.greedy_order`)
+    with each score multiplied by a random factor in [1, 1.5): a different near-greedy
+    triangulation per draw.  Quadratic in the variables, for small networks only."""
+    adj = {v: set(nb) for v, nb in adj.items()}
+    order: List[int] = []
+    while adj:
+        def score(v: int) -> Tuple[float, float]:
+            nb = list(adj[v])
+            fill = sum(cards[a] * cards[b] for i, a in enumerate(nb) for b in nb[:i]
+                       if b not in adj[a])
+            w = cards[v] * math.prod(cards[a] for a in nb)
+            return fill * (1 + 0.5 * rng.random()), w * (1 + 0.5 * rng.random())
+
+        v = min(adj, key=score)
+        order.append(v)
+        nb = adj.pop(v)
+        for a in nb:
+            adj[a] |= nb
+            adj[a].discard(a)
+            adj[a].discard(v)
+    return order
 
 
 # --------------------------------------------------------------------------- #
