@@ -16,16 +16,23 @@ junction tree answers all of them from two passes over a tree of cliques:
    variables.  A network of several components gives a forest.
 2. **Schedule** (once per set of evidence *variables*): the evidence variables are dropped
    from every clique (the tables are sliced at the observed states), which keeps the
-   running intersection property and makes every clique smaller; the einsum operands of
-   each clique are fixed.  A clique over the memory budget of
+   running intersection property and makes every clique smaller.  Where that tree is
+   large, the moral graph is also triangulated *without* the observed variables (an
+   observation cuts every edge through it, so cliques split) and the smaller tree kept;
+   a large tree of a small network is also searched for among a few randomised greedy
+   orders.  An evidence set leaving a joint of at most :data:`JOINT_CELLS` states is one
+   clique, the joint.  Each clique's axes start with its separator; the operands of each
+   clique are fixed.  A clique over the memory budget of
    :func:`~pgm_ar.inference.plan.factor_limit` is refused here, before anything is built.
 3. **Calibration** (Hugin, float64 numpy): an upward pass multiplies each clique's CPTs by
-   its children's messages (one einsum) and sums the result onto the separator with its
-   parent; every clique table is divided by its maximum on the way and the divisors kept,
-   so that ``log p(evidence)`` is their sum plus the log of the roots' totals and nothing
-   underflows.  A downward pass turns each table into the normalised joint of its clique
-   given the evidence (parent's separator marginal over the upward message).  A variable's
-   posterior is then read from the smallest clique that holds it.
+   its children's messages (one einsum for a small clique; in place, small operands first,
+   for a large one) and sums the result onto the separator with its parent; each message
+   is divided by its maximum and the divisors kept, so that ``log p(evidence)`` is their
+   sum plus the log of the roots' totals and nothing underflows.  A downward pass turns
+   each table into the normalised joint of its clique given the evidence (parent's
+   separator marginal over the upward message); a large leaf is left as its table and
+   that ratio.  A variable's posterior is read from the smallest table that holds it, a
+   clique or a separator marginal.
 4. **MPE**: the same upward pass with maxima instead of sums, and a backtrack from the
    roots: each clique's best states given its parent's.
 
