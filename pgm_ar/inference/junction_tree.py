@@ -394,7 +394,7 @@ def _factors(st: NetStructure, tables: Tables, ev: Mapping[int, int]) -> List[np
 #: an evidence set whose network tree (observed variables dropped) holds at least this
 #: many entries is also given a tree triangulated without the observed variables; below
 #: it the triangulation costs more than it can save
-RETRIANGULATE_CELLS = 1 << 15
+RETRIANGULATE_CELLS = 1 << 19
 
 #: an evidence set that leaves at most this many joint states unobserved is calibrated as
 #: one clique, the joint (see :func:`_schedule`)
