@@ -192,7 +192,7 @@ def fmt_t(row: dict, key: str) -> str:
         return "-"
     if isinstance(v, str):
         return v
-    return f"{v:.3f}{'*' if row.get(key + '_scaled') else ''}"
+    return f"{v:.3g}{'*' if row.get(key + '_scaled') else ''}"
 
 
 def ratio(row: dict, key: str) -> str:

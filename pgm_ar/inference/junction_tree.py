@@ -16,16 +16,23 @@ junction tree answers all of them from two passes over a tree of cliques:
    variables.  A network of several components gives a forest.
 2. **Schedule** (once per set of evidence *variables*): the evidence variables are dropped
    from every clique (the tables are sliced at the observed states), which keeps the
-   running intersection property and makes every clique smaller; the einsum operands of
-   each clique are fixed.  A clique over the memory budget of
+   running intersection property and makes every clique smaller.  Where that tree is
+   large, the moral graph is also triangulated *without* the observed variables (an
+   observation cuts every edge through it, so cliques split) and the smaller tree kept;
+   a large tree of a small network is also searched for among a few randomised greedy
+   orders.  An evidence set leaving a joint of at most :data:`JOINT_CELLS` states is one
+   clique, the joint.  Each clique's axes start with its separator; the operands of each
+   clique are fixed.  A clique over the memory budget of
    :func:`~pgm_ar.inference.plan.factor_limit` is refused here, before anything is built.
 3. **Calibration** (Hugin, float64 numpy): an upward pass multiplies each clique's CPTs by
-   its children's messages (one einsum) and sums the result onto the separator with its
-   parent; every clique table is divided by its maximum on the way and the divisors kept,
-   so that ``log p(evidence)`` is their sum plus the log of the roots' totals and nothing
-   underflows.  A downward pass turns each table into the normalised joint of its clique
-   given the evidence (parent's separator marginal over the upward message).  A variable's
-   posterior is then read from the smallest clique that holds it.
+   its children's messages (one einsum for a small clique; in place, small operands first,
+   for a large one) and sums the result onto the separator with its parent; each message
+   is divided by its maximum and the divisors kept, so that ``log p(evidence)`` is their
+   sum plus the log of the roots' totals and nothing underflows.  A downward pass turns
+   each table into the normalised joint of its clique given the evidence (parent's
+   separator marginal over the upward message); a large leaf is left as its table and
+   that ratio.  A variable's posterior is read from the smallest table that holds it, a
+   clique or a separator marginal.
 4. **MPE**: the same upward pass with maxima instead of sums, and a backtrack from the
    roots: each clique's best states given its parent's.
 
@@ -43,6 +50,7 @@ junction tree answers all of them from two passes over a tree of cliques:
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass
 from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
@@ -62,10 +70,10 @@ __all__ = ["JunctionTree", "Calibration", "junction_tree", "calibrate", "prefers
 #: :func:`prefers_calibration` keeps variable elimination where the tree (evidence removed)
 #: holds more than this many entries per variable: every calibration pays for all of them,
 #: while each elimination triangulates its own pruned, evidence-reduced graph.  Measured for
-#: all posteriors (warm): WATER (114k entries per variable), MILDEW (273k) and BARLEY (384k)
-#: are 1-7x faster by elimination; LINK (55k), DIABETES (26k), MUNIN (13k) and ANDES (1.7k)
-#: 1.4-60x faster by calibration
-CALIBRATION_MAX_CELLS_PER_VARIABLE = 1 << 16
+#: all posteriors (warm, 20 evidence sets of 1-4 variables): BARLEY (up to 384k entries per
+#: variable) is as fast either way, MILDEW (up to 290k) and WATER (up to 145k) 1.5-2x faster
+#: by calibration, and every network with fewer entries per variable faster still
+CALIBRATION_MAX_CELLS_PER_VARIABLE = 1 << 19
 #: ... and where fewer than this many targets (or a quarter of the variables) are asked for:
 #: measured crossovers (warm, 2 evidence variables) are 8-16 targets on ALARM, HEPAR2 and
 #: HAILFINDER, 4-8 on ANDES, 16-64 on WIN95PTS and PATHFINDER
@@ -101,12 +109,32 @@ def junction_tree(st: NetStructure) -> JunctionTree:
     return jt
 
 
-def _build_tree(st: NetStructure) -> JunctionTree:
-    n = len(st.names)
-    scopes = [st.parents[v] + (v,) for v in range(n)]
+def _build_tree(st: NetStructure, ev: FrozenSet[int] = frozenset()) -> JunctionTree:
+    """The elimination tree of the moral graph, with the ``ev`` variables (observed) left out
+    of it: an observed variable cuts every edge through it, so the triangulation of what is
+    left can have far smaller cliques than the network's tree with ``ev`` dropped from them.
+    A CPT over observed variables alone (a number once sliced) goes to the last root."""
+    scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev)
+              for v in range(len(st.names))]
     # the moral graph: a CPT's variables are pairwise linked (parents married)
-    order = greedy_order(interaction_graph(scopes), list(range(n)), st.cards)
-    cliques = [frozenset(c) for c in order_cliques(scopes, [(v, 0) for v in order])]
+    live = [v for v in range(len(st.names)) if v not in ev]
+    nonempty = [sc for sc in scopes if sc]
+    order = greedy_order(interaction_graph(nonempty), live, st.cards)
+    found = order_cliques(nonempty, [(v, 0) for v in order])
+    total = sum(st.size(c) for c in found)
+    if total >= SEARCH_CELLS and len(live) <= SEARCH_MAX_VARIABLES:
+        # a large tree of a small network: the greedy order is one guess among many near
+        # ties; a few randomised greedy orders often find a tree 5-40% smaller (measured on
+        # WATER, MILDEW, BARLEY), for milliseconds once per network or evidence set
+        rng = random.Random(0)
+        for _ in range(SEARCH_TRIES if not ev else SEARCH_TRIES // 2):
+            cand = _perturbed_order(interaction_graph(nonempty), st.cards, rng)
+            cl = order_cliques(nonempty, [(v, 0) for v in cand])
+            size = sum(st.size(c) for c in cl)
+            if size < total:
+                order, found, total = cand, cl, size
+    n = len(order)
+    cliques = [frozenset(c) for c in found]
     pos = {v: k for k, v in enumerate(order)}
     # elimination tree: clique k's parent is the clique of its first-eliminated neighbour
     nbrs: List[set] = [set() for _ in range(n)]
@@ -158,9 +186,42 @@ def _build_tree(st: NetStructure) -> JunctionTree:
                     parent[new[j]] = new[k]
                     queue.append(j)
     # a CPT's variables are all in the clique of the first of them to be eliminated
-    home = tuple(new[final(min(pos[a] for a in sc))] for sc in scopes)
+    home = tuple(new[final(min(pos[a] for a in sc))] if sc else down[0] for sc in scopes)
     members = tuple(tuple(sorted(cliques[k], key=pos.__getitem__)) for k in keep)
     return JunctionTree(members, tuple(parent), tuple(reversed(down)), home, tuple(order))
+
+
+#: a tree of at least this many entries, over at most :data:`SEARCH_MAX_VARIABLES`
+#: unobserved variables, is searched for among :data:`SEARCH_TRIES` randomised orders too
+#: (half as many for the tree of an evidence set, made once per set of observed variables)
+SEARCH_CELLS = 1 << 20
+SEARCH_MAX_VARIABLES = 120
+SEARCH_TRIES = 12
+
+
+def _perturbed_order(adj: Dict[int, set], cards: Sequence[int],
+                     rng: random.Random) -> List[int]:
+    """A weighted min-fill elimination order (as :func:`~pgm_ar.inference.plan.greedy_order`)
+    with each score multiplied by a random factor in [1, 1.5): a different near-greedy
+    triangulation per draw.  Quadratic in the variables, for small networks only."""
+    adj = {v: set(nb) for v, nb in adj.items()}
+    order: List[int] = []
+    while adj:
+        def score(v: int) -> Tuple[float, float]:
+            nb = list(adj[v])
+            fill = sum(cards[a] * cards[b] for i, a in enumerate(nb) for b in nb[:i]
+                       if b not in adj[a])
+            w = cards[v] * math.prod(cards[a] for a in nb)
+            return fill * (1 + 0.5 * rng.random()), w * (1 + 0.5 * rng.random())
+
+        v = min(adj, key=score)
+        order.append(v)
+        nb = adj.pop(v)
+        for a in nb:
+            adj[a] |= nb
+            adj[a].discard(a)
+            adj[a].discard(v)
+    return order
 
 
 # --------------------------------------------------------------------------- #
@@ -179,13 +240,21 @@ class _Clique:
     children: Tuple[int, ...]
     parent_labels: Tuple[int, ...]     # 0 .. (the parent's axes) - 1
     ratio_shape: Tuple[int, ...]       # the separator's axes broadcast over this clique
+    # for a large clique, each operand (CPTs, then children's messages) transposed to the
+    # clique's axis order and reshaped to broadcast over it: a product by in-place
+    # multiplications, far faster than one einsum of many operands into a large table
+    perms: Tuple[Tuple[int, ...], ...]
+    bshapes: Tuple[Tuple[int, ...], ...]
+    psum_axes: Tuple[int, ...]         # the parent's axes summed onto the separator
+    mu_perm: Tuple[int, ...]           # that sum's axes to this clique's separator order
 
 
 @dataclass
 class _Schedule:
     cliques: Tuple[_Clique, ...]
     upward: Tuple[int, ...]
-    reads: Tuple[Tuple[int, int, Tuple[int, ...]], ...]  # (variable, clique, axes summed)
+    # (table, its axes summed first, ((variable, the axes of what is left summed), ...))
+    reads: Tuple[Tuple[int, Tuple[int, ...], Tuple[Tuple[int, Tuple[int, ...]], ...]], ...]
     largest: int                       # entries of the largest clique
     total: int                         # entries of all cliques
 
@@ -198,6 +267,24 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
     jt = junction_tree(st)
     kept = [tuple(a for a in c if a not in ev) for c in jt.cliques]
     sizes = [st.size(c) for c in kept]
+    live = tuple(v for v in range(len(st.names)) if v not in ev)
+    if st.size(live) <= JOINT_CELLS:
+        # a small network: one clique of every unobserved variable, the joint itself; a
+        # single einsum then does what a pass over the tree does in many small steps
+        jt = JunctionTree((live,), (-1,), (0,), (0,) * len(st.names), live)
+        kept, sizes = [live], [st.size(live)]
+    elif ev and len(ev) < len(st.names) and sum(sizes) >= RETRIANGULATE_CELLS:
+        # the tree triangulated without the observed variables is often far smaller (and
+        # sometimes larger: the greedy order is only a heuristic); keep the smaller
+        alt = _build_tree(st, ev)
+        alt_sizes = [st.size(c) for c in alt.cliques]
+        if sum(alt_sizes) < sum(sizes):
+            jt, kept, sizes = alt, list(alt.cliques), alt_sizes
+    # the separator with the parent leads each clique's axes: the message is then a sum over
+    # trailing axes and the downward scaling a broadcast over them, both fast in numpy
+    psets = [frozenset(kept[p]) if p >= 0 else frozenset() for p in jt.parent]
+    kept = [tuple(a for a in vs if a in ps) + tuple(a for a in vs if a not in ps)
+            for vs, ps in zip(kept, psets)]
     largest = max(range(len(kept)), key=sizes.__getitem__)
     if sizes[largest] > factor_limit():
         raise _too_large(st, kept[largest], max(len(c) for c in kept) - 1)
@@ -208,6 +295,11 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
     for k, p in enumerate(jt.parent):
         if p >= 0:
             kids.setdefault(p, []).append(k)
+    seps: List[Tuple[int, ...]] = []
+    for k, vs in enumerate(kept):
+        p = jt.parent[k]
+        plocal = {a: i for i, a in enumerate(kept[p])} if p >= 0 else {}
+        seps.append(tuple(plocal[a] for a in vs if a in plocal))
     out = []
     for k, vs in enumerate(kept):
         local = {a: i for i, a in enumerate(vs)}
@@ -219,19 +311,44 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
         subs = tuple(tuple(local[a] for a in st.parents[v] + (v,) if a not in ev)
                      for v in nodes)
         shape = tuple(st.cards[a] for a in vs)
+        children = tuple(kids.get(k, ()))
+        perms, bshapes = [], []
+        for sub in list(subs) + [seps[j] for j in children]:
+            perms.append(tuple(sorted(range(len(sub)), key=sub.__getitem__)))
+            bshapes.append(tuple(n if i in sub else 1 for i, n in enumerate(shape)))
+        parent_sep = seps[k]
+        ordered = sorted(parent_sep)
         out.append(_Clique(vs, shape, p, sep,
                            tuple(i for i in range(len(vs)) if i not in sep),
-                           tuple(plocal[vs[i]] for i in sep), nodes, subs,
-                           tuple(kids.get(k, ())), tuple(range(len(pvars))),
-                           tuple(n if i in sep else 1 for i, n in enumerate(shape))))
-    # each variable's posterior from the smallest clique that holds it
+                           parent_sep, nodes, subs, children, tuple(range(len(pvars))),
+                           tuple(n if i in sep else 1 for i, n in enumerate(shape)),
+                           tuple(perms), tuple(bshapes),
+                           tuple(i for i in range(len(pvars)) if i not in parent_sep),
+                           tuple(ordered.index(lab) for lab in parent_sep)))
+    # each variable's posterior from the smallest table that holds it: a clique (``k``) or
+    # the separator marginal the downward pass computes for clique ``k`` (``n + k``; its
+    # axes are the clique's leading ones)
+    n = len(kept)
+    tables = list(kept) + [kept[k][:len(c.sep_axes)] for k, c in enumerate(out)]
+    tsizes = sizes + [st.size(vs) for vs in tables[n:]]
     best: Dict[int, int] = {}
-    for k, vs in enumerate(kept):
+    for k, vs in enumerate(tables):
         for a in vs:
-            if a not in best or sizes[k] < sizes[best[a]]:
+            if a not in best or tsizes[k] < tsizes[best[a]]:
                 best[a] = k
-    reads = tuple((v, best[v], tuple(i for i, a in enumerate(kept[best[v]]) if a != v))
-                  for v in sorted(best))
+    # the variables read from one table: its other axes are summed out once, then each
+    # variable's from that (smaller) table, instead of a pass over the table per variable
+    groups: Dict[int, List[int]] = {}
+    for v in sorted(best):
+        groups.setdefault(best[v], []).append(v)
+    reads = []
+    for k, vs in groups.items():
+        keep = [i for i, a in enumerate(tables[k]) if a in vs]
+        labels = [tables[k][i] for i in keep]
+        rest = tuple(i for i in range(len(tables[k])) if i not in keep)
+        reads.append((k, rest, tuple((v, tuple(j for j, a in enumerate(labels) if a != v))
+                                     for v in (tables[k][i] for i in keep))))
+    reads = tuple(reads)
     sched = _Schedule(tuple(out), jt.upward, reads, sizes[largest], sum(sizes))
     st.plans[key] = sched
     return sched
@@ -274,60 +391,151 @@ def _factors(st: NetStructure, tables: Tables, ev: Mapping[int, int]) -> List[np
     return out
 
 
+#: an evidence set whose network tree (observed variables dropped) holds at least this
+#: many entries is also given a tree triangulated without the observed variables; below
+#: it the triangulation costs more than it can save
+RETRIANGULATE_CELLS = 1 << 19
+
+#: an evidence set that leaves at most this many joint states unobserved is calibrated as
+#: one clique, the joint (see :func:`_schedule`)
+JOINT_CELLS = 1 << 9
+
+#: a clique of at least this many entries is multiplied out operand by operand, in place
+#: (see ``_Clique.perms``); a smaller one by one einsum, which costs fewer Python calls
+BROADCAST_CELLS = 1 << 12
+
+
+def _sum_out(t: np.ndarray, axes: Tuple[int, ...]) -> np.ndarray:
+    """``t`` summed over ``axes``: numpy's sum where they are one leading or trailing block
+    (contiguous), einsum where they interleave with the kept ones (measured twice as fast
+    there on cliques of millions of entries)."""
+    if not axes:
+        return t
+    nd, na = t.ndim, len(axes)
+    if axes == tuple(range(nd - na, nd)) or axes == tuple(range(na)):
+        return t.sum(axis=axes)
+    labels = list(range(nd))
+    return np.einsum(t, labels, [i for i in labels if i not in axes])
+
+
+def _product(c: _Clique, arrays: List[np.ndarray]) -> np.ndarray:
+    """The product of a large clique's operands over its axes, in a fresh table: each
+    operand is transposed and reshaped to broadcast over the clique, then multiplied in."""
+    ops = sorted((a.transpose(pm).reshape(bs) for a, pm, bs in zip(arrays, c.perms, c.bshapes)),
+                 key=lambda a: a.size)
+    # the small operands first, multiplied over the union of their axes only (a table far
+    # smaller than the clique); the clique-sized table is written once, then scaled in place
+    acc, i = ops[0], 1
+    while i < len(ops) and np.broadcast_shapes(acc.shape, ops[i].shape) != c.shape:
+        acc = acc * ops[i]
+        i += 1
+    t = np.empty(c.shape)
+    if i == len(ops):
+        t[...] = acc
+        return t
+    np.multiply(acc, ops[i], out=t)
+    for a in ops[i + 1:]:
+        np.multiply(t, a, out=t)
+    return t
+
+
 def _upward(sched: _Schedule, factors: List[np.ndarray], maximise: bool
-            ) -> Tuple[List[Optional[np.ndarray]], List[Optional[np.ndarray]], float]:
-    """Each clique's table (its CPTs times its children's messages, divided by its maximum),
-    each clique's message to its parent, and the log of the divisors plus the roots' totals
-    (``-inf`` when the evidence is impossible).  Sums onto separators, or maxima."""
+            ) -> Tuple[List[Optional[np.ndarray]], List[Optional[np.ndarray]],
+                       List[float], List[bool], float]:
+    """Each clique's table (its CPTs times its children's messages, *not* rescaled), its
+    maximum, whether the table is ours to overwrite, each clique's message to its parent
+    (summed, or maximised, onto the separator and divided by the table's maximum), and the
+    log of the maxima plus the roots' totals (``-inf`` when the evidence is impossible).
+    Dividing the message rather than the table by the maximum keeps every later product
+    from underflowing for the price of a pass over the separator, not over the clique."""
     cl = sched.cliques
-    tabs: List[Optional[np.ndarray]] = [None] * len(cl)
-    msgs: List[Optional[np.ndarray]] = [None] * len(cl)
+    n = len(cl)
+    tabs: List[Optional[np.ndarray]] = [None] * n
+    msgs: List[Optional[np.ndarray]] = [None] * n
+    maxes = [1.0] * n
+    owned = [False] * n
     log_z = 0.0
     for k in sched.upward:
         c = cl[k]
         arrays = [factors[v] for v in c.nodes] + [msgs[j] for j in c.children]
-        subs = list(c.subs) + [cl[j].parent_sep for j in c.children]
-        out = tuple(range(len(c.vars)))
-        if arrays:
-            t, ls = multiply_out(arrays, subs, out)
-            t = np.broadcast_to(t, c.shape) if t.shape != c.shape else t
+        if math.prod(c.shape) >= BROADCAST_CELLS and arrays:
+            t, own = _product(c, arrays), True
+        elif arrays:
+            subs = list(c.subs) + [cl[j].parent_sep for j in c.children]
+            t, _ = multiply_out(arrays, subs, tuple(range(len(c.vars))))
+            own = False
+            if t.shape != c.shape:
+                t = np.broadcast_to(t, c.shape)
         else:
-            t, ls = np.ones(c.shape), 0.0
-        m = float(t.max()) if t.size else 0.0
+            t, own = np.ones(c.shape), True
+        # the scale: the message's maximum (a pass over the separator, not the clique); a
+        # root's total
+        if c.parent >= 0:
+            msg = (t.max(axis=c.sum_axes) if maximise else _sum_out(t, c.sum_axes)) \
+                if c.sum_axes else np.array(t)
+            m = float(msg.max()) if msg.size else 0.0
+        else:
+            msg = None
+            m = (float(t.max()) if maximise else float(t.sum())) if t.size else 0.0
         if not (m > 0.0 and math.isfinite(m)):  # underflow: multiply one factor at a time
-            t, ls = multiply_out(arrays, subs, out, scaled=True)
+            subs = list(c.subs) + [cl[j].parent_sep for j in c.children]
+            t, ls = multiply_out(arrays, subs, tuple(range(len(c.vars))), scaled=True)
+            own = False
             m = float(t.max()) if t.size else 0.0
             if not (m > 0.0 and math.isfinite(m)):
-                return tabs, msgs, -math.inf
-        t = t / m
-        log_z += ls + math.log(m)
-        tabs[k] = t
+                return tabs, msgs, maxes, owned, -math.inf
+            t = t / m  # the scale is folded into the table here (rare)
+            log_z += ls + math.log(m)
+            if c.parent >= 0:
+                msg = (t.max(axis=c.sum_axes) if maximise else t.sum(axis=c.sum_axes)) \
+                    if c.sum_axes else np.array(t)
+                m = float(msg.max())
+                log_z += math.log(m)
+            else:  # the root's total (or maximum) completes the normaliser
+                m = float(t.max()) if maximise else float(t.sum())
+                log_z += math.log(m)
+        else:
+            log_z += math.log(m)
+        tabs[k], maxes[k], owned[k] = t, m, own
         if c.parent >= 0:
-            msgs[k] = (t.max(axis=c.sum_axes) if maximise else t.sum(axis=c.sum_axes)) \
-                if c.sum_axes else t
-        else:  # a root: its total (or maximum, which is 1 now) completes the normaliser
-            if not maximise:
-                log_z += math.log(float(t.sum()))
-    return tabs, msgs, log_z
+            msgs[k] = msg / m
+    return tabs, msgs, maxes, owned, log_z
 
 
-def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray]) -> None:
+def _downward(sched: _Schedule, tabs: List[np.ndarray], msgs: List[np.ndarray],
+              maxes: List[float], owned: List[bool]) -> None:
     """Turn the upward tables into normalised clique posteriors, in place (Hugin)."""
     cl = sched.cliques
     for k in reversed(sched.upward):
         c = cl[k]
         t = tabs[k]
         if c.parent < 0:
-            tabs[k] = t / t.sum()
+            z = t.sum()
+            if owned[k]:
+                t /= z
+            else:
+                tabs[k] = t / z
             continue
         # the parent's posterior on the separator, axes in this clique's order
-        mu = np.einsum(tabs[c.parent], c.parent_labels, c.parent_sep) \
-            if c.sep_axes else np.ones(())
-        old = msgs[k]
-        # where the upward message is 0 so is the parent's marginal (the message is one of
-        # its factors), and so are this clique's rows there: any divisor but 0 will do
-        ratio = mu / np.where(old > 0.0, old, 1.0)
-        tabs[k] = t * ratio.reshape(c.ratio_shape)
+        if c.sep_axes:
+            mu = _sum_out(tabs[c.parent], c.psum_axes).transpose(c.mu_perm)
+            tabs[len(cl) + k] = mu
+        else:
+            mu = np.ones(())
+        # this table's own sum onto the separator is the message times the table's maximum;
+        # where the message is 0 so is the parent's marginal (the message is one of its
+        # factors), and so are this clique's rows there: any divisor but 0 will do
+        old = msgs[k] * maxes[k]
+        ratio = (mu / np.where(old > 0.0, old, 1.0)).reshape(c.ratio_shape)
+        if not c.children and t.size >= BROADCAST_CELLS:
+            # a large leaf: nothing below needs its posterior table, only the posteriors
+            # read from it, which one contraction of (table, ratio) gives without writing
+            # the scaled table out
+            tabs[k] = (t, ratio)
+        elif owned[k]:
+            t *= ratio
+        else:
+            tabs[k] = t * ratio
 
 
 # --------------------------------------------------------------------------- #
@@ -355,9 +563,19 @@ class Calibration:
     def _read(self, tabs: List[np.ndarray]) -> Dict[str, torch.Tensor]:
         st = self._st
         got: Dict[int, np.ndarray] = {}
-        for v, k, axes in self._sched.reads:
-            p = tabs[k].sum(axis=axes) if axes else tabs[k]
-            got[v] = p / p.sum()
+        for k, rest, each in self._sched.reads:
+            tab = tabs[k]
+            if isinstance(tab, tuple):  # a large leaf's table and its downward scale
+                t, ratio = tab
+                labels = list(range(t.ndim))
+                ns = len(self._sched.cliques[k].sep_axes)
+                reduced = np.einsum(t, labels, ratio.reshape(t.shape[:ns]), labels[:ns],
+                                    [i for i in labels if i not in rest])
+            else:
+                reduced = _sum_out(tab, rest)
+            for v, axes in each:
+                p = _sum_out(reduced, axes)
+                got[v] = p / p.sum()
         out: Dict[str, torch.Tensor] = {}
         for v, name in enumerate(st.names):
             if v in self._ev:
@@ -408,7 +626,7 @@ class Calibration:
         if not self.log_evidence > -math.inf:
             require_possible(0.0, self._ev, self._net)
         sched, st = self._sched, self._st
-        tabs, _, log_max = _upward(sched, self._factors, maximise=True)
+        tabs, _, _, _, log_max = _upward(sched, self._factors, maximise=True)
         assign: Dict[int, int] = {}
         for k in reversed(sched.upward):  # parents before children
             c = sched.cliques[k]
@@ -487,8 +705,9 @@ def calibrate(net: BayesNet, tables: Tables, evidence: Optional[Evidence] = None
     ev = checked_evidence(st, net, evidence)
     sched = _schedule(st, frozenset(ev))
     factors = _factors(st, tables, ev)
-    tabs, msgs, log_z = _upward(sched, factors, maximise=False)
+    tabs, msgs, maxes, owned, log_z = _upward(sched, factors, maximise=False)
     if log_z == -math.inf:
         return Calibration(net, st, sched, factors, ev, -math.inf, None)
-    _downward(sched, tabs, msgs)
+    tabs.extend([None] * len(tabs))  # the separator marginals, from the downward pass
+    _downward(sched, tabs, msgs, maxes, owned)
     return Calibration(net, st, sched, factors, ev, log_z if ev else 0.0, tabs)

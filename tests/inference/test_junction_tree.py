@@ -12,6 +12,7 @@ import pytest
 from pgm_ar import (BayesNet, Bernoulli, ImpossibleEvidenceError, InferenceTooLargeError,
                     PgmArError, TabularCPD)
 from pgm_ar import inference as inf
+from pgm_ar.inference import junction_tree as jt_module
 from pgm_ar.inference.junction_tree import junction_tree
 from pgm_ar.inference.structure import network_structure
 from pgm_ar.limits import limits_raised
@@ -58,8 +59,32 @@ def _check_against_joint(net: BayesNet, joint: np.ndarray, evidence: dict) -> No
         assert point == np.unravel_index(int(np.argmax(sel)), sel.shape)
 
 
+def _one_clique_tree(st):
+    """A (valid, deliberately poor) junction tree: one clique of every variable."""
+    n = len(st.names)
+    return jt_module.JunctionTree((tuple(range(n)),), (-1,), (0,), (0,) * n, ())
+
+
+@pytest.fixture(params=["default", "tree", "broadcast", "evidence_tree", "joint"])
+def path(request, monkeypatch):
+    """Each way a calibration can be computed: the tree with small cliques multiplied by one
+    einsum ("tree") or by broadcasting ("broadcast"), the tree triangulated without the
+    observed variables (forced by offering a one-clique network tree to beat), and the
+    whole joint as one clique."""
+    mode = request.param
+    if mode in ("tree", "broadcast", "evidence_tree"):
+        monkeypatch.setattr(jt_module, "JOINT_CELLS", 0)
+        monkeypatch.setattr(jt_module, "RETRIANGULATE_CELLS", 0)
+        monkeypatch.setattr(jt_module, "BROADCAST_CELLS", 1 if mode != "tree" else 1 << 40)
+    if mode == "evidence_tree":
+        monkeypatch.setattr(jt_module, "junction_tree", _one_clique_tree)
+    if mode == "joint":
+        monkeypatch.setattr(jt_module, "JOINT_CELLS", 1 << 40)
+    return mode
+
+
 @pytest.mark.parametrize("seed", range(8))
-def test_marginals_evidence_and_mpe_equal_brute_force(seed):
+def test_marginals_evidence_and_mpe_equal_brute_force(seed, path):
     # multi-state variables, up to three parents, zeros in half of the CPTs
     net = random_net(seed, n_nodes=7, max_parents=3, max_card=3, zeros=seed % 2 == 0)
     joint = brute_joint(net)
@@ -89,13 +114,55 @@ def _two_components(seed: int) -> BayesNet:
 
 
 @pytest.mark.parametrize("seed", [0, 1])
-def test_disconnected_networks(seed):
+def test_disconnected_networks(seed, path):
     net = _two_components(seed)
     jt = junction_tree(network_structure(net))
-    assert sum(p < 0 for p in jt.parent) >= 3  # one root per component at least
+    if path != "evidence_tree":
+        assert sum(p < 0 for p in jt.parent) >= 3  # one root per component at least
     joint = brute_joint(net)
     for evidence in ({}, {"ax0": 1}, {"bx1": 0, "lone": 1}, {"ax3": 1, "bx2": 1}):
         _check_against_joint(net, joint, evidence)
+
+
+def test_every_variable_observed_and_jointly_impossible_evidence(path):
+    # b copies a, c copies b: a = 0 with c = 1 is impossible though each is possible alone
+    cpds = {"a": TabularCPD("a", (), [0.4, 0.6]),
+            "b": TabularCPD("b", ("a",), [[1.0, 0.0], [0.0, 1.0]]),
+            "c": TabularCPD("c", ("b",), [[1.0, 0.0], [0.0, 1.0]]),
+            "d": TabularCPD("d", ("a", "c"), [[[0.3, 0.7], [0.5, 0.5]],
+                                               [[0.2, 0.8], [0.9, 0.1]]])}
+    net = BayesNet([Bernoulli(x) for x in "abcd"],
+                   [("a", "b"), ("b", "c"), ("a", "d"), ("c", "d")], cpds)
+    joint = brute_joint(net)
+    for evidence in ({"a": 0, "c": 1}, {"a": 1, "c": 1}, {"a": 1, "b": 1, "c": 1, "d": 0},
+                     {"a": 0, "b": 1, "c": 1, "d": 0}, {"d": 1}, {"b": 0, "d": 0}):
+        _check_against_joint(net, joint, evidence)
+
+
+def test_evidence_tree_is_a_junction_tree_of_the_unobserved_variables(monkeypatch):
+    """The tree triangulated without the observed variables: running intersection over
+    them, every CPT's unobserved variables inside its clique, and never a worse choice than
+    the network's tree with the observed variables dropped."""
+    monkeypatch.setattr(jt_module, "JOINT_CELLS", 0)  # the tree, not the joint
+    monkeypatch.setattr(jt_module, "RETRIANGULATE_CELLS", 0)
+    for seed in range(5):
+        net = random_net(seed, n_nodes=12, max_parents=3, max_card=3)
+        st = network_structure(net)
+        rng = np.random.default_rng(seed)
+        ev = frozenset(int(v) for v in rng.choice(len(st.names), size=3, replace=False))
+        jt = jt_module._build_tree(st, ev)
+        sets = [set(c) for c in jt.cliques]
+        assert set().union(*sets) == set(range(len(st.names))) - ev
+        for v in range(len(st.names)):
+            assert (set(st.parents[v]) | {v}) - ev <= sets[jt.home[v]]
+            if v in ev:
+                continue
+            holding = [k for k, s in enumerate(sets) if v in s]
+            tops = [k for k in holding if jt.parent[k] < 0 or v not in sets[jt.parent[k]]]
+            assert len(tops) == 1, (seed, st.names[v])
+        sched = jt_module._schedule(st, ev)
+        full = sum(st.size([a for a in c if a not in ev]) for c in junction_tree(st).cliques)
+        assert sched.total <= full
 
 
 def test_tree_is_a_junction_tree():
