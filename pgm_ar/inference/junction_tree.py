@@ -61,7 +61,7 @@ from ..errors import InferenceTooLargeError, UnknownVariableError
 from ..network import BayesNet
 from .elimination import multiply_out, node_array, require_possible
 from .inputs import Evidence, Tables, checked_evidence
-from .plan import factor_limit, greedy_order, interaction_graph, order_cliques
+from .plan import factor_limit, format_bytes, greedy_order, interaction_graph, order_cliques
 from .structure import NetStructure, network_structure
 
 __all__ = ["JunctionTree", "Calibration", "junction_tree", "calibrate", "prefers_calibration",
@@ -360,7 +360,7 @@ def _too_large(st: NetStructure, clique: Tuple[int, ...], width: int) -> Inferen
     names = ", ".join(st.names[v] for v in clique[:8]) + (", ..." if len(clique) > 8 else "")
     err = InferenceTooLargeError(
         f"the junction tree would hold a clique of {len(clique)} variables ({names}) with "
-        f"{entries:,} entries ({_bytes(8 * entries)} as float64), over the limit of "
+        f"{entries:,} entries ({format_bytes(8 * entries)} as float64), over the limit of "
         f"{factor_limit():,} entries; the triangulation's width is {width}: the network is "
         "too densely connected for exact inference. Use an approximate method: "
         'model.query(..., method="likelihood_weighting"), method="gibbs" or '
@@ -368,12 +368,6 @@ def _too_large(st: NetStructure, clique: Tuple[int, ...], width: int) -> Inferen
     err.clique, err.entries, err.width = clique, entries, width
     return err
 
-
-def _bytes(n: int) -> str:
-    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} bytes"
 
 
 # --------------------------------------------------------------------------- #

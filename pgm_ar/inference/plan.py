@@ -32,10 +32,11 @@ from ..limits import get_limits
 from .relevance import requisite_nodes
 from .structure import NetStructure
 
-__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "greedy_order", "scope_order",
-           "make_plan", "cached_plan", "factor_limit", "order_cliques", "too_large",
-           "marginal_plan", "evidence_plan", "map_plan", "sum_plan", "network_rank",
-           "NETWORK_ORDER_BUDGET", "NETWORK_ORDER_NODES", "RESTRICT_MIN", "SMALL_GRAPH", "WIDE_NETWORK"]
+__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "format_bytes",
+           "greedy_order", "scope_order", "make_plan", "cached_plan", "factor_limit",
+           "order_cliques", "too_large", "marginal_plan", "evidence_plan", "map_plan", "sum_plan",
+           "network_rank", "NETWORK_ORDER_BUDGET", "NETWORK_ORDER_NODES", "RESTRICT_MIN",
+           "SMALL_GRAPH", "WIDE_NETWORK"]
 
 #: the largest intermediate factor (entries) variable elimination may build, at most; read
 #: when a plan is built together with the ``max_factor_cells`` budget of :mod:`pgm_ar.limits`
@@ -423,7 +424,7 @@ def too_large(st: NetStructure, scopes: Sequence[Tuple[int, ...]],
     names = ", ".join(st.names[v] for v in big[:8]) + (", ..." if len(big) > 8 else "")
     err = InferenceTooLargeError(
         f"exact inference would build a clique of {len(big)} variables ({names}) with "
-        f"{entries:,} entries ({_bytes(8 * entries)} as float64), over the limit of "
+        f"{entries:,} entries ({format_bytes(8 * entries)} as float64), over the limit of "
         f"{factor_limit():,} entries; the elimination order's width (treewidth of the order) "
         f"is {width}: the network is too densely connected for exact inference. Use an "
         'approximate method: model.query(..., method="likelihood_weighting"), '
@@ -434,7 +435,8 @@ def too_large(st: NetStructure, scopes: Sequence[Tuple[int, ...]],
     return err
 
 
-def _bytes(n: int) -> str:
+def format_bytes(n: int) -> str:
+    """``n`` bytes as a short human-readable size, e.g. ``"1.5 GB"``."""
     for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
         if n >= size:
             return f"{n / size:.1f} {unit}"
