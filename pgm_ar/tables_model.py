@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import inference
-from .inference.junction_tree import prefers_calibration
+from .inference.junction_tree import exact_posteriors
 from .limits import check as check_limit
 from .network import BayesNet
 from .tabular_data import decode, parse_evidence
@@ -83,11 +83,7 @@ class TablesModel:
         if inference.check_method(method) != "exact":
             return inference.approximate_answer(self.net, self._tables, target, ev, method,
                                                 num_samples, seed)
-        if len(targets) > 1 and prefers_calibration(self.net, targets, ev):
-            marg = inference.calibrate(self.net, self._tables, ev).marginals
-            res = {t: marg[t] for t in targets}
-        else:
-            res = inference.query(self.net, self._tables, targets, ev)
+        res = exact_posteriors(self.net, self._tables, targets, ev)
         out = {t: dict(zip(self.net.variable(t).states, (float(p) for p in res[t])))
                for t in targets}
         return out[targets[0]] if single else out
@@ -100,8 +96,8 @@ class TablesModel:
                  else list(targets))
         for t in names:
             self.net.variable(t)  # an unknown name is an error naming it
-        marg = inference.calibrate(self.net, self._tables,
-                                   parse_evidence(self.net, evidence)).marginals
+        marg = exact_posteriors(self.net, self._tables, names, parse_evidence(self.net, evidence),
+                                one_pass=True)
         return {t: dict(zip(self.net.variable(t).states, marg[t].tolist())) for t in names}
 
     def predict_proba(self, data: Any, target: str, device: Any = None):

@@ -13,7 +13,8 @@ it from a net's CPTs).  Values are integer state indices ``0 .. card-1``.
   missing values, rows contracted together.
 * :func:`log_evidence` -- ``log p(evidence)``.
 * :func:`calibrate` -- a junction tree calibrated once on the evidence: every variable's
-  posterior, ``log p(evidence)`` and the MPE from one pass (a :class:`Calibration`).
+  posterior, ``log p(evidence)`` and the MPE from one pass (a :class:`Calibration`);
+  :func:`exact_posteriors` picks between it and an elimination per target.
 * :func:`map_query` -- the most probable explanation (MPE) or a marginal MAP.
 * :func:`posterior_sample` -- exact samples from ``p(x | evidence)``.
 * :func:`likelihood_weighting` -- weighted samples and their effective size
@@ -68,7 +69,7 @@ from .complete_data import fit_counts, log_prob
 from .estimates import ApproximateResult
 from .gibbs import gibbs_sampling
 from .inputs import Evidence, Tables, check_sample_count, tables_from_net
-from .junction_tree import Calibration, calibrate
+from .junction_tree import Calibration, calibrate, exact_posteriors
 from .loopy_bp import loopy_belief_propagation
 from .queries import log_evidence, map_query, query
 from .sampling import (discrete_sample, effective_sample_size, forward_sample,
@@ -76,7 +77,7 @@ from .sampling import (discrete_sample, effective_sample_size, forward_sample,
 from .structure import NetStructure, network_structure
 
 __all__ = ["tables_from_net", "forward_sample", "log_prob", "query", "batched_query",
-           "posterior_frame", "log_evidence", "calibrate", "Calibration",
+           "posterior_frame", "log_evidence", "calibrate", "Calibration", "exact_posteriors",
            "map_query", "posterior_sample", "likelihood_weighting", "effective_sample_size",
            "discrete_sample", "resample_weighted",
            "fit_counts", "check_sample_count", "network_structure", "NetStructure",

@@ -61,10 +61,12 @@ from ..errors import InferenceTooLargeError, UnknownVariableError
 from ..network import BayesNet
 from .elimination import multiply_out, node_array, require_possible
 from .inputs import Evidence, Tables, checked_evidence
+from .queries import query
 from .plan import factor_limit, format_bytes, greedy_order, interaction_graph, order_cliques
 from .structure import NetStructure, network_structure
 
 __all__ = ["JunctionTree", "Calibration", "junction_tree", "calibrate", "prefers_calibration",
+           "exact_posteriors",
            "CALIBRATION_MAX_CELLS_PER_VARIABLE", "CALIBRATION_MIN_TARGETS"]
 
 #: :func:`prefers_calibration` keeps variable elimination where the tree (evidence removed)
@@ -705,3 +707,34 @@ def calibrate(net: BayesNet, tables: Tables, evidence: Optional[Evidence] = None
     tabs.extend([None] * len(tabs))  # the separator marginals, from the downward pass
     _downward(sched, tabs, msgs, maxes, owned)
     return Calibration(net, st, sched, factors, ev, log_z if ev else 0.0, tabs)
+
+
+def exact_posteriors(net: BayesNet, tables: Tables, targets: Sequence[str],
+                     evidence: Optional[Evidence] = None, *,
+                     one_pass: bool = False) -> Dict[str, torch.Tensor]:
+    """``{target: posterior}`` for each of ``targets``, exactly, by the cheaper route.
+
+    One :func:`calibrate` when ``one_pass`` is asked for or :func:`prefers_calibration`
+    measures it faster, else a variable elimination per target
+    (:func:`~pgm_ar.inference.query`).  When the tree holds a clique over the memory budget,
+    the eliminations are tried instead: each is pruned to what its own target needs and may
+    still fit (MUNIN1's tree is refused, its queries are not); if one of them does not fit
+    either, its refusal names the clique and the approximate methods.
+
+    >>> from pgm_ar import example_network
+    >>> from pgm_ar.inference import tables_from_net
+    >>> net = example_network("asia")
+    >>> post = exact_posteriors(net, tables_from_net(net), ["lung", "bronc"], {"dysp": 1},
+    ...                         one_pass=True)
+    >>> sorted(post), round(float(post["lung"].sum()), 6)
+    (['bronc', 'lung'], 1.0)
+    """
+    targets = list(targets)
+    if one_pass or (len(targets) > 1 and prefers_calibration(net, targets, evidence)):
+        try:
+            marg = calibrate(net, tables, evidence).marginals
+        except InferenceTooLargeError:
+            pass
+        else:
+            return {t: marg[t] for t in targets}
+    return query(net, tables, targets, evidence)

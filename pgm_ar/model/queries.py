@@ -18,7 +18,7 @@ import torch
 from .. import inference
 from ..conditionals.tabular import TabularConditional
 from ..errors import PgmArError
-from ..inference.junction_tree import prefers_calibration
+from ..inference.junction_tree import exact_posteriors
 from ..learning.posterior_fit import model_credible_query
 from ..tabular_data import parse_evidence
 from ..utils.seeding import torch_generator
@@ -89,7 +89,7 @@ class QueryMixin:
             return inference.approximate_answer(self.net, self._query_tables(), target, ev, method,
                                                 num_samples, seed)
         if self.all_discrete:
-            res = _exact_marginals(self.net, self._query_tables(), targets, ev)
+            res = exact_posteriors(self.net, self._query_tables(), targets, ev)
             out = {t: dict(zip(self.net.variable(t).states, res[t].tolist())) for t in targets}
         else:
             gen = torch_generator(seed)
@@ -119,21 +119,23 @@ class QueryMixin:
         ``targets`` narrows the answer to some variables (default: all, in the network's
         order); an evidence variable gets the point mass on its state.  Exact, on
         all-discrete networks; as ``query(list_of_targets, evidence)`` but one pass for all.
+        Where the tree would hold a clique over the memory budget, each variable's own
+        (pruned) elimination answers instead, and a variable whose elimination does not fit
+        either is refused with the approximate methods named.
         """
         if not self.all_discrete:
             raise PgmArError("marginals needs a network of discrete variables only; use "
                              "query(target, evidence) for the discrete ones")
-        names = (list(self.net.names) if targets is None else [targets] if isinstance(targets, str) 
+        names = (list(self.net.names) if targets is None else [targets] if isinstance(targets, str)
                  else _target_list(targets))
         for t in names:
             self.net.variable(t)  # an unknown name is an error naming it
         ev = parse_evidence(self.net, evidence)
         if self.all_tabular:
-            cal = inference.calibrate(self.net, self._query_tables(), ev)
+            marg = exact_posteriors(self.net, self._query_tables(), names, ev, one_pass=True)
         else:
             with eval_mode(self):
-                cal = inference.calibrate(self.net, self._query_tables(), ev)
-        marg = cal.marginals
+                marg = exact_posteriors(self.net, self._query_tables(), names, ev, one_pass=True)
         return {t: dict(zip(self.net.variable(t).states, marg[t].tolist())) for t in names}
 
     @in_eval_mode
@@ -248,16 +250,6 @@ class _TableView(MappingABC):
     def __len__(self) -> int:
         return len(self._model.net.names)
 
-
-def _exact_marginals(net: Any, tables: Any, targets: Sequence[str],
-                     ev: Mapping[str, Any]) -> Dict[str, torch.Tensor]:
-    """``{target: posterior tensor}``: one junction tree calibration for many targets where
-    that is measured faster (:func:`pgm_ar.inference.junction_tree.prefers_calibration`),
-    else a variable elimination per target."""
-    if len(targets) > 1 and prefers_calibration(net, targets, ev):
-        marg = inference.calibrate(net, tables, ev).marginals
-        return {t: marg[t] for t in targets}
-    return inference.query(net, tables, targets, ev)
 
 
 def _is_rows(evidence: Any) -> bool:

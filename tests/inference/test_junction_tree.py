@@ -226,6 +226,37 @@ def test_refusal_names_the_clique_and_its_size():
         inf.calibrate(net, tables)  # at the limit: answered
 
 
+def test_a_refused_tree_falls_back_to_each_targets_own_elimination():
+    # x has four parents: the tree needs the clique {a, b, c, d, x} of 32 entries, over a
+    # limit of 16; the posterior of a parent alone prunes the barren x
+    from pgm_ar.tables_model import TablesModel
+
+    rng = np.random.default_rng(0)
+    parents = ["a", "b", "c", "d"]
+    cpds = {v: TabularCPD(v, (), rng.dirichlet([1, 1])) for v in parents}
+    cpds["x"] = TabularCPD("x", tuple(parents), rng.dirichlet([1, 1], size=(2, 2, 2, 2)))
+    net = BayesNet([Bernoulli(v) for v in parents + ["x"]], [(v, "x") for v in parents],
+                   cpds=cpds)
+    joint = brute_joint(net)
+    tables = inf.tables_from_net(net)
+    with limits_raised(max_factor_cells=16):
+        with pytest.raises(InferenceTooLargeError):
+            inf.calibrate(net, tables)
+        post = inf.exact_posteriors(net, tables, parents, one_pass=True)
+        for v in parents:
+            np.testing.assert_allclose(post[v].numpy(), marginal(net, joint, v), atol=1e-12)
+        model = TablesModel(net)
+        got = model.marginals(targets=["a", "c"])
+        states = net.variable("a").states
+        assert got["a"][states[1]] == pytest.approx(marginal(net, joint, "a")[1], abs=1e-12)
+        # x's own elimination sums its parents out of its 32-entry CPT one at a time and
+        # builds nothing bigger than 16 entries: every posterior is still answered
+        every = model.marginals()
+        for v in parents + ["x"]:
+            np.testing.assert_allclose(list(every[v].values()), marginal(net, joint, v),
+                                       atol=1e-12)
+
+
 def test_errors_name_the_culprit():
     net = random_net(1, n_nodes=4)
     tables = inf.tables_from_net(net)
