@@ -150,32 +150,49 @@ class _Rows:
     """
 
     def __init__(self, tester: CITester, cols: Sequence[int], compress: bool,
-                 previous: Optional["_Rows"] = None) -> None:
+                 previous: Optional["_Rows"] = None,
+                 hopeless: Optional[List[FrozenSet[int]]] = None) -> None:
         self.cols = list(cols)
         columns = {c: tester._cols[c] for c in cols}
         self.weights: Optional[np.ndarray] = None
-        if compress and len(cols) > 1:
+        if compress and len(cols) > 1 and not _known_too_many(cols, hopeless):
             cards = [tester._cards[c] for c in cols]
             most = int(_FRAME_ROW_SHARE * tester.n_rows)
+            failed: List[int] = []
             if previous is not None and previous.weights is not None \
                     and set(cols) <= set(previous.columns):
                 got = distinct_rows([previous.columns[c] for c in cols], cards,
-                                    previous.weights, most=most)
+                                    previous.weights, most=most, failed=failed)
             else:
-                got = distinct_rows(list(columns.values()), cards, most=most)
+                got = distinct_rows(list(columns.values()), cards, most=most, failed=failed)
             if got is not None:
                 columns = dict(zip(cols, got[0]))
                 self.weights = got[1].astype(np.float64)
+            elif hopeless is not None and failed:
+                hopeless.append(frozenset(self.cols[:failed[0]]))
         self.columns = columns
 
 
+def _known_too_many(cols: Sequence[int], hopeless: Optional[List[FrozenSet[int]]]) -> bool:
+    """Whether ``cols`` include a set of columns already seen to take more distinct
+    combinations than :data:`_FRAME_ROW_SHARE` of the rows: more columns take at least as
+    many, so looking for their distinct rows again would only fail again (the neighbours only
+    shrink from level to level, but nodes of a dense region share most of their columns)."""
+    if not hopeless:
+        return False
+    have = set(cols)
+    return any(h <= have for h in hopeless)
+
+
 def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
-                  weights: Optional[np.ndarray] = None, most: Optional[int] = None
+                  weights: Optional[np.ndarray] = None, most: Optional[int] = None,
+                  failed: Optional[List[int]] = None
                   ) -> Optional[Tuple[List[np.ndarray], np.ndarray]]:
     """The distinct combinations of ``columns`` that occur, as one array per column, and how
     often each occurs (the sum of ``weights`` when the rows carry multiplicities); no sort.
     ``None`` as soon as more than ``most`` distinct combinations are seen (when given): the
-    columns' first few already occur in that many, so the rest cannot be fewer.
+    columns' first few already occur in that many, so the rest cannot be fewer; then how many
+    first columns those were is appended to ``failed`` (when given).
 
     The columns are folded into one code a column at a time; whenever the code space passes
     four times the rows (at most :data:`_RENUMBER_SPACE`) the codes that occur are renumbered ``0..U-1`` (a count over the
@@ -184,11 +201,13 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     """
     code, space = columns[0], int(cards[0])
     limit = min(_RENUMBER_SPACE, 4 * len(code))  # a count over the space costs what the rows do
-    for col, k in zip(columns[1:], cards[1:]):
+    for j, (col, k) in enumerate(zip(columns[1:], cards[1:]), start=1):
         if space * int(k) > limit:
             occurs = np.bincount(code, minlength=space) > 0
             space = int(occurs.sum())
             if most is not None and space > most:
+                if failed is not None:
+                    failed.append(j)  # the first j columns already take too many
                 return None
             code = (np.cumsum(occurs) - 1)[code]
         code = code * int(k) + col
@@ -196,6 +215,8 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     counts = np.bincount(code, weights=weights, minlength=space)
     keep = counts > 0
     if most is not None and int(keep.sum()) > most:
+        if failed is not None:
+            failed.append(len(columns))
         return None
     if not keep.all():
         code = (np.cumsum(keep) - 1)[code]
@@ -230,6 +251,7 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
     batched = tester.kind is not CITest.FISHER_Z and not tester.yates and not tester._missing
     level = 0
     rows_of: Dict[int, "_Rows"] = {}  # each node's rows at the last level it was tested
+    hopeless: List[FrozenSet[int]] = []  # column sets with too many distinct rows
     if batched and n > 1:
         _level_zero(tester, alpha, adj, required, sepsets)
         level = 1
@@ -243,7 +265,8 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
                 continue
             any_tested = True
             if batched:
-                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done, rows_of)
+                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done, rows_of,
+                               hopeless)
             else:
                 _level_single(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done)
         if not any_tested:
@@ -323,7 +346,8 @@ _CHUNK_CELLS = 1 << 16
 _SPARSE_CELLS = 1 << 22
 
 
-def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, rows_of) -> None:
+def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, rows_of,
+                   hopeless=None) -> None:
     """The tests of ``x`` at this level, a few dozen per count.
 
     The tests are the pairs (conditioning set ``S``, neighbour ``y``), ``S`` in the order of
@@ -337,7 +361,7 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     """
     sets = list(combinations(neighbours, level))
     rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS,
-                 previous=rows_of.get(x))
+                 previous=rows_of.get(x), hopeless=hopeless)
     if rows.weights is not None:
         rows_of[x] = rows
     cols, cards, w = rows.columns, tester._cards, rows.weights
