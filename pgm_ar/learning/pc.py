@@ -426,8 +426,9 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 #: then cost less than the passes over the rows' codes and their ``bincount``
 _BIT_PC_CELLS = 256
 
-#: ... and a count of several ys at once ANDs at most this many words (32 MiB)
-_BIT_WORDS = 1 << 22
+#: ... and a count of several ys at once ANDs at most this many words (2 MiB: the ANDed cells
+#: then stay near the cache for their popcount; at 100,000 rows 32 MiB blocks cost more)
+_BIT_WORDS = 1 << 18
 
 
 def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2) -> None:
@@ -440,13 +441,15 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
     kx = cards[x]
     ky = max(cards[y] for y in ys)
     words = bits[x].shape[1]
-    # every y's bitsets padded to ky states (the padding holds no rows)
-    ybits = {}
-    for y in ys:
-        b = bits[y]
-        if len(b) < ky:
-            b = np.concatenate([b, np.zeros((ky - len(b), words), dtype=b.dtype)])
-        ybits[y] = b
+    # every y's bitsets padded to ky states (the padding holds no rows), all in one array;
+    # the last state's cells are not ANDed: they are the stratum's x counts less the other
+    # states' (the same integers, for (ky - 1) / ky of the ANDs and popcounts)
+    head = max(ky - 1, 1)
+    yall = np.zeros((len(ys), head, words), dtype=np.uint64)
+    for i, y in enumerate(ys):
+        b = bits[y][:head]
+        yall[i, :len(b)] = b
+    y_at = {y: i for i, y in enumerate(ys)}
     adj_x = adj[x]
     next_set = 0
     while next_set < len(sets):
@@ -465,13 +468,18 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
             if not occurs.all():
                 strata = strata[occurs]
             xz = strata[:, None, :] & bits[x][None, :, :]                   # (S, |X|, words)
+            if ky > 1:
+                n_xz = np.bitwise_count(xz).sum(axis=2, dtype=np.int64)     # (S, |X|)
             # a few ys at a time: their cells' words stay below _BIT_WORDS
-            step = max(_BIT_WORDS // (len(strata) * kx * ky * words), 1)
+            step = max(_BIT_WORDS // (len(strata) * kx * head * words), 1)
             for start in range(0, len(todo), step):
                 group = todo[start:start + step]
-                yb = np.stack([ybits[y] for y in group])                     # (Y, ky, words)
-                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, ky, w)
+                yb = yall[[y_at[y] for y in group]]                          # (Y, ky-1, words)
+                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, ky-1, w)
                 tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
+                if ky > 1:
+                    last = n_xz - tables.sum(axis=3)                          # (Y, S, |X|)
+                    tables = np.concatenate([tables, last[..., None]], axis=3)
                 parts.append(tables.reshape(-1, kx, ky))
                 tids.append(np.repeat(np.arange(len(chunk), len(chunk) + len(group)),
                                       len(strata)))
