@@ -306,8 +306,10 @@ def test_bitset_tables_equal_a_plain_count(zs, monkeypatch):
     strata = sorted({k[2:] for k in counts})
     expected = np.array([[[counts.get((i, j, *s), 0) for j in range(4)] for i in range(3)]
                          for s in strata])
-    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+    # never bitsets, always bitsets (y's last state by subtraction or ANDed like the others)
+    for cells, subtract in ((0, 1), (10 ** 6, 1), (10 ** 6, 10 ** 9)):
         monkeypatch.setattr(citests, "_BIT_CELLS", cells)
+        monkeypatch.setattr(citests, "_BIT_SUBTRACT_WORDS", subtract)
         t = CITester(df, "g")
         table = t.table([t.index("a")], [t.index("b")], [t.index(z) for z in zs])
         assert table.dtype == np.int64 and np.array_equal(table, expected)
