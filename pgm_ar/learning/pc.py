@@ -689,6 +689,9 @@ class _PDAG:
             self.und[a].add(b)
             self.und[b].add(a)
 
+    def neighbours(self, a: int) -> Set[int]:
+        return self.und[a] | self.out[a] | self.inn[a]
+
     def adjacent(self, a: int, b: int) -> bool:
         return b in self.und[a] or b in self.out[a] or b in self.inn[a]
 
@@ -764,8 +767,8 @@ def orient(names: Sequence[str], skeleton: Iterable[Pair],
             if sep is None:
                 continue
             sep_ids = {idx[s] for s in sep}
-            common = [z for z in range(n) if z not in sep_ids and pd_.adjacent(x, z)
-                      and pd_.adjacent(y, z)]
+            # in increasing order, as a scan of every z would find them
+            common = sorted((pd_.neighbours(x) & pd_.neighbours(y)) - sep_ids)
             for z in common:
                 if tier and (tier.get(z, 0) < tier.get(x, 0) or tier.get(z, 0) < tier.get(y, 0)):
                     continue  # the tiers say z comes first: it cannot be their common child
