@@ -430,6 +430,10 @@ _BIT_PC_CELLS = 256
 #: then stay near the cache for their popcount; at 100,000 rows 32 MiB blocks cost more)
 _BIT_WORDS = 1 << 18
 
+#: a conditioning set's y cells take y's last state by subtraction from this many ANDed words
+#: a y on (10,000 rows: tables of about 100 cells; 100,000 rows: of about 10)
+_BIT_SUBTRACT_WORDS = 1 << 14
+
 
 def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2) -> None:
     """The tests of ``x`` at this level from bitsets of the rows (one per state of each
@@ -441,14 +445,10 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
     kx = cards[x]
     ky = max(cards[y] for y in ys)
     words = bits[x].shape[1]
-    # every y's bitsets padded to ky states (the padding holds no rows), all in one array;
-    # the last state's cells are not ANDed: they are the stratum's x counts less the other
-    # states' (the same integers, for (ky - 1) / ky of the ANDs and popcounts)
-    head = max(ky - 1, 1)
-    yall = np.zeros((len(ys), head, words), dtype=np.uint64)
+    # every y's bitsets padded to ky states (the padding holds no rows), all in one array
+    yall = np.zeros((len(ys), ky, words), dtype=np.uint64)
     for i, y in enumerate(ys):
-        b = bits[y][:head]
-        yall[i, :len(b)] = b
+        yall[i, :cards[y]] = bits[y]
     y_at = {y: i for i, y in enumerate(ys)}
     adj_x = adj[x]
     next_set = 0
@@ -468,16 +468,23 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
             if not occurs.all():
                 strata = strata[occurs]
             xz = strata[:, None, :] & bits[x][None, :, :]                   # (S, |X|, words)
-            if ky > 1:
+            # with many words a cell, y's last state is not ANDed: its cells are the
+            # stratum's x counts less the other states' (the same integers, for (ky - 1) / ky
+            # of the ANDs and popcounts; with few, the three more calls cost more)
+            subtract = ky > 1 and len(strata) * kx * ky * words >= _BIT_SUBTRACT_WORDS
+            head = ky - 1 if subtract else ky
+            if subtract:
                 n_xz = np.bitwise_count(xz).sum(axis=2, dtype=np.int64)     # (S, |X|)
             # a few ys at a time: their cells' words stay below _BIT_WORDS
             step = max(_BIT_WORDS // (len(strata) * kx * head * words), 1)
             for start in range(0, len(todo), step):
                 group = todo[start:start + step]
-                yb = yall[[y_at[y] for y in group]]                          # (Y, ky-1, words)
-                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, ky-1, w)
+                yb = yall[[y_at[y] for y in group]]                          # (Y, ky, words)
+                if subtract:
+                    yb = yb[:, :head]
+                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, head, w)
                 tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
-                if ky > 1:
+                if subtract:
                     last = n_xz - tables.sum(axis=3)                          # (Y, S, |X|)
                     tables = np.concatenate([tables, last[..., None]], axis=3)
                 parts.append(tables.reshape(-1, kx, ky))

@@ -214,12 +214,14 @@ def test_bitset_counts_learn_what_code_counts_learn(monkeypatch, test):
     net = pgm_ar.example_network("child")
     data = discrete_data(pgm_ar.compile(net).sample(2500, seed=8), net)
     runs = []
-    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+    # never bitsets, always bitsets (y's last state by subtraction, or ANDed like the others)
+    for cells, subtract in ((0, 1), (10 ** 6, 1), (10 ** 6, 10 ** 12)):
         monkeypatch.setattr(pc_module, "_BIT_PC_CELLS", cells)
+        monkeypatch.setattr(pc_module, "_BIT_SUBTRACT_WORDS", subtract)
         r = pc(data, alpha=0.05, max_cond=3, test=test)
         runs.append((set(r.directed), {frozenset(e) for e in r.undirected}, r.sepsets,
                      r.n_tests))
-    assert runs[0] == runs[1]
+    assert runs[0] == runs[1] == runs[2]
     assert sum(1 for s in runs[0][2].values() if len(s) >= 2) > 3  # levels 2+ decided edges
 
 
