@@ -268,6 +268,18 @@ def notes(floor_rows, markov_rows, skeleton_notes):
         "tests), the per-node distinct rows, and the Python loop over conditioning sets; PC's "
         "ratio is highest where the tests a node are many (win95pts) and at 100,000 rows on "
         "alarm, lowest where neighbourhoods are small (child).")
+    below = [(lb, n, pg[1] / t) for lb, n, _, pg, _, t in pcs if pg and pg[1] / t < 10]
+    if below:
+        out.append(
+            "- PC below 10x in this run: "
+            + ", ".join(f"{lb} {n // 1000}k {r:.1f}x" for lb, n, r in below)
+            + ". Ours is the median of --repeat runs, pgmpy's one run, both on a shared machine: "
+            "a ratio moves by a fifth from run to run. What is left is spread thin: at 10,000 "
+            "rows the row codes of each chunk of tests (a few passes over tests x rows entries "
+            "before the bincount) and the statistics' calls a chunk; at 100,000 rows the nodes "
+            "whose rows do not compress to distinct rows are counted from bitsets (an AND and "
+            "a popcount per cell over rows/64 words) or from codes, both a pass over all rows "
+            "for a few tests.")
     worse = [(nm, n, k, t, nan) for nm, n, k, t, nan, ours, theirs in skeleton_notes
              if ours > theirs]
     if worse:

@@ -150,32 +150,49 @@ class _Rows:
     """
 
     def __init__(self, tester: CITester, cols: Sequence[int], compress: bool,
-                 previous: Optional["_Rows"] = None) -> None:
+                 previous: Optional["_Rows"] = None,
+                 hopeless: Optional[List[FrozenSet[int]]] = None) -> None:
         self.cols = list(cols)
         columns = {c: tester._cols[c] for c in cols}
         self.weights: Optional[np.ndarray] = None
-        if compress and len(cols) > 1:
+        if compress and len(cols) > 1 and not _known_too_many(cols, hopeless):
             cards = [tester._cards[c] for c in cols]
             most = int(_FRAME_ROW_SHARE * tester.n_rows)
+            failed: List[int] = []
             if previous is not None and previous.weights is not None \
                     and set(cols) <= set(previous.columns):
                 got = distinct_rows([previous.columns[c] for c in cols], cards,
-                                    previous.weights, most=most)
+                                    previous.weights, most=most, failed=failed)
             else:
-                got = distinct_rows(list(columns.values()), cards, most=most)
+                got = distinct_rows(list(columns.values()), cards, most=most, failed=failed)
             if got is not None:
                 columns = dict(zip(cols, got[0]))
                 self.weights = got[1].astype(np.float64)
+            elif hopeless is not None and failed:
+                hopeless.append(frozenset(self.cols[:failed[0]]))
         self.columns = columns
 
 
+def _known_too_many(cols: Sequence[int], hopeless: Optional[List[FrozenSet[int]]]) -> bool:
+    """Whether ``cols`` include a set of columns already seen to take more distinct
+    combinations than :data:`_FRAME_ROW_SHARE` of the rows: more columns take at least as
+    many, so looking for their distinct rows again would only fail again (the neighbours only
+    shrink from level to level, but nodes of a dense region share most of their columns)."""
+    if not hopeless:
+        return False
+    have = set(cols)
+    return any(h <= have for h in hopeless)
+
+
 def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
-                  weights: Optional[np.ndarray] = None, most: Optional[int] = None
+                  weights: Optional[np.ndarray] = None, most: Optional[int] = None,
+                  failed: Optional[List[int]] = None
                   ) -> Optional[Tuple[List[np.ndarray], np.ndarray]]:
     """The distinct combinations of ``columns`` that occur, as one array per column, and how
     often each occurs (the sum of ``weights`` when the rows carry multiplicities); no sort.
     ``None`` as soon as more than ``most`` distinct combinations are seen (when given): the
-    columns' first few already occur in that many, so the rest cannot be fewer.
+    columns' first few already occur in that many, so the rest cannot be fewer; then how many
+    first columns those were is appended to ``failed`` (when given).
 
     The columns are folded into one code a column at a time; whenever the code space passes
     four times the rows (at most :data:`_RENUMBER_SPACE`) the codes that occur are renumbered ``0..U-1`` (a count over the
@@ -184,11 +201,13 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     """
     code, space = columns[0], int(cards[0])
     limit = min(_RENUMBER_SPACE, 4 * len(code))  # a count over the space costs what the rows do
-    for col, k in zip(columns[1:], cards[1:]):
+    for j, (col, k) in enumerate(zip(columns[1:], cards[1:]), start=1):
         if space * int(k) > limit:
             occurs = np.bincount(code, minlength=space) > 0
             space = int(occurs.sum())
             if most is not None and space > most:
+                if failed is not None:
+                    failed.append(j)  # the first j columns already take too many
                 return None
             code = (np.cumsum(occurs) - 1)[code]
         code = code * int(k) + col
@@ -196,6 +215,8 @@ def distinct_rows(columns: Sequence[np.ndarray], cards: Sequence[int],
     counts = np.bincount(code, weights=weights, minlength=space)
     keep = counts > 0
     if most is not None and int(keep.sum()) > most:
+        if failed is not None:
+            failed.append(len(columns))
         return None
     if not keep.all():
         code = (np.cumsum(keep) - 1)[code]
@@ -230,6 +251,7 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
     batched = tester.kind is not CITest.FISHER_Z and not tester.yates and not tester._missing
     level = 0
     rows_of: Dict[int, "_Rows"] = {}  # each node's rows at the last level it was tested
+    hopeless: List[FrozenSet[int]] = []  # column sets with too many distinct rows
     if batched and n > 1:
         _level_zero(tester, alpha, adj, required, sepsets)
         level = 1
@@ -243,7 +265,8 @@ def _skeleton(tester: CITester, alpha: float, max_cond: Optional[int],
                 continue
             any_tested = True
             if batched:
-                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done, rows_of)
+                _level_batched(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done, rows_of,
+                               hopeless)
             else:
                 _level_single(tester, x, frozen[x], ys, level, alpha, adj, sepsets, done)
         if not any_tested:
@@ -323,7 +346,8 @@ _CHUNK_CELLS = 1 << 16
 _SPARSE_CELLS = 1 << 22
 
 
-def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, rows_of) -> None:
+def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, rows_of,
+                   hopeless=None) -> None:
     """The tests of ``x`` at this level, a few dozen per count.
 
     The tests are the pairs (conditioning set ``S``, neighbour ``y``), ``S`` in the order of
@@ -337,7 +361,7 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
     """
     sets = list(combinations(neighbours, level))
     rows = _Rows(tester, [x, *neighbours], compress=level > 0 and len(sets) >= _FRAME_MIN_TESTS,
-                 previous=rows_of.get(x))
+                 previous=rows_of.get(x), hopeless=hopeless)
     if rows.weights is not None:
         rows_of[x] = rows
     cols, cards, w = rows.columns, tester._cards, rows.weights
@@ -402,8 +426,13 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
 #: then cost less than the passes over the rows' codes and their ``bincount``
 _BIT_PC_CELLS = 256
 
-#: ... and a count of several ys at once ANDs at most this many words (32 MiB)
-_BIT_WORDS = 1 << 22
+#: ... and a count of several ys at once ANDs at most this many words (2 MiB: the ANDed cells
+#: then stay near the cache for their popcount; at 100,000 rows 32 MiB blocks cost more)
+_BIT_WORDS = 1 << 18
+
+#: a conditioning set's y cells take y's last state by subtraction from this many ANDed words
+#: a y on (10,000 rows: tables of about 100 cells; 100,000 rows: of about 10)
+_BIT_SUBTRACT_WORDS = 1 << 14
 
 
 def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2) -> None:
@@ -416,13 +445,11 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
     kx = cards[x]
     ky = max(cards[y] for y in ys)
     words = bits[x].shape[1]
-    # every y's bitsets padded to ky states (the padding holds no rows)
-    ybits = {}
-    for y in ys:
-        b = bits[y]
-        if len(b) < ky:
-            b = np.concatenate([b, np.zeros((ky - len(b), words), dtype=b.dtype)])
-        ybits[y] = b
+    # every y's bitsets padded to ky states (the padding holds no rows), all in one array
+    yall = np.zeros((len(ys), ky, words), dtype=np.uint64)
+    for i, y in enumerate(ys):
+        yall[i, :cards[y]] = bits[y]
+    y_at = {y: i for i, y in enumerate(ys)}
     adj_x = adj[x]
     next_set = 0
     while next_set < len(sets):
@@ -441,13 +468,25 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
             if not occurs.all():
                 strata = strata[occurs]
             xz = strata[:, None, :] & bits[x][None, :, :]                   # (S, |X|, words)
+            # with many words a cell, y's last state is not ANDed: its cells are the
+            # stratum's x counts less the other states' (the same integers, for (ky - 1) / ky
+            # of the ANDs and popcounts; with few, the three more calls cost more)
+            subtract = ky > 1 and len(strata) * kx * ky * words >= _BIT_SUBTRACT_WORDS
+            head = ky - 1 if subtract else ky
+            if subtract:
+                n_xz = np.bitwise_count(xz).sum(axis=2, dtype=np.int64)     # (S, |X|)
             # a few ys at a time: their cells' words stay below _BIT_WORDS
-            step = max(_BIT_WORDS // (len(strata) * kx * ky * words), 1)
+            step = max(_BIT_WORDS // (len(strata) * kx * head * words), 1)
             for start in range(0, len(todo), step):
                 group = todo[start:start + step]
-                yb = np.stack([ybits[y] for y in group])                     # (Y, ky, words)
-                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, ky, w)
+                yb = yall[[y_at[y] for y in group]]                          # (Y, ky, words)
+                if subtract:
+                    yb = yb[:, :head]
+                cells = xz[None, :, :, None, :] & yb[:, None, None, :, :]   # (Y, S, |X|, head, w)
                 tables = np.bitwise_count(cells).sum(axis=4, dtype=np.int64)
+                if subtract:
+                    last = n_xz - tables.sum(axis=3)                          # (Y, S, |X|)
+                    tables = np.concatenate([tables, last[..., None]], axis=3)
                 parts.append(tables.reshape(-1, kx, ky))
                 tids.append(np.repeat(np.arange(len(chunk), len(chunk) + len(group)),
                                       len(strata)))
@@ -657,6 +696,9 @@ class _PDAG:
             self.und[a].add(b)
             self.und[b].add(a)
 
+    def neighbours(self, a: int) -> Set[int]:
+        return self.und[a] | self.out[a] | self.inn[a]
+
     def adjacent(self, a: int, b: int) -> bool:
         return b in self.und[a] or b in self.out[a] or b in self.inn[a]
 
@@ -732,8 +774,8 @@ def orient(names: Sequence[str], skeleton: Iterable[Pair],
             if sep is None:
                 continue
             sep_ids = {idx[s] for s in sep}
-            common = [z for z in range(n) if z not in sep_ids and pd_.adjacent(x, z)
-                      and pd_.adjacent(y, z)]
+            # in increasing order, as a scan of every z would find them
+            common = sorted((pd_.neighbours(x) & pd_.neighbours(y)) - sep_ids)
             for z in common:
                 if tier and (tier.get(z, 0) < tier.get(x, 0) or tier.get(z, 0) < tier.get(y, 0)):
                     continue  # the tiers say z comes first: it cannot be their common child

@@ -306,8 +306,33 @@ def test_bitset_tables_equal_a_plain_count(zs, monkeypatch):
     strata = sorted({k[2:] for k in counts})
     expected = np.array([[[counts.get((i, j, *s), 0) for j in range(4)] for i in range(3)]
                          for s in strata])
-    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+    # never bitsets, always bitsets (y's last state by subtraction or ANDed like the others)
+    for cells, subtract in ((0, 1), (10 ** 6, 1), (10 ** 6, 10 ** 9)):
         monkeypatch.setattr(citests, "_BIT_CELLS", cells)
+        monkeypatch.setattr(citests, "_BIT_SUBTRACT_WORDS", subtract)
         t = CITester(df, "g")
         table = t.table([t.index("a")], [t.index("b")], [t.index(z) for z in zs])
         assert table.dtype == np.int64 and np.array_equal(table, expected)
+
+
+@pytest.mark.parametrize("kind", ["g", "chi2"])
+def test_single_name_fast_path_equals_the_general_path(kind):
+    # names given as plain strings and a list take a shorter path; lists of names on each
+    # side (and the given as a generator) take the general one: the same results, equal objects
+    df = _discrete_frame(n=2000, seed=6)
+    fast, general = CITester(df, kind), CITester(df, kind)
+    for x, y, z in QUERIES:
+        a = fast.test(x, y, z)
+        b = general.test([x], [y], (v for v in z))
+        assert a == b and hash(a) == hash(b)
+        assert a.given == tuple(sorted(z)) and a.note == "" and isinstance(a.dof, int)
+        assert a.to_dict() == b.to_dict()
+        # and the statistic is 2n times the brute-force CMI
+        if kind == "g":
+            assert a.statistic == pytest.approx(2 * len(df) * _brute_cmi(df, x, y, z),
+                                                rel=1e-9, abs=1e-9)
+    assert fast.n_tests == general.n_tests == len(QUERIES)
+    with pytest.raises(DataError, match="dd"):
+        fast.test("a", "b", ["dd"])
+    with pytest.raises(PgmArError, match="two sides"):
+        fast.test("a", "b", ["c", "b"])

@@ -214,10 +214,57 @@ def test_bitset_counts_learn_what_code_counts_learn(monkeypatch, test):
     net = pgm_ar.example_network("child")
     data = discrete_data(pgm_ar.compile(net).sample(2500, seed=8), net)
     runs = []
-    for cells in (0, 10 ** 6):  # never bitsets, always bitsets
+    # never bitsets, always bitsets (y's last state by subtraction, or ANDed like the others)
+    for cells, subtract in ((0, 1), (10 ** 6, 1), (10 ** 6, 10 ** 12)):
         monkeypatch.setattr(pc_module, "_BIT_PC_CELLS", cells)
+        monkeypatch.setattr(pc_module, "_BIT_SUBTRACT_WORDS", subtract)
         r = pc(data, alpha=0.05, max_cond=3, test=test)
         runs.append((set(r.directed), {frozenset(e) for e in r.undirected}, r.sepsets,
                      r.n_tests))
-    assert runs[0] == runs[1]
+    assert runs[0] == runs[1] == runs[2]
     assert sum(1 for s in runs[0][2].values() if len(s) >= 2) > 3  # levels 2+ decided edges
+
+
+def test_distinct_rows_gives_up_on_a_prefix_that_truly_has_too_many():
+    # the prefix it reports takes more than `most` distinct combinations (np.unique counts
+    # them independently), so any set of columns including it does too
+    from pgm_ar.learning.pc import distinct_rows
+
+    rng = np.random.default_rng(4)
+    cards = [3, 4, 5, 2, 6, 3, 4]
+    cols = [rng.integers(0, k, 3000) for k in cards]
+    for most in (50, 400, 1500):
+        failed = []
+        got = distinct_rows(cols, cards, most=most, failed=failed)
+        full = len(np.unique(np.stack(cols, axis=1), axis=0))
+        assert (got is None) == (full > most)
+        if got is None:
+            (j,) = failed
+            assert len(np.unique(np.stack(cols[:j], axis=1), axis=0)) > most
+        else:
+            assert not failed and len(got[1]) == full and got[1].sum() == 3000
+
+
+def test_skipping_hopeless_distinct_rows_learns_the_same(monkeypatch):
+    # column sets already seen to take too many distinct rows are not tried again: the same
+    # run as trying every time (the rows are then counted whole either way)
+    import importlib
+
+    pc_module = importlib.import_module("pgm_ar.learning.pc")
+    monkeypatch.setattr(pc_module, "_FRAME_ROW_SHARE", 0.2)  # many attempts fail
+    net = pgm_ar.example_network("child")
+    data = discrete_data(pgm_ar.compile(net).sample(3000, seed=2), net)
+    calls = []
+    real = pc_module.distinct_rows
+    monkeypatch.setattr(pc_module, "distinct_rows",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    runs = []
+    for skip in (True, False):
+        if not skip:
+            monkeypatch.setattr(pc_module, "_known_too_many", lambda cols, hopeless: False)
+        calls.clear()
+        r = pc(data, alpha=0.01, max_cond=3)
+        runs.append((set(r.directed), {frozenset(e) for e in r.undirected}, r.sepsets,
+                     r.n_tests, len(calls)))
+    assert runs[0][:4] == runs[1][:4]
+    assert runs[0][4] < runs[1][4]  # the skip did skip attempts
