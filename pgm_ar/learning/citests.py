@@ -79,7 +79,7 @@ from .data import DiscreteData, discrete_data
 
 __all__ = ["CITest", "CITestResult", "CITester", "ci_test", "g_test", "chi_square_test",
            "fisher_z_test", "batch_statistics", "batch_p_values", "table_statistics",
-           "PackedColumns", "pack_by_product", "pairwise_counts", "bit_table"]
+           "PackedColumns", "pack_by_product", "pairwise_counts", "bit_table", "ones_vector"]
 
 Names = Union[str, Iterable[str]]
 
@@ -406,20 +406,20 @@ def table_statistics(t: np.ndarray, lut: np.ndarray, chi2: bool = False, yates: 
     # entries cost several times more (all counts are integers, exact in float64)
     b, s, kx, ky = t.shape
     tf = t.astype(np.float64)
-    f_xz = (tf.reshape(-1, ky) @ _ones(ky)).reshape(b, s, kx)
+    f_xz = (tf.reshape(-1, ky) @ ones_vector(ky)).reshape(b, s, kx)
     f_yz = tf[:, :, 0, :].copy()
     for a in range(1, kx):
         f_yz += tf[:, :, a, :]
-    f_z = (f_yz.reshape(-1, ky) @ _ones(ky)).reshape(b, s)
-    n = np.rint(f_z @ _ones(s)).astype(np.int64)
-    rows = np.maximum(((f_xz > 0).reshape(-1, kx) @ _ones(kx)).reshape(b, s) - 1.0, 0.0)
-    cols = np.maximum(((f_yz > 0).reshape(-1, ky) @ _ones(ky)).reshape(b, s) - 1.0, 0.0)
-    dof = np.rint((rows * cols) @ _ones(s)).astype(np.int64)
+    f_z = (f_yz.reshape(-1, ky) @ ones_vector(ky)).reshape(b, s)
+    n = np.rint(f_z @ ones_vector(s)).astype(np.int64)
+    rows = np.maximum(((f_xz > 0).reshape(-1, kx) @ ones_vector(kx)).reshape(b, s) - 1.0, 0.0)
+    cols = np.maximum(((f_yz > 0).reshape(-1, ky) @ ones_vector(ky)).reshape(b, s) - 1.0, 0.0)
+    dof = np.rint((rows * cols) @ ones_vector(s)).astype(np.int64)
     n_xz, n_yz, n_z = f_xz.astype(np.intp), f_yz.astype(np.intp), f_z.astype(np.intp)
     take = lut.take
-    g = 2.0 * (take(t).reshape(b, -1) @ _ones(s * kx * ky) + take(n_z) @ _ones(s)
-               - take(n_xz).reshape(b, -1) @ _ones(s * kx) - take(n_yz).reshape(b, -1)
-               @ _ones(s * ky))
+    g = 2.0 * (take(t).reshape(b, -1) @ ones_vector(s * kx * ky) + take(n_z) @ ones_vector(s)
+               - take(n_xz).reshape(b, -1) @ ones_vector(s * kx) - take(n_yz).reshape(b, -1)
+               @ ones_vector(s * ky))
     g = np.maximum(g, 0.0)
     cmi = np.where(n > 0, g / np.maximum(2 * n, 1), 0.0)
     stat = g
@@ -474,7 +474,12 @@ def _g_cells(observed: np.ndarray, expected: np.ndarray, b: int) -> np.ndarray:
 _ONES: Dict[int, np.ndarray] = {}
 
 
-def _ones(k: int) -> np.ndarray:
+def ones_vector(k: int) -> np.ndarray:
+    """A cached vector of ``k`` ones (read-only by convention).
+
+    Sums over a short last axis are taken as ``table @ ones_vector(k)``: numpy's reductions
+    over axes of 2-4 entries cost several times more than the matrix product.
+    """
     got = _ONES.get(k)
     if got is None:
         got = _ONES[k] = np.ones(k)

@@ -54,7 +54,8 @@ from ..network import BayesNet
 from ..statements import Statement, as_statement
 from ..variables import Categorical, Gaussian, Variable
 from .citests import (CITest, CITester, batch_p_values, combine_codes, marginal_sum_matrix,
-                      occurring_strata, pack_by_product, pairwise_counts, table_statistics)
+                      occurring_strata, ones_vector, pack_by_product, pairwise_counts,
+                      table_statistics)
 
 __all__ = ["PCResult", "pc", "cpdag_of", "orient", "structural_hamming_distance"]
 
@@ -515,36 +516,27 @@ def _strata_statistics(t: np.ndarray, tid: np.ndarray, b: int, lut: np.ndarray,
     three entries cost several times more) and ``n ln n`` is looked up (``lut``)."""
     m, kx, ky = t.shape
     tf = t.astype(np.float64)
-    n_xz = tf.reshape(m * kx, ky) @ _ones(ky)          # (m * |X|,)
+    n_xz = tf.reshape(m * kx, ky) @ ones_vector(ky)          # (m * |X|,)
     n_yz = tf[:, 0, :].copy()                           # (m, |Y|): a sum over |X| slices
     for a in range(1, kx):
         n_yz += tf[:, a, :]
-    n_z = n_yz @ _ones(ky)
-    rows = np.maximum((n_xz > 0).reshape(m, kx) @ _ones(kx) - 1.0, 0.0)
-    cols = np.maximum((n_yz > 0) @ _ones(ky) - 1.0, 0.0)
+    n_z = n_yz @ ones_vector(ky)
+    rows = np.maximum((n_xz > 0).reshape(m, kx) @ ones_vector(kx) - 1.0, 0.0)
+    cols = np.maximum((n_yz > 0) @ ones_vector(ky) - 1.0, 0.0)
     dof = np.rint(np.bincount(tid, weights=rows * cols, minlength=b)).astype(np.int64)
     if chi2:
         expected = (n_xz.reshape(m, kx)[:, :, None] * n_yz[:, None, :]
                     / np.maximum(n_z, 1)[:, None, None])
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(expected > 0, (tf - expected) ** 2 / expected, 0.0)
-        return np.bincount(tid, weights=terms.reshape(m, -1) @ _ones(kx * ky), minlength=b), dof
+        return np.bincount(tid, weights=terms.reshape(m, -1) @ ones_vector(kx * ky), minlength=b), dof
     take = lut.take
-    per = (take(t).reshape(m, kx * ky) @ _ones(kx * ky) + take(n_z.astype(np.intp))
-           - take(n_xz.astype(np.intp)).reshape(m, kx) @ _ones(kx)
-           - take(n_yz.astype(np.intp)) @ _ones(ky))
+    per = (take(t).reshape(m, kx * ky) @ ones_vector(kx * ky) + take(n_z.astype(np.intp))
+           - take(n_xz.astype(np.intp)).reshape(m, kx) @ ones_vector(kx)
+           - take(n_yz.astype(np.intp)) @ ones_vector(ky))
     g = 2.0 * np.bincount(tid, weights=per, minlength=b)
     return np.maximum(g, 0.0), dof  # rounding leaves -1e-13 where a table is independent
 
-
-_ONES: Dict[int, np.ndarray] = {}
-
-
-def _ones(k: int) -> np.ndarray:
-    got = _ONES.get(k)
-    if got is None:
-        got = _ONES[k] = np.ones(k)
-    return got
 
 
 #: the tests of one conditioning set are packed so that one count covers a pack of at most
@@ -580,7 +572,7 @@ def _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w) -> Tuple[np.ndarray, n
     if weights is not None:
         counts = np.rint(counts).astype(np.int64)
     counts = counts.reshape(len(chunk) * kz_max, kx * ky)
-    keep = np.flatnonzero(counts @ _ones(kx * ky) if kx * ky > 1 else counts[:, 0])
+    keep = np.flatnonzero(counts @ ones_vector(kx * ky) if kx * ky > 1 else counts[:, 0])
     return counts[keep].reshape(-1, kx, ky), keep // kz_max
 
 
