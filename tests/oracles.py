@@ -176,3 +176,15 @@ def assert_same_cpts(a: BayesNet, b: BayesNet, atol: float = 1e-15) -> None:
         ca, cb = a.cpd(name), b.cpd(name)
         assert ca.parents == cb.parents == a.parents(name)
         np.testing.assert_allclose(ca.probs, cb.probs, rtol=0, atol=atol, err_msg=name)
+
+
+def broadcast_product(arrays, subs, out, n_labels):
+    """A product of factors (einsum-style ``subs`` -> ``out``) by explicit broadcasting over all labels, then summing the others."""
+    acc = np.ones((1,) * n_labels)
+    for a, s in zip(arrays, subs):
+        acc = acc * np.expand_dims(np.transpose(a, np.argsort(s)),
+                                   tuple(i for i in range(n_labels) if i not in s))
+    summed = acc.sum(axis=tuple(i for i in range(n_labels) if i not in out), keepdims=True)
+    kept = sorted(out)
+    return np.transpose(summed.reshape([acc.shape[i] for i in kept]),
+                        [kept.index(o) for o in out])

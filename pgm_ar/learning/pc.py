@@ -414,12 +414,7 @@ def _level_batched(tester, x, neighbours, ys, level, alpha, adj, sepsets, done, 
             tables, tid = _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer)
         else:
             tables, tid = _chunk_tables_rows(chunk, strata, cols, x, kx, ky, w)
-        stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
-        p = batch_p_values(stat, dof)
-        tester.n_tests += len(chunk)
-        for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
-            if y in adj_x and _independent(pk, dk, alpha):
-                _remove(x, y, s, adj, sepsets)
+        _decide_chunk(x, chunk, tables, tid, lut, chi2, alpha, tester, adj, adj_x, sepsets)
 
 
 #: a node whose rows stay all there counts its tests from bitsets of the rows while a test's
@@ -497,12 +492,20 @@ def _level_bits(tester, x, sets, ys, alpha, adj, sepsets, done, bits, lut, chi2)
         done.update((x, y, s) if x < y else (y, x, s) for s, y in chunk)
         tables = np.concatenate(parts) if len(parts) > 1 else parts[0]
         tid = np.concatenate(tids) if len(tids) > 1 else tids[0]
-        stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
-        p = batch_p_values(stat, dof)
-        tester.n_tests += len(chunk)
-        for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
-            if y in adj_x and _independent(pk, dk, alpha):
-                _remove(x, y, s, adj, sepsets)
+        _decide_chunk(x, chunk, tables, tid, lut, chi2, alpha, tester, adj, adj_x, sepsets)
+
+
+def _decide_chunk(x: int, chunk: List[Tuple[Tuple[int, ...], int]], tables: np.ndarray,
+                  tid: np.ndarray, lut: np.ndarray, chi2: bool, alpha: float, tester: CITester,
+                  adj, adj_x, sepsets) -> None:
+    """Test a chunk of ``(conditioning set, y)`` pairs of ``x`` from their strata tables and
+    remove each edge ``x - y`` found independent (unless an earlier test removed it)."""
+    stat, dof = _strata_statistics(tables, tid, len(chunk), lut, chi2)
+    p = batch_p_values(stat, dof)
+    tester.n_tests += len(chunk)
+    for (s, y), pk, dk in zip(chunk, p.tolist(), dof.tolist()):
+        if y in adj_x and _independent(pk, dk, alpha):
+            _remove(x, y, s, adj, sepsets)
 
 
 def _strata_statistics(t: np.ndarray, tid: np.ndarray, b: int, lut: np.ndarray,

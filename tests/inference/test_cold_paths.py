@@ -13,6 +13,7 @@ from pgm_ar import BayesNet, Bernoulli, Categorical, TabularCPD, compile, exampl
 from pgm_ar.errors import ImpossibleEvidenceError, PgmArError
 from pgm_ar.inference.elimination import multiply_out
 from pgm_ar.limits import limits_raised
+from oracles import broadcast_product
 
 
 def brute_force(net, target, evidence):
@@ -78,17 +79,6 @@ def test_compile_still_refuses_a_table_over_the_parameter_budget():
             compile(net)
 
 
-def broadcast(arrays, subs, out, n_labels):
-    acc = np.ones((1,) * n_labels)
-    for a, s in zip(arrays, subs):
-        acc = acc * np.expand_dims(np.transpose(a, np.argsort(s)),
-                                   tuple(i for i in range(n_labels) if i not in s))
-    summed = acc.sum(axis=tuple(i for i in range(n_labels) if i not in out), keepdims=True)
-    kept = sorted(out)
-    return np.transpose(summed.reshape([acc.shape[i] for i in kept]),
-                        [kept.index(o) for o in out])
-
-
 @pytest.mark.parametrize("n_ops", [2, 3, 4])
 def test_large_cliques_contracted_pairwise_equal_broadcasting(n_ops):
     # a clique of 6 * 7 * 8 * 5 * 9 * 4 = 60,480 * ... entries: past both pairwise thresholds
@@ -100,7 +90,7 @@ def test_large_cliques_contracted_pairwise_equal_broadcasting(n_ops):
     got, _ = multiply_out(arrays, subs, out)
     labels = sorted({a for s in subs for a in s})
     relabel = {a: k for k, a in enumerate(labels)}
-    want = broadcast(arrays, [tuple(relabel[a] for a in s) for s in subs],
+    want = broadcast_product(arrays, [tuple(relabel[a] for a in s) for s in subs],
                      tuple(relabel[a] for a in out), len(labels))
     np.testing.assert_allclose(got, want, rtol=1e-12)
     assert torch.from_numpy(np.ascontiguousarray(got)).shape == tuple(cards[a] for a in out)

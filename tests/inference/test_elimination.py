@@ -10,18 +10,7 @@ import torch
 from pgm_ar import BayesNet, Bernoulli, TabularCPD
 from pgm_ar import inference as inf
 from pgm_ar.inference.elimination import multiply_out
-
-
-def broadcast_product(arrays, subs, out, n_labels):
-    """The same product by explicit broadcasting over all labels, then summing the others."""
-    acc = np.ones((1,) * n_labels)
-    for a, s in zip(arrays, subs):
-        acc = acc * np.expand_dims(np.transpose(a, np.argsort(s)),
-                                   tuple(i for i in range(n_labels) if i not in s))
-    summed = acc.sum(axis=tuple(i for i in range(n_labels) if i not in out), keepdims=True)
-    kept = sorted(out)
-    return np.transpose(summed.reshape([acc.shape[i] for i in kept]),
-                        [kept.index(o) for o in out])
+from oracles import broadcast_product
 
 
 def test_products_of_many_factors_equal_broadcasting():
