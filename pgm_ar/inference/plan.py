@@ -144,29 +144,40 @@ def scope_order(scopes: Sequence[Tuple[int, ...]], eliminate: Sequence[int],
     """
     pos: Dict[int, int] = {}
     nsets: List[set] = []
+    nbits: List[int] = []
+    # the neighbourhoods as sets and as bitsets together, one pass over the scopes
     for sc in scopes:
         ks = []
+        m = 0
         for a in sc:
             k = pos.get(a)
             if k is None:
                 k = pos[a] = len(nsets)
                 nsets.append(set())
+                nbits.append(0)
             ks.append(k)
+            m |= 1 << k
         for k in ks:
             nsets[k].update(ks)
+            nbits[k] |= m
     for k, ns in enumerate(nsets):
         ns.discard(k)
-    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate}, budget, widths)
+        nbits[k] &= ~(1 << k)
+    return _greedy(list(pos), nsets, cards, {pos[v] for v in eliminate}, budget, widths,
+                   nbits)
 
 
 def _greedy(nodes: List[int], nsets: List[set], cards: Sequence[int],
             remaining: set, budget: Optional[int] = None,
-            widths: Optional[List[int]] = None) -> Optional[List[int]]:
+            widths: Optional[List[int]] = None,
+            nbits: Optional[List[int]] = None) -> Optional[List[int]]:
     """The greedy loop of :func:`greedy_order` on positions: ``nodes[k]`` is the variable at
     position ``k``, ``nsets[k]`` its neighbours' positions (updated in place to the graph
-    left), ``remaining`` the positions to eliminate (consumed); ``None`` past ``budget``
+    left), ``nbits[k]`` the same as a bitset when the caller has it (consumed),
+    ``remaining`` the positions to eliminate (consumed); ``None`` past ``budget``
     neighbours scored (see :func:`scope_order`)."""
-    nbits = [sum(1 << a for a in ns) for ns in nsets]
+    if nbits is None:
+        nbits = [sum(1 << a for a in ns) for ns in nsets]
     kcards = [cards[v] for v in nodes]
     # nodes by cardinality, as bitsets: the weight of a set of nodes is then a few bit counts
     by_card: Dict[int, int] = {}
@@ -318,15 +329,23 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
         When a step would build a factor of more than :data:`MAX_FACTOR_SIZE`
         entries; raised here, while planning, so before any factor exists.
     """
-    axes = tuple(st.parents[v] + (v,) for v in nodes) + tuple(tuple(e) for e in extra)
+    fams = st.families
+    axes = tuple([fams[v] for v in nodes]) + tuple(tuple(e) for e in extra)
     if scopes is not None and not extra:
         live: Dict[int, Tuple[int, ...]] = dict(enumerate(scopes))
     else:
         live = {i: tuple(a for a in ax if a not in evidence_vars) for i, ax in enumerate(axes)}
-    holders: Dict[int, set] = {}  # variable -> pool ids of the live factors that mention it
+    # variable -> pool ids of the factors that mention it, increasing; ids of factors consumed
+    # since stay (they are skipped when read, no longer in ``live``): pool ids are appended in
+    # increasing order, so a step's inputs come out sorted without a sort or a removal
+    holders: Dict[int, List[int]] = {}
     for i, sc in live.items():
         for a in sc:
-            holders.setdefault(a, set()).add(i)
+            h = holders.get(a)
+            if h is None:
+                holders[a] = [i]
+            else:
+                h.append(i)
     width = max((st.size(sc) for sc in live.values()), default=1)
     initial = list(live.values())
     limit = factor_limit()
@@ -334,11 +353,10 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
     cost = 0
     cards = st.cards
     new = len(axes)
-    empty: set = set()
+    empty: List[int] = []
     # one pass per variable of every plan: labels, sublists and bookkeeping together
     for var, op in order:
-        holding = holders.get(var, empty)
-        ins = tuple(sorted(holding)) if len(holding) > 1 else tuple(holding)
+        ins = tuple([i for i in holders.pop(var, empty) if i in live])
         local: Dict[int, int] = {}  # variable -> einsum label, in order of first appearance
         subs = []
         size = 1
@@ -350,8 +368,6 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
                     k = local[a] = len(local)
                     size *= cards[a]
                 sub.append(k)
-                if a != var:
-                    holders[a].discard(i)
             subs.append(tuple(sub))
         if size > limit:
             raise too_large(st, initial, order)
@@ -362,10 +378,9 @@ def make_plan(st: NetStructure, nodes: Sequence[int], evidence_vars,
         if var_sub is None:  # a variable no factor holds any more: a step over nothing
             var_sub = len(local)
         scope = tuple(local)
-        holders.pop(var, None)
         live[new] = scope  # the step's result joins the pool
         for a in scope:
-            holders[a].add(new)
+            holders[a].append(new)
         steps.append(Step(var, op, ins, tuple(subs), tuple(local.values()), var_sub, scope,
                           size))
         new += 1
@@ -460,8 +475,7 @@ def cached_plan(st: NetStructure, key: tuple, build: Callable[[], Plan]) -> Plan
 def _graph_without_evidence(st: NetStructure, nodes: Sequence[int],
                             ev: FrozenSet[int]) -> Dict[int, set]:
     """Interaction graph of the nodes' CPTs once the evidence axes are gone."""
-    return interaction_graph([tuple(a for a in st.parents[v] + (v,) if a not in ev)
-                              for v in nodes])
+    return interaction_graph(st.scopes(nodes, ev))
 
 
 def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
@@ -483,7 +497,7 @@ def marginal_plan(st: NetStructure, target: int, ev: FrozenSet[int],
             nodes = requisite_nodes(st, [target], dict.fromkeys(ev, 0))
         else:
             nodes = st.closure([target, *ev])
-        scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
+        scopes = st.scopes(nodes, ev)
         if joint:
             plan = _joint_plan(st, nodes, scopes, target)
             if plan is not None:
@@ -629,7 +643,7 @@ def evidence_plan(st: NetStructure, ev: FrozenSet[int]) -> Plan:
 
     def build() -> Plan:
         nodes = st.closure(ev)
-        scopes = [tuple(a for a in st.parents[v] + (v,) if a not in ev) for v in nodes]
+        scopes = st.scopes(nodes, ev)
         return sum_plan(st, nodes, ev, [v for v in nodes if v not in ev], (), scopes)
 
     return cached_plan(st, ("evidence", ev), build)

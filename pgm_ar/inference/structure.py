@@ -59,6 +59,8 @@ class NetStructure:
         Row-major strides of each variable's parent axes.
     num_rows : tuple of int
         Parent configurations (CPT rows) per variable.
+    families : tuple of tuple of int
+        Per variable, the axes of its table: its parents, then itself.
     anc : list of int
         Per variable, the bitmask of itself and its ancestors.
     plans : dict
@@ -95,6 +97,9 @@ class NetStructure:
             rows.append(acc)
             shapes.append(tuple([cards[p] for p in ps]) + (cards[v],))
         self.parents: Tuple[Tuple[int, ...], ...] = tuple(parents)
+        # per variable, the axes of its table: (*parents, itself); read by every plan
+        self.families: Tuple[Tuple[int, ...], ...] = tuple(
+            [ps + (v,) for v, ps in enumerate(parents)])
         self.topo: Tuple[int, ...] = tuple([index[n] for n in net.topological_order()])
         # children in increasing index order (each child appended once per parent above,
         # in index order)
@@ -136,6 +141,18 @@ class NetStructure:
                 m |= anc[p]
             anc[v] = m
         return anc
+
+    def scopes(self, nodes: Iterable[int], ev) -> List[Tuple[int, ...]]:
+        """Per node, the axes of its table less the evidence ``ev`` (a set)."""
+        fams = self.families
+        if not ev:
+            return [fams[v] for v in nodes]
+        out = []
+        for v in nodes:
+            fam = fams[v]
+            # most tables hold no evidence axis: share their family tuple
+            out.append(fam if ev.isdisjoint(fam) else tuple([a for a in fam if a not in ev]))
+        return out
 
     def closure(self, nodes: Iterable[int]) -> List[int]:
         """The nodes and all their ancestors, in topological order."""
