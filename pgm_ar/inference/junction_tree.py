@@ -62,7 +62,7 @@ from ..network import BayesNet
 from .elimination import multiply_out, node_array, require_possible
 from .inputs import Evidence, Tables, checked_evidence
 from .queries import query
-from .plan import factor_limit, format_bytes, greedy_order, interaction_graph, order_cliques
+from .plan import clique_refusal, factor_limit, greedy_order, interaction_graph, order_cliques
 from .structure import NetStructure, network_structure
 
 __all__ = ["JunctionTree", "Calibration", "junction_tree", "calibrate", "prefers_calibration",
@@ -358,16 +358,9 @@ def _schedule(st: NetStructure, ev: FrozenSet[int]) -> _Schedule:
 
 def _too_large(st: NetStructure, clique: Tuple[int, ...], width: int) -> InferenceTooLargeError:
     """The refusal of :func:`~pgm_ar.inference.plan.too_large`, for a junction tree clique."""
-    entries = st.size(clique)
-    names = ", ".join(st.names[v] for v in clique[:8]) + (", ..." if len(clique) > 8 else "")
-    err = InferenceTooLargeError(
-        f"the junction tree would hold a clique of {len(clique)} variables ({names}) with "
-        f"{entries:,} entries ({format_bytes(8 * entries)} as float64), over the limit of "
-        f"{factor_limit():,} entries; the triangulation's width is {width}: the network is "
-        "too densely connected for exact inference. Use an approximate method: "
-        'model.query(..., method="likelihood_weighting"), method="gibbs" or '
-        'method="loopy_bp"; or raise the limit with pgm_ar.set_limits(max_factor_cells=...)')
-    err.clique, err.entries, err.width = clique, entries, width
+    err = clique_refusal(st, clique, "the junction tree would hold",
+                         f"the triangulation's width is {width}")
+    err.width = width
     return err
 
 

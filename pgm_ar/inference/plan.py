@@ -32,7 +32,7 @@ from ..limits import get_limits
 from .relevance import requisite_nodes
 from .structure import NetStructure
 
-__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "format_bytes",
+__all__ = ["SUM", "MAX", "MAX_FACTOR_SIZE", "Step", "Plan", "interaction_graph", "format_bytes", "clique_refusal",
            "greedy_order", "scope_order", "make_plan", "cached_plan", "factor_limit",
            "order_cliques", "too_large", "marginal_plan", "evidence_plan", "map_plan", "sum_plan",
            "network_rank", "NETWORK_ORDER_BUDGET", "NETWORK_ORDER_NODES", "RESTRICT_MIN",
@@ -434,19 +434,30 @@ def too_large(st: NetStructure, scopes: Sequence[Tuple[int, ...]],
     """
     cliques = order_cliques(scopes, order)
     big = max(cliques, key=st.size)
-    entries = st.size(big)
     width = max(len(c) for c in cliques) - 1
-    names = ", ".join(st.names[v] for v in big[:8]) + (", ..." if len(big) > 8 else "")
-    err = InferenceTooLargeError(
-        f"exact inference would build a clique of {len(big)} variables ({names}) with "
-        f"{entries:,} entries ({format_bytes(8 * entries)} as float64), over the limit of "
-        f"{factor_limit():,} entries; the elimination order's width (treewidth of the order) "
-        f"is {width}: the network is too densely connected for exact inference. Use an "
-        'approximate method: model.query(..., method="likelihood_weighting"), '
-        'method="gibbs" or method="loopy_bp"; or raise the limit with '
-        "pgm_ar.set_limits(max_factor_cells=...)")
+    err = clique_refusal(st, big, "exact inference would build",
+                         f"the elimination order's width (treewidth of the order) is {width}")
     # the numbers, for callers and tests: the order, the largest clique, its entries, the width
-    err.order, err.clique, err.entries, err.width = list(order), big, entries, width
+    err.order, err.width = list(order), width
+    return err
+
+
+def clique_refusal(st: NetStructure, clique: Tuple[int, ...], builds: str,
+                   width_text: str) -> InferenceTooLargeError:
+    """The refusal's message for a ``clique`` over the memory budget: its variables, entries
+    and bytes, ``width_text`` and the approximate methods to use; ``builds`` says what would
+    hold the clique (``"exact inference would build"``).  Sets ``err.clique`` and
+    ``err.entries``."""
+    entries = st.size(clique)
+    names = ", ".join(st.names[v] for v in clique[:8]) + (", ..." if len(clique) > 8 else "")
+    err = InferenceTooLargeError(
+        f"{builds} a clique of {len(clique)} variables ({names}) with "
+        f"{entries:,} entries ({format_bytes(8 * entries)} as float64), over the limit of "
+        f"{factor_limit():,} entries; {width_text}: the network is too densely connected for "
+        'exact inference. Use an approximate method: model.query(..., '
+        'method="likelihood_weighting"), method="gibbs" or method="loopy_bp"; or raise the '
+        "limit with pgm_ar.set_limits(max_factor_cells=...)")
+    err.clique, err.entries = clique, entries
     return err
 
 
