@@ -103,20 +103,25 @@ def _all_tables(net: BayesNet) -> Optional[Dict[str, Family]]:
     (the caller then resolves node by node).  This is what a network read from a BIF file
     compiles to, and resolving each node (a family object and a support check apiece) was a
     measurable share of compiling a network of hundreds of nodes."""
+    cells = _table_cells(net)
+    if cells is None or any(n > MAX_TABLE_SIZE for n in cells.values()):
+        return None
+    return {name: _TABLE for name in cells}
+
+
+def _table_cells(net: BayesNet) -> Optional[Dict[str, int]]:
+    """``{name: entries of its CPT}`` (its states times its parents' joint states) for a
+    network of discrete scalar variables, ``None`` for any other network."""
     cards: Dict[str, int] = {}
     for v in net.variables:
-        card = v.cardinality
-        if card is None or not v.is_discrete_scalar:
+        if v.cardinality is None or not v.is_discrete_scalar:
             return None
-        cards[v.name] = int(card)
-    out: Dict[str, Family] = {}
+        cards[v.name] = int(v.cardinality)
+    out: Dict[str, int] = {}
     for name, card in cards.items():
-        size = card
         for p in net.parents(name):
-            size *= cards[p]
-        if size > MAX_TABLE_SIZE:
-            return None
-        out[name] = _TABLE
+            card *= cards[p]
+        out[name] = card
     return out
 
 
@@ -154,7 +159,7 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
         self.image_names: Tuple[str, ...] = tuple(v.name for v in net.variables
                                                   if isinstance(v, Image))
         if lazy:
-            _check_table_budget(net, self._parents)
+            _check_table_budget(_table_cells(net))
             # which nodes hold fitted (or given) parameters; the others are re-initialised by
             # a seeded fit, and tables start random for latent models (uniform CPTs are a saddle)
             cpds = net.cpds
@@ -259,9 +264,9 @@ class CompiledModel(ScoringMixin, FittingMixin, SamplingMixin, ImageMixin, Query
     def num_parameters(self) -> Dict[str, int]:
         """Trainable parameters per variable (free parameters for tables)."""
         if "_lazy_tables" in self.__dict__:  # tables not built yet: count them, build nothing
-            cards = {v.name: int(v.cardinality) for v in self.net.variables}
-            return {n: (cards[n] - 1) * math.prod(cards[p] for p in self._parents[n])
-                    for n in self.net.names}
+            cells = _table_cells(self.net)
+            return {v.name: cells[v.name] // v.cardinality * (v.cardinality - 1)
+                    for v in self.net.variables}
         return {n: self.nodes[i].num_parameters() for i, n in enumerate(self.net.names)}
 
     def __repr__(self) -> str:
@@ -492,20 +497,13 @@ for _name in ("__getitem__", "__iter__", "__len__", "__setitem__", "__delitem__"
 del _name
 
 
-def _check_table_budget(net: BayesNet, parents: Mapping[str, Tuple[str, ...]]) -> None:
-    """The ``max_parameters`` check that building each table makes, done on the
-    cardinalities before anything is built (a lazily compiled model builds its tables later,
-    so the refusal must come now, from ``compile``)."""
-    cards = {v.name: int(v.cardinality) for v in net.variables}
-    worst, size = None, 0
-    for name, card in cards.items():
-        n = card
-        for p in parents[name]:
-            n *= cards[p]
-        if n > size:
-            worst, size = name, n
-    if worst is not None:
-        check_limit("max_parameters", size,
+def _check_table_budget(cells: Mapping[str, int]) -> None:
+    """The ``max_parameters`` check that building each table makes, done on the CPTs' sizes
+    (:func:`_table_cells`) before anything is built (a lazily compiled model builds its
+    tables later, so the refusal must come now, from ``compile``)."""
+    if cells:
+        worst = max(cells, key=cells.__getitem__)
+        check_limit("max_parameters", cells[worst],
                     f"the Tabular conditional of {worst!r}", "choose fewer hidden units or layers")
 
 
