@@ -111,6 +111,7 @@ class QueryMixin:
                 out[t] = dict(zip(var.states, probs.tolist()))
         return out[targets[0]] if single else out
 
+    @in_eval_mode
     def marginals(self, evidence: Optional[Mapping[str, Any]] = None,
                   targets: Optional[Sequence[str]] = None) -> Dict[str, Dict[str, float]]:
         """Every variable's posterior given ``evidence``, ``{name: {state: p}}``, from one
@@ -130,12 +131,8 @@ class QueryMixin:
                  else _target_list(targets))
         for t in names:
             self.net.variable(t)  # an unknown name is an error naming it
-        ev = parse_evidence(self.net, evidence)
-        if self.all_tabular:
-            marg = exact_posteriors(self.net, self._query_tables(), names, ev, one_pass=True)
-        else:
-            with eval_mode(self):
-                marg = exact_posteriors(self.net, self._query_tables(), names, ev, one_pass=True)
+        marg = exact_posteriors(self.net, self._query_tables(), names,
+                                parse_evidence(self.net, evidence), one_pass=True)
         return {t: dict(zip(self.net.variable(t).states, marg[t].tolist())) for t in names}
 
     @in_eval_mode
@@ -249,7 +246,6 @@ class _TableView(MappingABC):
 
     def __len__(self) -> int:
         return len(self._model.net.names)
-
 
 
 def _is_rows(evidence: Any) -> bool:
