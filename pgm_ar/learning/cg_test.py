@@ -44,6 +44,7 @@ from typing import Sequence, Tuple
 import numpy as np
 
 from ..errors import DataError
+from .citests import combine_codes, occurring_strata
 
 __all__ = ["CGStatistic", "cg_statistic", "cg_testable", "cg_log_likelihood"]
 
@@ -84,11 +85,9 @@ def _strata(codes: np.ndarray, cards: Sequence[int], cols: Sequence[int]) -> Tup
     """One dense stratum number per row over the configurations of ``cols`` that occur."""
     if not cols:
         return np.zeros(codes.shape[0], dtype=np.int64), 1
-    code = np.zeros(codes.shape[0], dtype=np.int64)
-    for c in cols:
-        code = code * int(cards[c]) + codes[:, c]
-    uniq, inverse = np.unique(code, return_inverse=True)
-    return inverse.reshape(-1), len(uniq)
+    code, k = combine_codes([codes[:, c].astype(np.int64) for c in cols],
+                            [cards[c] for c in cols])
+    return occurring_strata(code, k, 1)
 
 
 def _moments(strata: np.ndarray, k: int, reals: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
