@@ -211,20 +211,16 @@ class CheckResult:
 
     # -- edges -----------------------------------------------------------------------------
     def _tester_for(self, names: Iterable[str]) -> Optional[CITester]:
+        """The tester holding every one of ``names`` that can test them (``x``, ``y``, then
+        the given), ``None`` if none can."""
         names = list(names)
         kinds = {_kind_of(self.net, n) for n in names} if self.net is not None else {"data"}
-        if kinds == {"discrete", "real"}:
-            tester = self._testers.get("mixed")
-            if tester is None or not all(n in tester.names for n in names) \
-                    or not tester.cg_testable(names[0], names[1], names[2:]):
-                return None
-            return tester
-        if len(kinds) != 1:
+        key = "mixed" if kinds == {"discrete", "real"} else kinds.pop() if len(kinds) == 1 \
+            else None
+        tester = self._testers.get(key) if key is not None else None
+        if tester is None or not all(n in tester.names for n in names):
             return None
-        tester = self._testers.get(kinds.pop())
-        if tester is not None and tester.kind is CITest.CG and all(
-                n in tester.names for n in names) and not tester.cg_testable(
-                names[0], names[1], names[2:]):
+        if tester.kind is CITest.CG and not tester.cg_testable(names[0], names[1], names[2:]):
             return None
         return tester
 
@@ -238,7 +234,7 @@ class CheckResult:
         batches: Dict[int, Tuple[CITester, List[int]]] = {}
         for k, (x, y, given) in enumerate(queries):
             tester = self._tester_for([x, y, *given])
-            if tester is None or any(n not in tester.names for n in (x, y, *given)):
+            if tester is None:
                 continue
             batches.setdefault(id(tester), (tester, []))[1].append(k)
         for tester, ks in batches.values():
