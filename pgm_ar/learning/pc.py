@@ -672,12 +672,6 @@ def _chunk_tables(chunk, strata, cols, cards, x, ky, w, packer) -> Tuple[np.ndar
     return np.rint(tables).astype(np.int64), np.concatenate(tids)
 
 
-def _n_choose(n: int, k: int) -> int:
-    from math import comb
-
-    return comb(n, k) if 0 <= k <= n else 0
-
-
 # -- orientation --------------------------------------------------------------------------------
 class _PDAG:
     """Adjacency with marks: ``directed[u]`` holds ``v`` for ``u -> v``; ``undirected[u]``
